@@ -1,0 +1,155 @@
+"""`vfer` command line: predict expressions in videos, list models.
+
+Exit status: 0 on success (a video without a face is a success), 2 when an input or an option
+is unusable, with one line on stderr saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from vfer.config import MODES, PipelineConfig
+from vfer.errors import VferError
+from vfer.labels import LABELS
+
+EXIT_INPUT = 2
+_BAR_WIDTH = 20
+
+
+def _fail(message: str) -> None:
+    print(f"vfer: error: {message}", file=sys.stderr)
+
+
+def _percent(dist: dict[str, float], label: str) -> str:
+    return f"{label} {dist[label] * 100:.0f}%"
+
+
+def _runners_up(dist: dict[str, float]) -> str:
+    ranked = sorted(dist, key=lambda k: dist[k], reverse=True)[1:3]
+    return ", ".join(_percent(dist, k) for k in ranked)
+
+
+def format_human(result: dict[str, object]) -> str:
+    """A short readable report of one prediction."""
+    video = result["video"]
+    assert isinstance(video, dict)
+    faces = result["faces"]
+    assert isinstance(faces, list)
+    lines = [
+        f"{result['source']}: {video['duration_s']:.1f} s, {video['width']}x{video['height']}, "
+        f"{video['fps']:.0f} fps, {len(faces)} face{'s' if len(faces) != 1 else ''}"
+        + (" (partial: the file is damaged, only its readable part was used)" if result["partial"] else "")
+    ]
+    if not faces:
+        lines.append("  no face found")
+    for face in faces:
+        dist = face["distribution"]
+        lines.append(
+            f"  face {face['track_id']}  {face['start_s']:.2f}-{face['end_s']:.2f} s  "
+            f"{_percent(dist, face['label'])}  ({_runners_up(dist)})"
+        )
+        for window in face["windows"]:
+            share = window["distribution"][window["label"]]
+            bar = "#" * max(1, round(share * _BAR_WIDTH))
+            lines.append(
+                f"    {window['start_s']:6.2f}-{window['end_s']:6.2f} s  {window['label']:<8} {share * 100:3.0f}%  {bar}"
+            )
+    timings = result["timings_ms"]
+    assert isinstance(timings, dict)
+    lines.append("  time: " + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()))
+    return "\n".join(lines)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from vfer.predict import Predictor
+
+    config = PipelineConfig(mode=args.mode, window_s=args.window, stride_s=args.stride, upsample=args.upsample)
+    predictor = Predictor(args.model, backend=args.backend, config=config)
+    paths = args.paths
+    failed = 0
+    progress = None
+    if len(paths) > 1 and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(paths), unit="video", file=sys.stderr)
+    for path in paths:
+        try:
+            result = predictor.predict(path).to_dict()
+        except VferError as exc:
+            _fail(str(exc))
+            failed += 1
+        else:
+            print(json.dumps(result) if args.json else format_human(result), flush=True)
+        if progress is not None:
+            progress.update()
+    if progress is not None:
+        progress.close()
+    return EXIT_INPUT if failed else 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from vfer.inference import DEFAULT_MODEL
+    from vfer.models import list_models
+
+    rows = []
+    for entry in list_models():
+        params = sum(p.numel() for p in entry.builder().parameters())
+        rows.append(
+            {
+                "name": entry.name,
+                "default": entry.name == DEFAULT_MODEL,
+                "weights": entry.pretrained is not None,
+                "parameters": params,
+                "summary": entry.summary,
+            }
+        )
+    if args.json:
+        print(json.dumps({"labels": list(LABELS), "models": rows}))
+        return 0
+    for row in rows:
+        flags = ("default, " if row["default"] else "") + ("weights shipped" if row["weights"] else "no weights")
+        print(f"{row['name']:<24} {row['parameters']:>8,} params  [{flags}]  {row['summary']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vfer import __version__
+
+    parser = argparse.ArgumentParser(prog="vfer", description="Video facial-expression recognition.")
+    parser.add_argument("--version", action="version", version=f"vfer {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    predict = commands.add_parser("predict", help="predict expressions of every face in videos")
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="video files")
+    predict.add_argument("--model", default="mini_xception_fer2013", help="registered model or checkpoint path")
+    predict.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    predict.add_argument("--mode", choices=MODES, default="fast", help="'paper': detector + tracker on every frame")
+    predict.add_argument("--window", type=float, default=2.0, metavar="S", help="window length in seconds")
+    predict.add_argument("--stride", type=float, default=1.0, metavar="S", help="window stride in seconds")
+    predict.add_argument("--upsample", type=int, default=0, help="HOG upsampling: 1 finds faces down to ~40 px")
+    predict.add_argument("--json", action="store_true", help="one JSON object per input")
+    predict.set_defaults(run=_predict)
+
+    models = commands.add_parser("models", help="list registered models")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(run=_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except VferError as exc:
+        _fail(str(exc))
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

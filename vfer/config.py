@@ -1,0 +1,61 @@
+"""Options of the core pipeline, validated on construction so a bad value fails before any work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vfer.errors import InvalidOptionError
+
+Mode = Literal["fast", "paper"]
+MODES: tuple[str, ...] = ("fast", "paper")
+CLIP_FRAMES = 8
+"""Frames per clip: first, last and 6 at equal intervals between (paper section III-A)."""
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Inputs beyond these are refused before their frames are decoded."""
+
+    max_bytes: int = 512 * 1024 * 1024  # whole file or upload
+    max_pixels: int = 3840 * 2160  # width * height of one frame
+    max_duration_s: float = 600.0
+    max_frames: int = 36_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_pixels", "max_duration_s", "max_frames"):
+            if getattr(self, name) <= 0:
+                raise InvalidOptionError(f"{name} must be positive")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """How a video becomes aligned 8-frame face clips."""
+
+    mode: Mode = "fast"  # "fast": detect where needed; "paper": detector + tracker on every frame
+    window_s: float = 2.0  # sliding-window length; a shorter clip is one window
+    stride_s: float = 1.0  # window stride, rounded to whole sampling steps
+    detect_interval_s: float = 2.0  # full-frame search for more faces while some are tracked
+    upsample: int = 0  # HOG pyramid upsampling: 0 finds faces >= ~80 px, 1 >= ~40 px (4x slower)
+    crop_size: int = 64
+    gamma: float = 1.5  # applied to dark crops only
+    dark_threshold: float = 80.0  # mean gray level of the aligned crop below which it counts as dark
+    max_gap_steps: int = 2  # missed samples a track survives (filled from its nearest sample)
+    min_track_samples: int = 2  # a face seen on fewer samples is treated as a false detection
+    limits: DecodeLimits = field(default_factory=DecodeLimits)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidOptionError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if not 0.2 <= self.window_s <= 60:
+            raise InvalidOptionError("window_s must be between 0.2 and 60 seconds")
+        if not 0 < self.stride_s <= self.window_s:
+            raise InvalidOptionError("stride_s must be positive and at most window_s")
+        if self.detect_interval_s <= 0:
+            raise InvalidOptionError("detect_interval_s must be positive")
+        if self.upsample not in (0, 1, 2):
+            raise InvalidOptionError("upsample must be 0, 1 or 2")
+        if self.gamma <= 0:
+            raise InvalidOptionError("gamma must be positive")
+        if self.min_track_samples < 1 or self.max_gap_steps < 0:
+            raise InvalidOptionError("min_track_samples must be >= 1 and max_gap_steps >= 0")

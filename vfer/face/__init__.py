@@ -1,0 +1,1 @@
+"""Face detection (dlib HOG), landmarks (dlib 68 points), alignment and tracking."""

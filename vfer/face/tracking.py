@@ -1,0 +1,218 @@
+"""Face tracks over the sampling grid, by two strategies with one output.
+
+- `SampledTracker` (default, "fast"): looks only at grid frames. A track is followed by
+  re-detecting in a small scaled region around its last box; the whole frame is searched at every
+  grid frame while no face is tracked, and once per `detect_interval_s` otherwise.
+- `PaperTracker` ("paper", section III-A): dlib's correlation tracker updated on every frame,
+  the detector run until a face is found and then once per `detect_interval_s` to correct drift,
+  end lost tracks and pick up new faces.
+
+Both crop an aligned face at each grid frame a track is on; tracks get ids in order of appearance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dlib
+import numpy as np
+import numpy.typing as npt
+
+from vfer.config import PipelineConfig
+from vfer.face.align import AlignSpec, align_face, brighten_if_dark
+from vfer.face.detector import FaceDetector
+from vfer.face.geometry import Box
+from vfer.face.landmarks import LandmarkPredictor
+
+GrayImage = npt.NDArray[np.uint8]
+
+_SAME_FACE_IOU = 0.3  # a detection this close to a track's box is that track's face
+_DUPLICATE_IOU = 0.5  # two tracks this close at one frame follow the same face
+_MIN_PSR = 7.0  # correlation-tracker peak-to-sidelobe ratio below which it has lost the face
+
+
+@dataclass
+class Observation:
+    """A face at one grid position."""
+
+    frame_index: int
+    time_s: float
+    box: Box
+    crop: GrayImage  # (S, S) uint8, aligned
+
+
+@dataclass
+class Track:
+    """One face over time; `observations` maps grid position to what was seen there."""
+
+    key: int
+    observations: dict[int, Observation] = field(default_factory=dict)
+    last_box: Box | None = None
+    last_position: int = -1
+
+    @property
+    def positions(self) -> list[int]:
+        return sorted(self.observations)
+
+
+@dataclass
+class FaceModels:
+    """The per-process face resources, heavy to load: build once, share between videos."""
+
+    detector: FaceDetector
+    landmarks: LandmarkPredictor
+
+    @classmethod
+    def load(cls, upsample: int = 0) -> FaceModels:
+        return cls(FaceDetector(upsample=upsample), LandmarkPredictor())
+
+
+class _TrackerBase:
+    def __init__(self, models: FaceModels, config: PipelineConfig) -> None:
+        self._models = models
+        self._config = config
+        self._spec = AlignSpec(size=config.crop_size)
+        self._active: list[Track] = []
+        self._finished: list[Track] = []
+        self._next_key = 0
+        self._last_detection_s: float | None = None
+
+    def _detection_due(self, time_s: float) -> bool:
+        last = self._last_detection_s
+        return last is None or time_s - last >= self._config.detect_interval_s - 1e-6
+
+    def _new_track(self) -> Track:
+        track = Track(key=self._next_key)
+        self._next_key += 1
+        self._active.append(track)
+        return track
+
+    def _observe(self, track: Track, position: int, frame_index: int, time_s: float, gray: GrayImage, box: Box) -> None:
+        landmarks = self._models.landmarks(gray, box)
+        crop = align_face(gray, landmarks, self._spec)
+        crop = brighten_if_dark(crop, self._config.gamma, self._config.dark_threshold)
+        track.observations[position] = Observation(frame_index, time_s, box, crop)
+        track.last_box = box
+        track.last_position = position
+
+    def _retire_stale(self, position: int) -> None:
+        """End tracks unseen for more than max_gap_steps positions."""
+        keep: list[Track] = []
+        for track in self._active:
+            if position - track.last_position > self._config.max_gap_steps:
+                self._finished.append(track)
+            else:
+                keep.append(track)
+        self._active = keep
+
+    def _drop_duplicates(self, position: int) -> None:
+        """When two tracks land on the same face, the younger one loses that observation."""
+        seen: list[Box] = []
+        for track in sorted(self._active, key=lambda t: t.key):
+            obs = track.observations.get(position)
+            if obs is None:
+                continue
+            if any(obs.box.iou(other) > _DUPLICATE_IOU for other in seen):
+                del track.observations[position]
+                track.last_position = max(track.observations, default=-1 - self._config.max_gap_steps)
+            else:
+                seen.append(obs.box)
+
+    def finish(self) -> list[Track]:
+        """All tracks seen often enough, in order of appearance, with ids 0, 1, ..."""
+        tracks = [t for t in self._finished + self._active if len(t.observations) >= self._config.min_track_samples]
+        tracks.sort(key=lambda t: (min(t.observations), t.key))
+        for new_id, track in enumerate(tracks):
+            track.key = new_id
+        return tracks
+
+
+class SampledTracker(_TrackerBase):
+    """Default strategy: work only at grid frames."""
+
+    def observe(self, position: int, frame_index: int, time_s: float, gray: GrayImage) -> None:
+        detector = self._models.detector
+        self._retire_stale(position)
+        for track in self._active:
+            assert track.last_box is not None, "an active track always has a box"
+            box = detector.detect_near(gray, track.last_box)
+            if box is not None:
+                self._observe(track, position, frame_index, time_s, gray, box)
+        if not self._active or self._detection_due(time_s):
+            self._last_detection_s = time_s
+            for box in detector.detect(gray):
+                if any(
+                    t.last_box is not None and t.last_position == position and t.last_box.iou(box) > _SAME_FACE_IOU
+                    for t in self._active
+                ):
+                    continue
+                track = self._revivable(box, position) or self._new_track()
+                self._observe(track, position, frame_index, time_s, gray, box)
+        self._drop_duplicates(position)
+
+    def _revivable(self, box: Box, position: int) -> Track | None:
+        """An active track that missed this frame but whose last box overlaps the detection."""
+        for track in self._active:
+            if (
+                track.last_position != position
+                and track.last_box is not None
+                and track.last_box.iou(box) > _SAME_FACE_IOU
+            ):
+                return track
+        return None
+
+
+class PaperTracker(_TrackerBase):
+    """Paper-faithful strategy: the correlation tracker sees every frame."""
+
+    def __init__(self, models: FaceModels, config: PipelineConfig) -> None:
+        super().__init__(models, config)
+        self._correlation: dict[int, dlib.correlation_tracker] = {}
+
+    def _start(self, track: Track, gray: GrayImage, box: Box) -> None:
+        tracker = dlib.correlation_tracker()
+        tracker.start_track(gray, box.to_dlib())
+        self._correlation[track.key] = tracker
+        track.last_box = box
+
+    def _end(self, track: Track) -> None:
+        self._active.remove(track)
+        self._correlation.pop(track.key, None)
+        self._finished.append(track)
+
+    def step(self, frame_index: int, time_s: float, gray: GrayImage, position: int | None) -> None:
+        """Advance every track by one frame; crop faces when the frame is a grid position."""
+        for track in list(self._active):
+            tracker = self._correlation[track.key]
+            if tracker.update(gray) < _MIN_PSR:
+                self._end(track)
+                continue
+            track.last_box = Box.from_dlib(tracker.get_position())
+        if not self._active or self._detection_due(time_s):
+            self._last_detection_s = time_s
+            self._reconcile(self._models.detector.detect(gray), gray)
+        if position is not None:
+            for track in self._active:
+                assert track.last_box is not None, "an active track always has a box"
+                self._observe(track, position, frame_index, time_s, gray, track.last_box)
+            self._drop_duplicates(position)
+
+    def _reconcile(self, detections: list[Box], gray: GrayImage) -> None:
+        """Restart matched trackers on their detection, end unmatched ones, start new ones."""
+        unmatched = list(detections)
+        for track in list(self._active):
+            assert track.last_box is not None, "an active track always has a box"
+            last = track.last_box
+            match = max(unmatched, key=last.iou, default=None)
+            if match is None or last.iou(match) <= _SAME_FACE_IOU:
+                self._end(track)
+                continue
+            unmatched.remove(match)
+            self._start(track, gray, match)
+        for box in unmatched:
+            self._start(self._new_track(), gray, box)
+
+    def finish(self) -> list[Track]:
+        self._finished.extend(self._active)
+        self._active = []
+        return super().finish()

@@ -1,0 +1,136 @@
+"""Run a clip model on batches of aligned clips, with PyTorch (CUDA when present) or ONNX Runtime.
+
+A classifier takes uint8 clips (N, T, S, S) and returns probabilities (N, 7) in LABELS order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import nn
+
+from vfer.errors import InvalidOptionError, ModelNotFoundError
+from vfer.labels import NUM_CLASSES
+from vfer.models import load_checkpoint, model_entry
+from vfer.models.checkpoint import CheckpointMeta, pretrained_path
+
+Backend = Literal["torch", "onnx"]
+BACKENDS: tuple[str, ...] = ("torch", "onnx")
+DEFAULT_MODEL = "mini_xception_fer2013"
+Clips = npt.NDArray[np.uint8]  # (N, T, S, S)
+Probabilities = npt.NDArray[np.float32]  # (N, K)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    backend: str
+    device: str
+
+
+class ClipClassifier(Protocol):
+    info: ModelInfo
+
+    def predict_proba(self, clips: Clips) -> Probabilities: ...
+
+
+def select_device() -> torch.device:
+    """CUDA when present, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _as_input(clips: Clips) -> npt.NDArray[np.float32]:
+    # (N, T, S, S) uint8 -> (N, 1, T, S, S) float in [0, 1]
+    return (clips.astype(np.float32) / 255.0)[:, None]
+
+
+class TorchClassifier:
+    """Batched inference with a PyTorch module."""
+
+    def __init__(
+        self, model: nn.Module, meta: CheckpointMeta, *, device: torch.device | None = None, batch_size: int = 64
+    ) -> None:
+        self.device = device or select_device()
+        self.model = model.to(self.device).eval()
+        self.batch_size = batch_size
+        self.info = ModelInfo(meta.model, meta.version, "torch", self.device.type)
+
+    @torch.inference_mode()
+    def predict_proba(self, clips: Clips) -> Probabilities:
+        out = []
+        for start in range(0, len(clips), self.batch_size):
+            batch = torch.from_numpy(_as_input(clips[start : start + self.batch_size])).to(self.device)
+            out.append(torch.softmax(self.model(batch), dim=1).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), dtype=np.float32)
+
+
+class OnnxClassifier:
+    """Batched inference with ONNX Runtime on the CPU."""
+
+    def __init__(self, onnx_path: Path, meta: CheckpointMeta, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        self.info = ModelInfo(meta.model, meta.version, "onnx", "cpu")
+
+    def predict_proba(self, clips: Clips) -> Probabilities:
+        if len(clips) == 0:
+            return np.zeros((0, NUM_CLASSES), dtype=np.float32)
+        logits = self._session.run(None, {self._input: _as_input(clips)})[0]
+        logits = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def resolve_checkpoint(model: str) -> Path:
+    """A registered model name with shipped weights, or a path to a checkpoint (.pt + .json)."""
+    if model.endswith((".pt", ".json")) or os.sep in model:
+        path = Path(model)
+        if not path.with_suffix(".pt").is_file():
+            raise ModelNotFoundError(f"checkpoint {path} not found")
+        return path
+    entry = model_entry(model)
+    if entry.pretrained is None:
+        raise ModelNotFoundError(
+            f"model {model!r} ships no trained weights; train it (`vfer train`) and pass the checkpoint path"
+        )
+    return pretrained_path(entry.pretrained)
+
+
+def _onnx_cache(checkpoint: Path) -> Path:
+    """Where the ONNX export of a checkpoint is cached, keyed by the weights' hash."""
+    digest = hashlib.sha256(checkpoint.with_suffix(".pt").read_bytes()).hexdigest()[:16]
+    root = Path(os.environ.get("VFER_CACHE_DIR", Path.home() / ".cache" / "vfer"))
+    return root / "onnx" / f"{checkpoint.stem}-{digest}.onnx"
+
+
+def load_classifier(
+    model: str = DEFAULT_MODEL, *, backend: str = "torch", device: torch.device | None = None
+) -> ClipClassifier:
+    """Load a model once for many predictions."""
+    if backend not in BACKENDS:
+        raise InvalidOptionError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    checkpoint = resolve_checkpoint(model)
+    module, meta = load_checkpoint(checkpoint)
+    if backend == "torch":
+        return TorchClassifier(module, meta, device=device)
+    onnx_path = _onnx_cache(checkpoint)
+    if not onnx_path.is_file():
+        from vfer.models.export import export_onnx
+
+        tmp = onnx_path.with_suffix(f".{os.getpid()}.tmp")
+        export_onnx(module, tmp)
+        tmp.replace(onnx_path)
+    return OnnxClassifier(onnx_path, meta)

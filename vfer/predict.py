@@ -1,0 +1,85 @@
+"""Video in, expression distributions out: the face pipeline, then the model on every window."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from vfer.config import PipelineConfig
+from vfer.face.tracking import FaceModels
+from vfer.inference import DEFAULT_MODEL, ClipClassifier, load_classifier
+from vfer.pipeline import Extraction, extract_faces
+from vfer.result import FacePrediction, PredictionResult, WindowPrediction, distribution
+from vfer.video.decode import VideoSource
+
+
+class Predictor:
+    """Holds the loaded face models and classifier; reuse one per process."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        backend: str = "torch",
+        config: PipelineConfig | None = None,
+        face_models: FaceModels | None = None,
+        classifier: ClipClassifier | None = None,
+    ) -> None:
+        self.config = config or PipelineConfig()
+        self.face_models = face_models or FaceModels.load(upsample=self.config.upsample)
+        self.classifier = classifier or load_classifier(model, backend=backend)
+
+    def predict(
+        self, source: VideoSource, *, name: str | None = None, config: PipelineConfig | None = None
+    ) -> PredictionResult:
+        """Predict one video (a path or its bytes); `config` overrides this predictor's for one call."""
+        config = config or self.config
+        started = time.perf_counter()
+        extraction = extract_faces(source, self.face_models, config)
+        model_started = time.perf_counter()
+        faces = self._classify(extraction)
+        finished = time.perf_counter()
+        timings = dict(extraction.timings_ms)
+        timings["model"] = (finished - model_started) * 1e3
+        timings["total"] = (finished - started) * 1e3
+        info = self.classifier.info
+        return PredictionResult(
+            source=name or (str(source) if isinstance(source, (str, Path)) else "upload"),
+            faces=faces,
+            model={"name": info.name, "version": info.version, "backend": info.backend, "device": info.device},
+            video=extraction.info.to_dict(),
+            options={k: v for k, v in asdict(config).items() if k in ("mode", "window_s", "stride_s")},
+            partial=extraction.partial,
+            timings_ms=timings,
+        )
+
+    def _classify(self, extraction: Extraction) -> list[FacePrediction]:
+        windows = [w for face in extraction.faces for w in face.windows]
+        if not windows:
+            return []
+        probs = self.classifier.predict_proba(np.stack([w.frames for w in windows]))
+        faces, offset = [], 0
+        for face in extraction.faces:
+            count = len(face.windows)
+            if count == 0:
+                continue
+            face_probs = probs[offset : offset + count]
+            offset += count
+            faces.append(
+                FacePrediction(
+                    track_id=face.track_id,
+                    start_s=face.start_s,
+                    end_s=face.end_s,
+                    box=face.box.to_xywh(),
+                    samples=face.samples,
+                    distribution=distribution(face_probs.mean(axis=0).tolist()),
+                    windows=[
+                        WindowPrediction(w.start_s, w.end_s, w.box.to_xywh(), distribution(p.tolist()))
+                        for w, p in zip(face.windows, face_probs, strict=True)
+                    ],
+                )
+            )
+        return faces
