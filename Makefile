@@ -1,0 +1,32 @@
+# Two commands on a fresh machine:  `make demo` (predict a real clip)  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+DEMO_CLIP ?= ../shared/data/video/single_face.mp4
+
+.PHONY: install demo test lint bench
+
+# torch is installed first and pinned: 2.13.0 is the CPU build here; an unpinned torch pulls CUDA.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/vfer predict $(DEMO_CLIP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m benchmarks.pipeline
+	$(BIN)/python -m benchmarks.model

@@ -1,0 +1,68 @@
+"""Test inputs made from the real files in ../shared/data: photo clips, damaged and rotated videos."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+VIDEO = DATA / "video"
+LONDON = DATA / "faces" / "london"
+
+
+def require_data() -> Path:
+    """The shared data directory, or a failure that says where it is expected."""
+    if not (VIDEO / "single_face.mp4").is_file():
+        raise RuntimeError(f"real test data missing: expected {DATA} (the project's ../shared/data)")
+    return DATA
+
+
+def encode(frames: list[npt.NDArray[np.uint8]], fps: int = 10, rotation: int = 0) -> bytes:
+    """H.264 MP4 bytes from BGR or gray frames (even sizes); `rotation` sets the display matrix."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for image in frames:
+            fmt = "gray" if image.ndim == 2 else "bgr24"
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def photo_clip(photo: Path, *, frames: int = 12, max_angle: float = 0.0, fps: int = 10) -> bytes:
+    """A short clip of a still photo, gently rotating towards `max_angle` degrees and drifting."""
+    image = cv2.imread(str(photo))
+    height, width = image.shape[:2]
+    height, width = height - height % 2, width - width % 2
+    image = image[:height, :width]
+    out = []
+    for i in range(frames):
+        t = i / max(frames - 1, 1)
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), max_angle * t, 1.0 + 0.04 * t)
+        matrix[0, 2] += 6 * t
+        out.append(cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE))
+    return encode(out, fps=fps)
+
+
+def faststart_copy(source: Path, out: Path) -> Path:
+    """Remux with the index first, so that a truncated copy still opens."""
+    with av.open(str(source)) as src, av.open(str(out), "w", options={"movflags": "faststart"}) as dst:
+        stream = src.streams.video[0]
+        target = dst.add_stream_from_template(stream)
+        for packet in src.demux(stream):
+            if packet.dts is None:
+                continue
+            packet.stream = target
+            dst.mux(packet)
+    return out

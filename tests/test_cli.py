@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.media import VIDEO, faststart_copy
+from vfer.labels import LABELS
+
+
+def vfer(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vfer.cli", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_predict_json_follows_the_schema(data: Path) -> None:
+    run = vfer("predict", VIDEO / "single_face.mp4", "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["labels"] == list(LABELS)
+    assert result["no_face"] is False and result["partial"] is False
+    assert result["model"]["name"] == "mini_xception_fer2013" and result["model"]["version"]
+    assert result["video"] == {"duration_s": 2.4, "fps": 30.0, "frames": 72, "width": 640, "height": 360}
+    assert {"decode", "faces", "model", "total"} <= result["timings_ms"].keys()
+    [face] = result["faces"]
+    assert {"track_id", "start_s", "end_s", "box", "distribution", "label", "windows"} <= face.keys()
+    assert sum(face["distribution"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert result["distribution"] == face["distribution"] and result["label"] == face["label"]
+    for window in face["windows"]:
+        assert sum(window["distribution"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert window["label"] == max(window["distribution"], key=window["distribution"].get)
+        assert 0 <= window["start_s"] < window["end_s"] <= 2.4
+
+
+def test_predict_without_a_face_succeeds_with_no_face(data: Path) -> None:
+    run = vfer("predict", VIDEO / "no_face.mp4", "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["no_face"] is True and result["label"] is None and result["faces"] == []
+
+
+def test_human_output_names_the_face_and_its_label(data: Path) -> None:
+    run = vfer("predict", VIDEO / "grid" / "bbaf2n.mpg", "--mode", "paper")
+    assert run.returncode == 0, run.stderr
+    assert "1 face" in run.stdout and "face 0" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d, t: t / "missing.mp4", "no such file"),
+        (lambda d, t: _write(t / "empty.mp4", b""), "empty file"),
+        (lambda d, t: _write(t / "notes.mp4", b"just some text\n" * 50), "not a video"),
+        (lambda d, t: d / "faces" / "canada" / "003f.jpg", "still image is not a video"),
+        (lambda d, t: _write(t / "cut.mp4", (VIDEO / "single_face.mp4").read_bytes()[:100_000]), "damaged"),
+    ],
+    ids=["missing", "empty", "text", "image", "truncated-without-index"],
+)
+def test_bad_inputs_exit_2_with_one_clear_line(data: Path, tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    run = vfer("predict", make(data, tmp_path))
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vfer: error: ") and message in lines[0], run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_truncated_video_with_index_gives_a_partial_result(data: Path, tmp_path: Path) -> None:
+    whole = faststart_copy(VIDEO / "single_face.mp4", tmp_path / "whole.mp4").read_bytes()
+    cut = _write(tmp_path / "cut.mp4", whole[: len(whole) * 7 // 10])
+    run = vfer("predict", cut, "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["partial"] is True and result["faces"]
+    assert result["video"]["duration_s"] < 2.4
+
+
+def test_one_bad_file_among_good_ones_still_prints_the_good_results(data: Path, tmp_path: Path) -> None:
+    run = vfer("predict", VIDEO / "single_face.mp4", tmp_path / "missing.mp4", "--json")
+    assert run.returncode == 2
+    assert len(run.stdout.strip().splitlines()) == 1 and "missing.mp4" in run.stderr
+
+
+def test_bad_option_exits_2() -> None:
+    run = vfer("predict", "x.mp4", "--window", "0.01")
+    assert run.returncode == 2 and "window_s" in run.stderr
+
+
+def test_models_lists_the_registry_and_the_default() -> None:
+    run = vfer("models", "--json")
+    assert run.returncode == 0
+    models = {m["name"]: m for m in json.loads(run.stdout)["models"]}
+    assert models["mini_xception_fer2013"]["default"] and models["mini_xception_fer2013"]["weights"]
+    assert not models["c3d_convlstm"]["weights"]
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path

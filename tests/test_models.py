@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vfer.errors import ModelNotFoundError
+from vfer.inference import OnnxClassifier, TorchClassifier
+from vfer.labels import LABELS
+from vfer.models import CheckpointMeta, create_model, list_models, load_checkpoint, save_checkpoint
+from vfer.models.export import export_onnx, export_torchscript
+from vfer.models.mini_xception import SamePadMaxPool2d
+
+CLIP = (1, 8, 64, 64)
+
+
+@pytest.mark.parametrize("name", [e.name for e in list_models()])
+def test_every_model_maps_clips_to_seven_logits(name: str) -> None:
+    model = create_model(name).eval()
+    with torch.no_grad():
+        out = model(torch.rand(3, *CLIP))
+    assert out.shape == (3, len(LABELS))
+
+
+def test_paper_model_trains_without_nan() -> None:
+    torch.manual_seed(0)
+    model = create_model("c3d_convlstm")
+    clips, labels = torch.rand(4, *CLIP), torch.tensor([0, 2, 4, 6])
+    loss = torch.nn.functional.cross_entropy(model(clips), labels)
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(float(g.abs().sum()) > 0 for g in grads if g is not None)
+
+
+def test_paper_model_refuses_a_wrong_clip_shape() -> None:
+    with pytest.raises(AssertionError, match="expected clips of shape"):
+        create_model("c3d_convlstm")(torch.rand(1, 1, 6, 64, 64))
+
+
+def test_unknown_model_lists_the_known_ones() -> None:
+    with pytest.raises(ModelNotFoundError, match="known models: c3d_convlstm, mini_xception_fer2013"):
+        create_model("resnet")
+
+
+def test_a_model_without_weights_says_so() -> None:
+    with pytest.raises(ModelNotFoundError, match="ships no pretrained weights"):
+        create_model("c3d_convlstm", pretrained=True)
+
+
+def test_checkpoint_round_trip_keeps_outputs_and_metadata(tmp_path: Path) -> None:
+    model = create_model("c3d_convlstm", channels=(8, 16, 16)).eval()
+    meta = CheckpointMeta(model="c3d_convlstm", model_kwargs={"channels": [8, 16, 16]}, version="t1")
+    save_checkpoint(model, tmp_path / "ckpt", meta)
+    loaded, loaded_meta = load_checkpoint(tmp_path / "ckpt.pt")
+    x = torch.rand(2, *CLIP)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    assert loaded_meta.version == "t1" and loaded_meta.labels == list(LABELS)
+
+
+def test_an_old_checkpoint_without_newer_metadata_keys_still_loads(tmp_path: Path) -> None:
+    model = create_model("c3d_convlstm").eval()
+    save_checkpoint(model, tmp_path / "old", CheckpointMeta(model="c3d_convlstm"))
+    (tmp_path / "old.json").write_text('{"model": "c3d_convlstm"}')
+    _, meta = load_checkpoint(tmp_path / "old")
+    assert meta.labels == list(LABELS) and meta.format_version == 1
+
+
+def test_shipped_weights_load_with_provenance() -> None:
+    from vfer.models.checkpoint import pretrained_path, read_meta
+
+    meta = read_meta(pretrained_path("mini_xception_fer2013"))
+    assert meta.provenance["licence"].startswith("MIT")
+    assert isinstance(create_model("mini_xception_fer2013", pretrained=True), torch.nn.Module)
+
+
+def test_same_pad_pooling_puts_the_extra_pixel_bottom_right() -> None:
+    x = torch.full((1, 1, 4, 4), -1.0)
+    x[0, 0, 3, 3] = 5.0  # only a window reaching past the bottom-right edge sees this pixel twice
+    out = SamePadMaxPool2d(3, 2)(x)
+    assert out.shape == (1, 1, 2, 2)
+    assert out[0, 0, 1, 1] == 5.0 and out[0, 0, 0, 0] == -1.0
+
+
+@pytest.mark.parametrize("name", ["c3d_convlstm", "mini_xception_fer2013"])
+def test_onnx_runtime_matches_torch(tmp_path: Path, name: str) -> None:
+    torch.manual_seed(0)
+    model = create_model(name, pretrained=name == "mini_xception_fer2013").eval()
+    meta = CheckpointMeta(model=name)
+    onnx = OnnxClassifier(export_onnx(model, tmp_path / "m.onnx"), meta)
+    eager = TorchClassifier(model, meta, device=torch.device("cpu"))
+    clips = np.random.default_rng(0).integers(0, 256, (5, 8, 64, 64), dtype=np.uint8)
+    np.testing.assert_allclose(onnx.predict_proba(clips), eager.predict_proba(clips), atol=1e-5)
+
+
+def test_torchscript_export_matches_eager(tmp_path: Path) -> None:
+    model = create_model("mini_xception_fer2013", pretrained=True).eval()
+    scripted = torch.jit.load(str(export_torchscript(model, tmp_path / "m.ts")))
+    x = torch.rand(3, *CLIP)
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), model(x))

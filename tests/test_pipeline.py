@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.media import VIDEO
+from vfer.config import PipelineConfig
+from vfer.face.tracking import FaceModels
+from vfer.pipeline import extract_faces
+from vfer.video import VideoReader
+
+GRID_CLIPS = sorted((VIDEO / "grid").glob("*.mpg"))
+STEP_S = 2.0 / 7  # the default sampling step
+
+
+def scene_cut_s(path: Path) -> float:
+    """Time of the hard cut in a spliced clip: the largest change between consecutive frames.
+
+    Independent of the face detector, so it can judge where tracks start and end."""
+    frames = [(f.time_s, f.gray().astype(np.int16)) for f in VideoReader(path).frames()]
+    inner = range(len(frames) // 10, len(frames) * 9 // 10)
+    i = max(inner, key=lambda k: np.abs(frames[k + 1][1] - frames[k][1]).mean())
+    return frames[i + 1][0]
+
+
+@pytest.mark.parametrize("mode", ["fast", "paper"])
+def test_single_face_gives_one_track_with_windows(face_models: FaceModels, data: Path, mode: str) -> None:
+    found = extract_faces(VIDEO / "single_face.mp4", face_models, PipelineConfig(mode=mode))
+    assert len(found.faces) == 1
+    face = found.faces[0]
+    assert face.start_s == 0.0 and face.end_s > 2.0
+    assert face.windows and all(w.frames.shape == (8, 64, 64) for w in face.windows)
+    x, y, w, h = face.box.to_xywh()
+    assert 120 < w < 220 and 0 < x < 640 - w  # a face-sized box inside the 640x360 frame
+
+
+def test_face_then_no_face_ends_the_track_at_the_cut(face_models: FaceModels, data: Path) -> None:
+    path = VIDEO / "face_noface.mov"
+    cut = scene_cut_s(path)
+    found = extract_faces(path, face_models)
+    assert len(found.faces) == 1
+    assert cut - 2 * STEP_S <= found.faces[0].end_s < cut
+
+
+def test_no_face_then_face_starts_the_track_at_the_cut(face_models: FaceModels, data: Path) -> None:
+    path = VIDEO / "noface_face.mov"
+    cut = scene_cut_s(path)
+    found = extract_faces(path, face_models)
+    assert len(found.faces) == 1
+    assert cut <= found.faces[0].start_s <= cut + 2 * STEP_S
+
+
+def test_animation_without_a_human_face_has_no_track(face_models: FaceModels, data: Path) -> None:
+    assert extract_faces(VIDEO / "no_face.mp4", face_models).faces == []
+
+
+@pytest.mark.parametrize("clip", GRID_CLIPS, ids=lambda p: p.stem)
+def test_each_grid_speaker_is_one_face(face_models: FaceModels, clip: Path) -> None:
+    found = extract_faces(clip, face_models)
+    assert len(found.faces) == 1
+    assert found.faces[0].end_s - found.faces[0].start_s > 2.0
+
+
+def test_grid_has_eleven_clips(data: Path) -> None:
+    assert len(GRID_CLIPS) == 11
+
+
+def test_two_people_side_by_side_get_two_stable_tracks(face_models: FaceModels, data: Path) -> None:
+    from tests.media import encode
+
+    left = [f.gray() for f in VideoReader(VIDEO / "single_face.mp4").frames()]
+    right = [f.gray() for f in VideoReader(VIDEO / "grid" / "bbaf2n.mpg").frames()]
+    frames = []
+    for i in range(60):
+        canvas = np.zeros((360, 1000), np.uint8)
+        canvas[:, :640] = left[i]
+        canvas[36:324, 640:] = right[i]
+        frames.append(canvas)
+    found = extract_faces(encode(frames, fps=30), face_models)
+    assert len(found.faces) == 2
+    centres = sorted(f.box.x0 + f.box.width / 2 for f in found.faces)
+    assert centres[0] < 640 < centres[1]
+    assert all(f.samples == 8 for f in found.faces)  # each followed on every sample, none swapped
