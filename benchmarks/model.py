@@ -1,6 +1,6 @@
 """Model latency per clip: batch 1 and 32, PyTorch eager vs ONNX Runtime, for every model.
 
-    python -m benchmarks.model [--repeats 20]
+python -m benchmarks.model [--repeats 20]
 """
 
 from __future__ import annotations

@@ -50,7 +50,9 @@ def main() -> None:
             decode = _median_ms(lambda p=path: sum(1 for _ in VideoReader(p).frames()), args.repeats)
             fast = _median_ms(lambda p=path: extract_faces(p, models, PipelineConfig(mode="fast")), args.repeats)
             paper = _median_ms(lambda p=path: extract_faces(p, models, PipelineConfig(mode="paper")), args.repeats)
-            print(f"{name:<42} {decode:>10.0f}ms {fast:>7.0f}ms {paper:>7.0f}ms {fast / decode:>11.2f}x {paper / fast:>10.2f}x")
+            print(
+                f"{name:<42} {decode:>10.0f}ms {fast:>7.0f}ms {paper:>7.0f}ms {fast / decode:>11.2f}x {paper / fast:>10.2f}x"
+            )
         stages = extract_faces(long_clip, models).timings_ms
         print("per-stage ms, default path, 10 s clip:", {k: round(v, 1) for k, v in stages.items()})
 

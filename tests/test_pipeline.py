@@ -32,7 +32,7 @@ def test_single_face_gives_one_track_with_windows(face_models: FaceModels, data:
     face = found.faces[0]
     assert face.start_s == 0.0 and face.end_s > 2.0
     assert face.windows and all(w.frames.shape == (8, 64, 64) for w in face.windows)
-    x, y, w, h = face.box.to_xywh()
+    x, _, w, _ = face.box.to_xywh()
     assert 120 < w < 220 and 0 < x < 640 - w  # a face-sized box inside the 640x360 frame
 
 
