@@ -1,5 +1,8 @@
 """`vfer` command line: predict expressions in videos, list models.
 
+Commands of other packages (the service's `serve`, the workers' `worker`) plug in through the
+`vfer.commands` entry points, so this core module imports no web or queue library.
+
 Exit status: 0 on success (a video without a face is a success), 2 when an input or an option
 is unusable, with one line on stderr saying why.
 """
@@ -10,6 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from vfer.config import MODES, PipelineConfig
 from vfer.errors import VferError
@@ -136,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list registered models")
     models.add_argument("--json", action="store_true")
     models.set_defaults(run=_models)
+
+    for plugin in entry_points(group="vfer.commands"):  # serve, worker: installed with the service
+        plugin.load()(commands)
     return parser
 
 

@@ -1,0 +1,100 @@
+"""The FastAPI gateway: `create_app(settings)`; heavy clients are built in the lifespan.
+
+With no broker configured (the embedded default) the same process also runs a worker, on an
+in-memory broker, through the same task code the Celery workers run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from service.blobs import BlobStore
+from service.errors import error_body, http_status
+from service.jobs import JobClient
+from service.metrics import Metrics
+from service.routes import health, jobs, page, predict
+from service.settings import Settings, get_settings
+from vfer import __version__
+from vfer.errors import VferError
+from worker.celery_app import create_celery
+
+log = logging.getLogger("vfer.service")
+_SWEEP_EVERY_S = 60.0
+
+
+async def _sweep_blobs(blobs: BlobStore) -> None:
+    while True:
+        await asyncio.sleep(_SWEEP_EVERY_S)
+        removed = await asyncio.to_thread(blobs.sweep)
+        if removed:
+            log.info("deleted %d expired uploads", removed)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
+        if settings.embedded:
+            settings.results_dir.mkdir(parents=True, exist_ok=True)
+        celery = create_celery(settings, with_tasks=settings.embedded)
+        app.state.settings = settings
+        app.state.blobs = blobs
+        app.state.jobs = JobClient(celery, settings, blobs)
+        app.state.metrics = Metrics()
+        app.state.embedded_worker = None
+        if settings.embedded:
+            from worker.embedded import EmbeddedWorker
+
+            app.state.embedded_worker = EmbeddedWorker(celery, settings.queue)
+            app.state.embedded_worker.start()
+        sweeper = asyncio.create_task(_sweep_blobs(blobs))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            if app.state.embedded_worker is not None:
+                await asyncio.to_thread(app.state.embedded_worker.stop)
+
+    app = FastAPI(
+        title="vfer",
+        version=__version__,
+        summary="Video facial-expression recognition: upload a clip, get per-face expression distributions.",
+        lifespan=lifespan,
+    )
+    for router in (predict.router, jobs.router, health.router, page.router):
+        app.include_router(router)
+
+    @app.exception_handler(VferError)
+    async def vfer_error(request: Request, exc: VferError) -> JSONResponse:
+        status = http_status(exc.code)
+        headers = {"Retry-After": "2"} if status in (429, 503) else None
+        return JSONResponse(error_body(exc.code, str(exc)), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return JSONResponse(error_body("invalid_parameters", details), status_code=422)
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.requests.labels(request.method, name, str(response.status_code)).inc()
+            metrics.latency.labels(name).observe(time.perf_counter() - started)
+        return response
+
+    return app

@@ -1,0 +1,29 @@
+"""`vfer serve`: the HTTP gateway, with an in-process worker when no broker is configured."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    where = "embedded worker, in-memory queue" if settings.embedded else f"broker {settings.broker.split('@')[-1]}"
+    print(f"vfer: serving on http://{settings.host}:{settings.port}/ ({where}); open it in a browser", flush=True)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=os.environ.get("VFER_LOG_LEVEL", "info")
+    )
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("serve", help="run the HTTP service (embedded worker unless VFER_BROKER_URL is set)")
+    parser.add_argument("--host", default=None, help="default: VFER_HOST or 127.0.0.1")
+    parser.add_argument("--port", type=int, default=None, help="default: VFER_PORT or 8000")
+    parser.set_defaults(run=_run)

@@ -1,0 +1,70 @@
+"""Service errors, and the one place where every error becomes an HTTP status and JSON body.
+
+Core errors (`vfer.errors`) and job errors carry a stable `code`; the body is always
+`{"error": {"code": ..., "message": ...}}`.
+"""
+
+from __future__ import annotations
+
+from vfer.errors import VferError
+
+
+class ServiceError(VferError):
+    code = "service_error"
+
+
+class UploadTooLargeError(ServiceError):
+    code = "upload_too_large"
+
+
+class MissingUploadError(ServiceError):
+    code = "missing_upload"
+
+
+class UnsupportedMediaError(ServiceError):
+    code = "not_a_video"
+
+
+class QueueFullError(ServiceError):
+    code = "queue_full"
+
+
+class BrokerUnavailableError(ServiceError):
+    code = "broker_unavailable"
+
+
+class JobNotFoundError(ServiceError):
+    code = "job_not_found"
+
+
+class UnauthorizedError(ServiceError):
+    code = "unauthorized"
+
+
+HTTP_STATUS: dict[str, int] = {
+    "empty_input": 400,
+    "corrupt_video": 400,
+    "invalid_input": 400,
+    "missing_upload": 400,
+    "upload_expired": 410,
+    "unauthorized": 401,
+    "job_not_found": 404,
+    "not_a_video": 415,
+    "limit_exceeded": 413,
+    "upload_too_large": 413,
+    "invalid_option": 422,
+    "model_not_found": 422,
+    "invalid_parameters": 422,
+    "queue_full": 429,
+    "broker_unavailable": 503,
+    "resource_missing": 500,
+    "internal_error": 500,
+}
+
+
+def http_status(code: str) -> int:
+    return HTTP_STATUS.get(code, 500)
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}

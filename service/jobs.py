@@ -1,0 +1,130 @@
+"""Jobs on Celery, seen from the gateway: submit by task name, read state, cancel, queue depth.
+
+A job's id is also its upload's blob key. Before the message is sent, the backend gets the
+custom state QUEUED, so an id that the backend does not know (PENDING) is an unknown job.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+from celery.result import AsyncResult
+from kombu.exceptions import OperationalError
+
+from service.blobs import BlobStore
+from service.errors import BrokerUnavailableError, JobNotFoundError, QueueFullError
+from service.settings import Settings
+from worker.celery_app import PREDICT_TASK
+
+QUEUED = "QUEUED"
+TERMINAL = ("done", "failed", "cancelled")
+_BROKER_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError, OSError)
+try:  # the Redis client raises its own errors from the result backend
+    import redis.exceptions
+
+    _BROKER_ERRORS += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+except ImportError:  # pragma: no cover - redis is a dependency of celery[redis]
+    pass
+
+
+@dataclass
+class JobStatus:
+    job_id: str
+    status: str  # queued, running, done, failed, cancelled
+    result: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"job_id": self.job_id, "status": self.status, "status_url": f"/jobs/{self.job_id}"}
+        if self.result is not None:
+            body["result"] = self.result
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+
+class JobClient:
+    def __init__(self, app: Celery, settings: Settings, blobs: BlobStore) -> None:
+        self.app = app
+        self.settings = settings
+        self.blobs = blobs
+
+    def new_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def queue_depth(self) -> int:
+        """Messages waiting in the job queue (not yet taken by a worker)."""
+        try:
+            with self.app.connection_for_read() as conn:
+                declared = conn.default_channel.queue_declare(
+                    queue=self.settings.queue, passive=False, durable=True, auto_delete=False
+                )
+                return int(declared.message_count)
+        except _BROKER_ERRORS as exc:
+            raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
+
+    def submit(self, job_id: str, options: dict[str, Any]) -> None:
+        """Queue the job whose upload is stored under `job_id`; raise 429/503-type errors."""
+        if self.queue_depth() >= self.settings.max_queue:
+            raise QueueFullError(f"{self.settings.max_queue} jobs are waiting; try again shortly")
+        try:
+            self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
+            self.app.send_task(PREDICT_TASK, args=[job_id, options], task_id=job_id, queue=self.settings.queue)
+        except _BROKER_ERRORS as exc:
+            raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
+
+    def status(self, job_id: str) -> JobStatus:
+        try:
+            result = AsyncResult(job_id, app=self.app)
+            state, value = result.state, result.result if result.state != QUEUED else None
+        except _BROKER_ERRORS as exc:
+            raise BrokerUnavailableError(f"the result backend is unreachable: {exc}") from exc
+        if state == "PENDING":
+            raise JobNotFoundError(f"no job {job_id} (unknown, or its result expired)")
+        if state == QUEUED:
+            return JobStatus(job_id, "queued")
+        if state in ("STARTED", "RETRY"):
+            return JobStatus(job_id, "running")
+        if state == "REVOKED":
+            return JobStatus(job_id, "cancelled")
+        if state == "SUCCESS" and isinstance(value, dict):
+            if value.get("ok"):
+                return JobStatus(job_id, "done", result=value["result"])
+            return JobStatus(job_id, "failed", error=value["error"])
+        return JobStatus(job_id, "failed", error={"code": "internal_error", "message": f"the job failed: {value!r}"})
+
+    def cancel(self, job_id: str) -> JobStatus:
+        """Cancel a queued or running job, or forget a finished one."""
+        status = self.status(job_id)
+        try:
+            if status.finished:
+                AsyncResult(job_id, app=self.app).forget()
+                return status
+            self.app.control.revoke(job_id, terminate=status.status == "running", signal="SIGKILL")
+            self.app.backend.store_result(job_id, None, "REVOKED")
+        except _BROKER_ERRORS as exc:
+            raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
+        finally:
+            self.blobs.delete(job_id)
+        return JobStatus(job_id, "cancelled")
+
+    def broker_reachable(self) -> bool:
+        try:
+            self.queue_depth()
+        except BrokerUnavailableError:
+            return False
+        return True
+
+    def workers_alive(self) -> bool:
+        try:
+            return bool(self.app.control.ping(timeout=1.0))
+        except _BROKER_ERRORS:
+            return False

@@ -1,0 +1,44 @@
+"""Prometheus metrics of one gateway: requests, latencies, queue depth, job outcomes."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_SEEN_LIMIT = 10_000
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "vfer_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "vfer_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge("vfer_queue_depth", "jobs waiting for a worker", registry=self.registry)
+        self.outcomes = Counter(
+            "vfer_job_outcomes", "finished jobs seen by this gateway", ["outcome"], registry=self.registry
+        )
+        self._counted: OrderedDict[str, None] = OrderedDict()
+
+    def job_finished(self, job_id: str, outcome: str) -> None:
+        """Count a job's outcome once, however often its status is read."""
+        if job_id in self._counted:
+            return
+        self._counted[job_id] = None
+        if len(self._counted) > _SEEN_LIMIT:
+            self._counted.popitem(last=False)
+        self.outcomes.labels(outcome).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

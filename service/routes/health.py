@@ -1,0 +1,36 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
+
+from service.deps import JobsDep, MetricsDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The broker is reachable and a worker is alive")
+async def readyz(request: Request, jobs: JobsDep) -> JSONResponse:
+    broker = await run_in_threadpool(jobs.broker_reachable)
+    embedded = request.app.state.embedded_worker
+    workers = embedded.alive if embedded is not None else broker and await run_in_threadpool(jobs.workers_alive)
+    ready = broker and workers
+    body = {"status": "ready" if ready else "not ready", "broker": broker, "workers": workers}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(jobs: JobsDep, metrics: MetricsDep) -> Response:
+    try:
+        metrics.queue_depth.set(await run_in_threadpool(jobs.queue_depth))
+    except Exception:  # a scrape while the broker is down still returns the other metrics
+        metrics.queue_depth.set(float("nan"))
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Celery workers that run the core pipeline on uploaded videos."""

@@ -1,0 +1,45 @@
+"""The Celery application shared by the gateway (which only sends tasks by name) and the workers.
+
+JSON only, late acknowledgement with redelivery when a worker dies, time limits, expiring results.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from service.settings import Settings
+
+PREDICT_TASK = "vfer.predict"
+
+
+def create_celery(settings: Settings, *, with_tasks: bool = False) -> Celery:
+    """A configured app; `with_tasks` registers the task code (workers, embedded mode)."""
+    app = Celery("vfer", broker=settings.broker, backend=settings.backend_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_track_started=True,
+        result_expires=settings.result_ttl_s,
+        task_time_limit=settings.task_time_limit_s,
+        task_default_queue=settings.queue,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2.0,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5},
+        redis_socket_connect_timeout=2.0,
+        redis_socket_timeout=5.0,
+        result_backend_always_retry=False,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    app.vfer_settings = settings  # read by the tasks (see worker.tasks.settings_of)
+    if with_tasks:
+        from worker.tasks import register
+
+        register(app)
+    return app

@@ -1,0 +1,32 @@
+"""`vfer worker`: run Celery worker processes against the configured broker."""
+
+from __future__ import annotations
+
+import argparse
+
+from vfer.errors import InvalidOptionError
+
+
+def _run(args: argparse.Namespace) -> int:
+    from service.settings import get_settings
+    from worker.celery_app import create_celery
+
+    settings = get_settings()
+    if settings.embedded:
+        raise InvalidOptionError("vfer worker needs VFER_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    app = create_celery(settings, with_tasks=True)
+    app.set_default()  # the worker resolves tasks through the default app
+    argv = ["worker", "-Q", args.queue or settings.queue, "-c", str(args.concurrency), "-P", args.pool]
+    argv += ["--loglevel", args.loglevel, "-n", args.name, "--without-gossip", "--without-mingle"]
+    app.worker_main(argv)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("worker", help="run job workers (needs VFER_BROKER_URL)")
+    parser.add_argument("--concurrency", type=int, default=1, help="worker processes")
+    parser.add_argument("--pool", choices=("prefork", "solo", "threads"), default="prefork")
+    parser.add_argument("--queue", default=None, help="queue to consume (default: VFER_QUEUE)")
+    parser.add_argument("--name", default="vfer@%h", help="node name")
+    parser.add_argument("--loglevel", default="INFO")
+    parser.set_defaults(run=_run)

@@ -1,0 +1,85 @@
+"""The prediction task: fetch the upload, run the core, return the result. Thin on purpose.
+
+User errors come back as a normal result `{"ok": false, "error": {code, message}}` (never
+retried, never a crash); only transient faults (the blob volume hiccuping) are retried.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from celery import Celery, Task
+
+from service.blobs import BlobNotFoundError, BlobStore
+from service.settings import Settings
+from vfer.errors import VferError
+from worker.celery_app import PREDICT_TASK
+
+if TYPE_CHECKING:
+    from vfer.predict import Predictor
+
+
+class PredictTask(Task):  # type: ignore[misc]
+    """Keeps models loaded per worker process: built on the first job, reused after."""
+
+    _predictors: dict[str, Predictor] | None = None
+
+    def predictor(self, model: str) -> Predictor:
+        from vfer.predict import Predictor
+
+        if self._predictors is None:
+            self._predictors = {}
+        if model not in self._predictors:
+            others = next(iter(self._predictors.values()), None)
+            face_models = others.face_models if others else None
+            backend = settings_of(self.app).backend
+            self._predictors[model] = Predictor(model, backend=backend, face_models=face_models)
+        return self._predictors[model]
+
+
+def settings_of(app: Celery) -> Settings:
+    """The settings the app was created with (see create_celery)."""
+    settings: Settings = app.vfer_settings
+    return settings
+
+
+def run_job(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Predict the upload stored under `job_id`; the upload is deleted when the job ends."""
+    from vfer.config import DecodeLimits, PipelineConfig
+
+    settings = settings_of(task.app)
+    blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
+    try:
+        config = PipelineConfig(
+            mode=options.get("mode", "fast"),
+            window_s=float(options.get("window_s", 2.0)),
+            stride_s=float(options.get("stride_s", 1.0)),
+            limits=DecodeLimits(
+                max_bytes=settings.max_upload_bytes,
+                max_duration_s=settings.max_duration_s,
+                max_pixels=settings.max_pixels,
+            ),
+        )
+        predictor = task.predictor(options.get("model") or settings.model)
+        result = predictor.predict(blobs.read(job_id), name=options.get("filename"), config=config)
+        outcome: dict[str, Any] = {"ok": True, "result": result.to_dict()}
+    except VferError as exc:
+        outcome = {"ok": False, "error": {"code": exc.code, "message": str(exc)}}
+    except BlobNotFoundError as exc:
+        outcome = {"ok": False, "error": {"code": "upload_expired", "message": str(exc)}}
+    blobs.delete(job_id)
+    return outcome
+
+
+def register(app: Celery) -> None:
+    @app.task(
+        name=PREDICT_TASK,
+        base=PredictTask,
+        bind=True,
+        autoretry_for=(OSError,),
+        retry_backoff=True,
+        retry_backoff_max=30,
+        max_retries=3,
+    )
+    def predict(self: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
+        return run_job(self, job_id, options)
