@@ -27,7 +27,13 @@ def create_celery(settings: Settings, *, with_tasks: bool = False) -> Celery:
         result_expires=settings.result_ttl_s,
         task_time_limit=settings.task_time_limit_s,
         task_default_queue=settings.queue,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        broker_transport_options={
+            # A job whose worker died unacknowledged is requeued this long after it was taken,
+            # by a sweep that every worker runs (every few seconds, however long the timeout).
+            "visibility_timeout": settings.visibility_timeout_s,
+            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 4)),
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=2.0,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5},

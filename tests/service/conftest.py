@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.service.helpers import REDIS_HOST, REDIS_PORT, TEST_DB, RedisServer, Worker, redis_alive, service_env, wait_until
+
+
+@pytest.fixture(scope="session")
+def redis_port() -> Iterator[int]:
+    """The machine's Redis on 6379, or a private redis-server where none runs (a laptop)."""
+    if redis_alive(REDIS_PORT):
+        yield REDIS_PORT
+        return
+    server = RedisServer().start()
+    try:
+        yield server.port
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def broker_url(redis_port: int) -> Iterator[str]:
+    client = redis.Redis(host=REDIS_HOST, port=redis_port, db=TEST_DB)
+    client.flushdb()
+    yield f"redis://{REDIS_HOST}:{redis_port}/{TEST_DB}"
+    client.flushdb()
+
+
+@pytest.fixture(scope="module")
+def service_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("service")
+
+
+@pytest.fixture(scope="module")
+def queue() -> str:
+    return f"vfer-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def settings(broker_url: str, service_dir: Path, queue: str) -> Settings:
+    return Settings(
+        broker_url=broker_url,
+        blob_dir=service_dir / "blobs",
+        queue=queue,
+        max_upload_bytes=1_000_000,
+        default_wait_s=30,
+        max_wait_s=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def worker(settings: Settings, service_dir: Path) -> Iterator[Worker]:
+    env = service_env(
+        settings.broker_url,
+        settings.blob_dir,
+        VFER_QUEUE=settings.queue,
+        VFER_MAX_UPLOAD_BYTES="1000000",
+        VFER_MAX_DURATION_S="5",  # small, to test the duration limit
+    )
+    process = Worker(env, service_dir / "worker.log")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, worker: Worker) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        wait_until(lambda: test_client.get("/readyz").status_code == 200, 60, "a worker to answer /readyz")
+        yield test_client

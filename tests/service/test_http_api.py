@@ -1,0 +1,134 @@
+"""The HTTP API against the real Redis and a real `vfer worker` process."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.media import VIDEO, encode, faststart_copy
+from vfer.labels import LABELS
+
+SINGLE = VIDEO / "single_face.mp4"
+
+
+def upload(client: TestClient, path: Path | None = None, content: bytes | None = None, **params: object):  # type: ignore[no-untyped-def]
+    data = content if content is not None else (path or SINGLE).read_bytes()
+    return client.post("/predict", params=params, files={"file": ("clip.mp4", data, "video/mp4")})
+
+
+def test_upload_answers_with_the_cli_result(client: TestClient, data: Path) -> None:
+    response = upload(client)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["labels"] == list(LABELS) and result["source"] == "clip.mp4"
+    assert len(result["faces"]) == 1 and sum(result["distribution"].values()) == pytest.approx(1, abs=1e-4)
+    assert response.headers["X-Job-Id"]
+
+
+def test_raw_body_upload_and_options(client: TestClient, data: Path) -> None:
+    response = client.post("/predict", params={"window_s": 1.0, "stride_s": 0.5}, content=SINGLE.read_bytes())
+    assert response.status_code == 200, response.text
+    assert response.json()["options"] == {"mode": "fast", "window_s": 1.0, "stride_s": 0.5}
+    assert len(response.json()["faces"][0]["windows"]) >= 3
+
+
+def test_async_job_life_cycle(client: TestClient, settings: Settings, data: Path) -> None:
+    accepted = upload(client, wait=0)
+    assert accepted.status_code == 202
+    body = accepted.json()
+    assert body["status"] == "queued" and accepted.headers["Location"] == body["status_url"]
+    seen = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get(body["status_url"]).json()
+        seen.add(status["status"])
+        if status["status"] == "done":
+            break
+        time.sleep(0.05)
+    assert status["status"] == "done" and status["result"]["faces"], status
+    assert seen <= {"queued", "running", "done"}
+    assert not (settings.blob_dir / body["job_id"]).exists(), "the upload is deleted when the job ends"
+    assert client.delete(body["status_url"]).json()["status"] == "done"
+    assert client.get(body["status_url"]).status_code == 404, "a deleted job is forgotten"
+
+
+def _garbage_pictures(tmp: Path) -> bytes:
+    whole = faststart_copy(SINGLE, tmp / "whole.mp4").read_bytes()
+    body = whole.find(b"mdat") + 4
+    return whole[:body] + np.random.default_rng(1).integers(0, 256, len(whole) - body, dtype=np.uint8).tobytes()
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "code"),
+    [
+        (lambda d, t: b"", 400, "empty_input"),
+        (lambda d, t: b"plain text, certainly not a video\n" * 40, 415, "not_a_video"),
+        (lambda d, t: (d / "faces" / "canada" / "003f.jpg").read_bytes(), 415, "not_a_video"),
+        (lambda d, t: SINGLE.read_bytes()[:120_000], 415, "not_a_video"),  # truncated, index lost
+        (_garbage_pictures_lambda := (lambda d, t: _garbage_pictures(t)), 400, "corrupt_video"),
+        (lambda d, t: np.random.default_rng(0).integers(0, 256, 1_200_000, dtype=np.uint8).tobytes(), 413, "upload_too_large"),
+    ],
+    ids=["empty", "text", "image", "truncated", "corrupt", "oversized"],
+)
+def test_bad_uploads_get_a_clear_error_code(client: TestClient, data: Path, tmp_path: Path, make, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
+    response = upload(client, content=make(data, tmp_path))
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code and response.json()["error"]["message"]
+
+
+def test_a_video_over_the_duration_limit_is_413(client: TestClient) -> None:
+    long_clip = encode([np.full((64, 64), 128, np.uint8)] * 70, fps=10)  # 7 s; the worker allows 5 s
+    response = upload(client, content=long_clip)
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["code"] == "limit_exceeded" and "5 s" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"window_s": 0.01}, {"stride_s": 3, "window_s": 2}, {"mode": "slow"}, {"wait": -1}],
+    ids=["window", "stride", "mode", "wait"],
+)
+def test_bad_parameters_are_422(client: TestClient, data: Path, params: dict[str, object]) -> None:
+    response = upload(client, **params)
+    assert response.status_code == 422 and response.json()["error"]["code"] in ("invalid_parameters", "invalid_option")
+
+
+def test_unknown_model_is_422(client: TestClient, data: Path) -> None:
+    response = upload(client, model="no_such_model")
+    assert response.status_code == 422 and "known models" in response.json()["error"]["message"]
+
+
+def test_unknown_job_is_404(client: TestClient) -> None:
+    for job in ("0" * 32, "not-a-job"):
+        response = client.get(f"/jobs/{job}")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "job_not_found"
+    assert client.delete("/jobs/" + "0" * 32).status_code == 404
+
+
+def test_health_readiness_and_metrics(client: TestClient, data: Path) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready", "broker": True, "workers": True}
+    text = client.get("/metrics").text
+    assert 'vfer_http_requests_total{method="POST",route="/predict",status="200"}' in text
+    assert "vfer_queue_depth" in text and 'vfer_job_outcomes_total{outcome="done"}' in text
+
+
+def test_openapi_documents_the_upload(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "multipart/form-data" in spec["paths"]["/predict"]["post"]["requestBody"]["content"]
+
+
+def test_api_keys_when_configured(settings: Settings, worker, data: Path) -> None:  # type: ignore[no-untyped-def]
+    locked = settings.model_copy(update={"api_keys": ["s3cret-key"]})
+    with TestClient(create_app(locked)) as client:
+        assert upload(client).status_code == 401
+        assert client.get("/jobs/" + "0" * 32, headers={"X-API-Key": "wrong"}).status_code == 401
+        response = client.post("/predict", headers={"X-API-Key": "s3cret-key"}, content=SINGLE.read_bytes())
+        assert response.status_code == 200
+        assert client.get("/healthz").status_code == 200, "probes need no key"

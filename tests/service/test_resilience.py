@@ -1,0 +1,87 @@
+"""Backpressure, a worker killed mid-job, and the broker going away and coming back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from benchmarks.clips import make_long_clip
+from service.app import create_app
+from service.settings import Settings
+from tests.media import VIDEO
+from tests.service.helpers import RedisServer, Worker, service_env, wait_until
+
+SINGLE = VIDEO / "single_face.mp4"
+
+
+def test_a_full_queue_answers_429_with_retry_after(broker_url: str, tmp_path: Path, data: Path) -> None:
+    settings = Settings(broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=f"idle-{uuid.uuid4().hex[:8]}", max_queue=2)
+    with TestClient(create_app(settings)) as client:  # no worker consumes this queue
+        codes = [client.post("/predict?wait=0", content=SINGLE.read_bytes()).status_code for _ in range(3)]
+        assert codes == [202, 202, 429]
+        response = client.post("/predict?wait=0", content=SINGLE.read_bytes())
+        assert response.status_code == 429 and response.headers["Retry-After"]
+        assert response.json()["error"]["code"] == "queue_full"
+        assert len(list((tmp_path / "blobs").glob("[0-9a-f]*"))) == 2, "refused uploads are not kept"
+
+
+def test_a_job_survives_its_worker_being_killed(broker_url: str, tmp_path: Path, data: Path) -> None:
+    queue = f"kill-{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=queue, visibility_timeout_s=4, task_time_limit_s=30
+    )
+    env = service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue, VFER_VISIBILITY_TIMEOUT_S="4", VFER_TASK_TIME_LIMIT_S="30")
+    clip = make_long_clip(SINGLE, 12.0, tmp_path / "long.mp4").read_bytes()
+    first = Worker(env, tmp_path / "first.log")
+    second: Worker | None = None
+    try:
+        with TestClient(create_app(settings)) as client:
+            wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the first worker")
+            job = client.post("/predict?wait=0&mode=paper", content=clip).json()
+            wait_until(lambda: client.get(job["status_url"]).json()["status"] == "running", 30, "the job to start")
+            first.kill()  # SIGKILL, mid-job: nothing acknowledged the message
+            assert client.get(job["status_url"]).json()["status"] == "running"
+            second = Worker(env, tmp_path / "second.log")
+            wait_until(lambda: client.get(job["status_url"]).json()["status"] == "done", 90, "another worker to finish the job")
+            result = client.get(job["status_url"]).json()["result"]
+            assert len(result["faces"]) == 1 and result["video"]["duration_s"] == pytest.approx(12.0, abs=0.1)
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def test_broker_down_is_503_then_service_recovers(private_redis: RedisServer, tmp_path: Path, data: Path) -> None:
+    url = f"redis://127.0.0.1:{private_redis.port}/0"
+    settings = Settings(broker_url=url, blob_dir=tmp_path / "blobs", queue="vfer", default_wait_s=30)
+    env = service_env(url, settings.blob_dir)
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        with TestClient(create_app(settings)) as client:
+            wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the worker")
+            private_redis.stop()
+            started = time.monotonic()
+            response = client.post("/predict", content=SINGLE.read_bytes())
+            assert response.status_code == 503 and response.json()["error"]["code"] == "broker_unavailable"
+            assert response.headers["Retry-After"]
+            assert time.monotonic() - started < 10, "a down broker is reported promptly"
+            assert client.get("/readyz").status_code == 503
+            assert not list((tmp_path / "blobs").glob("[0-9a-f]*")), "the refused upload is not kept"
+            private_redis.start()
+            wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the service to recover")
+            response = client.post("/predict", content=SINGLE.read_bytes())
+            assert response.status_code == 200, response.text
+    finally:
+        worker.stop()
