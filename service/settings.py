@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(900, gt=0)  # an unacknowledged job returns to the queue after this
     model: str = "mini_xception_fer2013"
     backend: Literal["torch", "onnx"] = "torch"
+    torch_threads: int | None = Field(None, gt=0)  # per worker process; set 1 when processes fill the cores
     api_keys: Annotated[list[str], NoDecode] = []  # comma-separated; empty: no key needed
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

@@ -29,6 +29,11 @@ class PredictTask(Task):  # type: ignore[misc]
 
         if self._predictors is None:
             self._predictors = {}
+            threads = settings_of(self.app).torch_threads
+            if threads:
+                import torch
+
+                torch.set_num_threads(threads)
         if model not in self._predictors:
             others = next(iter(self._predictors.values()), None)
             face_models = others.face_models if others else None

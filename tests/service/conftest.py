@@ -10,7 +10,16 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.service.helpers import REDIS_HOST, REDIS_PORT, TEST_DB, RedisServer, Worker, redis_alive, service_env, wait_until
+from tests.service.helpers import (
+    REDIS_HOST,
+    REDIS_PORT,
+    TEST_DB,
+    RedisServer,
+    Worker,
+    redis_alive,
+    service_env,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="session")

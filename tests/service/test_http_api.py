@@ -72,11 +72,17 @@ def _garbage_pictures(tmp: Path) -> bytes:
         (lambda d, t: (d / "faces" / "canada" / "003f.jpg").read_bytes(), 415, "not_a_video"),
         (lambda d, t: SINGLE.read_bytes()[:120_000], 415, "not_a_video"),  # truncated, index lost
         (_garbage_pictures_lambda := (lambda d, t: _garbage_pictures(t)), 400, "corrupt_video"),
-        (lambda d, t: np.random.default_rng(0).integers(0, 256, 1_200_000, dtype=np.uint8).tobytes(), 413, "upload_too_large"),
+        (
+            lambda d, t: np.random.default_rng(0).integers(0, 256, 1_200_000, dtype=np.uint8).tobytes(),
+            413,
+            "upload_too_large",
+        ),
     ],
     ids=["empty", "text", "image", "truncated", "corrupt", "oversized"],
 )
-def test_bad_uploads_get_a_clear_error_code(client: TestClient, data: Path, tmp_path: Path, make, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_uploads_get_a_clear_error_code(
+    client: TestClient, data: Path, tmp_path: Path, make, status: int, code: str
+) -> None:  # type: ignore[no-untyped-def]
     response = upload(client, content=make(data, tmp_path))
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code and response.json()["error"]["message"]

@@ -20,7 +20,9 @@ SINGLE = VIDEO / "single_face.mp4"
 
 
 def test_a_full_queue_answers_429_with_retry_after(broker_url: str, tmp_path: Path, data: Path) -> None:
-    settings = Settings(broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=f"idle-{uuid.uuid4().hex[:8]}", max_queue=2)
+    settings = Settings(
+        broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=f"idle-{uuid.uuid4().hex[:8]}", max_queue=2
+    )
     with TestClient(create_app(settings)) as client:  # no worker consumes this queue
         codes = [client.post("/predict?wait=0", content=SINGLE.read_bytes()).status_code for _ in range(3)]
         assert codes == [202, 202, 429]
@@ -35,7 +37,9 @@ def test_a_job_survives_its_worker_being_killed(broker_url: str, tmp_path: Path,
     settings = Settings(
         broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=queue, visibility_timeout_s=4, task_time_limit_s=30
     )
-    env = service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue, VFER_VISIBILITY_TIMEOUT_S="4", VFER_TASK_TIME_LIMIT_S="30")
+    env = service_env(
+        broker_url, settings.blob_dir, VFER_QUEUE=queue, VFER_VISIBILITY_TIMEOUT_S="4", VFER_TASK_TIME_LIMIT_S="30"
+    )
     clip = make_long_clip(SINGLE, 12.0, tmp_path / "long.mp4").read_bytes()
     first = Worker(env, tmp_path / "first.log")
     second: Worker | None = None
@@ -47,7 +51,9 @@ def test_a_job_survives_its_worker_being_killed(broker_url: str, tmp_path: Path,
             first.kill()  # SIGKILL, mid-job: nothing acknowledged the message
             assert client.get(job["status_url"]).json()["status"] == "running"
             second = Worker(env, tmp_path / "second.log")
-            wait_until(lambda: client.get(job["status_url"]).json()["status"] == "done", 90, "another worker to finish the job")
+            wait_until(
+                lambda: client.get(job["status_url"]).json()["status"] == "done", 90, "another worker to finish the job"
+            )
             result = client.get(job["status_url"]).json()["result"]
             assert len(result["faces"]) == 1 and result["video"]["duration_s"] == pytest.approx(12.0, abs=0.1)
     finally:

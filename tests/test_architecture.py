@@ -1,0 +1,33 @@
+"""The layering the project promises: a core without web/queue/RPC, a gateway without torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def modules_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    return {name.split(".")[0] for name in run.stdout.split()}
+
+
+def test_the_gateway_never_imports_torch_or_dlib() -> None:
+    loaded = modules_after(
+        "from service.app import create_app\nfrom service.settings import Settings\ncreate_app(Settings())"
+    )
+    assert "fastapi" in loaded and "celery" in loaded
+    assert not loaded & {"torch", "dlib", "av", "cv2", "onnxruntime"}
+
+
+@pytest.mark.parametrize("module", ["vfer.predict", "vfer.cli", "vfer.models", "vfer.pipeline"])
+def test_the_core_imports_no_web_queue_or_rpc_library(module: str) -> None:
+    loaded = modules_after(f"import {module}")
+    assert not loaded & {"fastapi", "starlette", "celery", "kombu", "grpc", "redis", "uvicorn", "service", "worker"}
+
+
+def test_models_load_lazily_not_at_import() -> None:
+    loaded = modules_after("import worker.tasks")
+    assert "torch" not in loaded and "dlib" not in loaded
