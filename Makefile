@@ -1,10 +1,10 @@
-# Two commands on a fresh machine:  `make demo` (predict a real clip)  and  `make test`.
+# Two commands on a fresh machine:  `make serve` (the embedded service)  and  `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_CLIP ?= ../shared/data/video/single_face.mp4
 
-.PHONY: install demo test lint bench
+.PHONY: install serve demo test lint bench
 
 # torch is installed first and pinned: 2.13.0 is the CPU build here; an unpinned torch pulls CUDA.
 $(VENV)/.installed: pyproject.toml
@@ -15,6 +15,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+serve: install
+	$(BIN)/vfer serve
 
 demo: install
 	$(BIN)/vfer predict $(DEMO_CLIP)
@@ -30,3 +33,4 @@ test: lint
 bench: install
 	$(BIN)/python -m benchmarks.pipeline
 	$(BIN)/python -m benchmarks.model
+	$(BIN)/python -m benchmarks.service
