@@ -57,11 +57,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             app.state.embedded_worker = EmbeddedWorker(celery, settings.queue)
             app.state.embedded_worker.start()
+        grpc_server = None
+        if settings.grpc_port is not None:
+            from service.rpc.server import start_grpc_server
+
+            grpc_server, bound = await start_grpc_server(
+                settings, app.state.jobs, blobs, host=settings.host, port=settings.grpc_port
+            )
+            log.warning("gRPC on %s:%d", settings.host, bound)
         sweeper = asyncio.create_task(_sweep_blobs(blobs))
         try:
             yield
         finally:
             sweeper.cancel()
+            if grpc_server is not None:
+                await grpc_server.stop(grace=2)
             if app.state.embedded_worker is not None:
                 await asyncio.to_thread(app.state.embedded_worker.stop)
 

@@ -12,10 +12,13 @@ def _run(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.settings import Settings
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    pairs = (("host", args.host), ("port", args.port), ("grpc_port", args.grpc_port))
+    overrides = {k: v for k, v in pairs if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     where = "embedded worker, in-memory queue" if settings.embedded else f"broker {settings.broker.split('@')[-1]}"
     print(f"vfer: serving on http://{settings.host}:{settings.port}/ ({where}); open it in a browser", flush=True)
+    if settings.grpc_port is not None:
+        print(f"vfer: gRPC (vfer.v1.ExpressionService) on {settings.host}:{settings.grpc_port}", flush=True)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=os.environ.get("VFER_LOG_LEVEL", "info")
     )
@@ -26,4 +29,5 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     parser = commands.add_parser("serve", help="run the HTTP service (embedded worker unless VFER_BROKER_URL is set)")
     parser.add_argument("--host", default=None, help="default: VFER_HOST or 127.0.0.1")
     parser.add_argument("--port", type=int, default=None, help="default: VFER_PORT or 8000")
+    parser.add_argument("--grpc-port", type=int, default=None, help="also serve gRPC here (default: VFER_GRPC_PORT)")
     parser.set_defaults(run=_run)

@@ -41,6 +41,18 @@ class UnauthorizedError(ServiceError):
     code = "unauthorized"
 
 
+class MalformedFrameError(ServiceError):
+    code = "invalid_input"
+
+
+class StreamStalledError(ServiceError):
+    code = "stream_stalled"
+
+
+class DeadlineExceededError(ServiceError):
+    code = "deadline_exceeded"
+
+
 HTTP_STATUS: dict[str, int] = {
     "empty_input": 400,
     "corrupt_video": 400,
@@ -56,6 +68,8 @@ HTTP_STATUS: dict[str, int] = {
     "model_not_found": 422,
     "invalid_parameters": 422,
     "queue_full": 429,
+    "stream_stalled": 503,
+    "deadline_exceeded": 504,
     "broker_unavailable": 503,
     "resource_missing": 500,
     "internal_error": 500,

@@ -6,6 +6,7 @@ custom state QUEUED, so an id that the backend does not know (PENDING) is an unk
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ class JobClient:
     def queue_depth(self) -> int:
         """Messages waiting in the job queue (not yet taken by a worker)."""
         try:
-            with self.app.connection_for_read() as conn:
+            with self.app.pool.acquire(block=True, timeout=5) as conn:
                 declared = conn.default_channel.queue_declare(
                     queue=self.settings.queue, passive=False, durable=True, auto_delete=False
                 )
@@ -71,13 +72,13 @@ class JobClient:
         except _BROKER_ERRORS as exc:
             raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
 
-    def submit(self, job_id: str, options: dict[str, Any]) -> None:
+    def submit(self, job_id: str, options: dict[str, Any], *, task: str = PREDICT_TASK) -> None:
         """Queue the job whose upload is stored under `job_id`; raise 429/503-type errors."""
         if self.queue_depth() >= self.settings.max_queue:
             raise QueueFullError(f"{self.settings.max_queue} jobs are waiting; try again shortly")
         try:
             self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
-            self.app.send_task(PREDICT_TASK, args=[job_id, options], task_id=job_id, queue=self.settings.queue)
+            self.app.send_task(task, args=[job_id, options], task_id=job_id, queue=self.settings.queue)
         except _BROKER_ERRORS as exc:
             raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
 
@@ -128,3 +129,15 @@ class JobClient:
             return bool(self.app.control.ping(timeout=1.0))
         except _BROKER_ERRORS:
             return False
+
+
+async def wait_for(jobs: JobClient, job_id: str, timeout_s: float) -> JobStatus:
+    """Poll the job until it finishes or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005  # a status read is one Redis GET: poll finely at first, then back off
+    while True:
+        status = await asyncio.to_thread(jobs.status, job_id)
+        if status.finished or time.monotonic() >= deadline:
+            return status
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.25, 0.05)

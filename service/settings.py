@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = []  # comma-separated; empty: no key needed
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    grpc_port: int | None = Field(None, ge=0, le=65535)  # unset: no gRPC server
+    stream_max_pending: int = Field(4, gt=0)  # windows of one stream in flight; beyond, reading pauses
+    stream_stall_s: float = Field(30.0, gt=0)  # a window not done by then ends the stream (RESOURCE_EXHAUSTED)
+    max_frame_bytes: int = Field(8 * 1024 * 1024, gt=0)  # one streamed frame
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,6 +125,32 @@ def _median_box(track: Track) -> Box:
     return Box(*(float(c) for c in coords))
 
 
+def _face_clips(track: Track, plan: SamplingPlan, config: PipelineConfig) -> FaceClips:
+    obs = [track.observations[p] for p in track.positions]
+    return FaceClips(
+        track_id=track.key,
+        start_s=obs[0].time_s,
+        end_s=obs[-1].time_s,
+        box=_median_box(track),
+        samples=len(obs),
+        windows=_windows(track, plan, config.max_gap_steps),
+    )
+
+
+def faces_in_frames(
+    frames: Sequence[tuple[float, GrayImage]], models: FaceModels, config: PipelineConfig | None = None
+) -> list[FaceClips]:
+    """Track faces over frames that are already a window's samples (a live stream's window).
+
+    Each frame is one grid position; a face found on enough of them gets one 8-frame window."""
+    config = config or PipelineConfig()
+    tracker = SampledTracker(models, config)
+    for position, (time_s, gray) in enumerate(frames):
+        tracker.observe(position, position, time_s, gray)
+    plan = SamplingPlan(frames=tuple(range(len(frames))), stride_steps=CLIP_FRAMES)
+    return [_face_clips(track, plan, config) for track in tracker.finish()]
+
+
 def extract_faces(source: VideoSource, models: FaceModels, config: PipelineConfig | None = None) -> Extraction:
     """Run the face pipeline on one video."""
     config = config or PipelineConfig()
@@ -153,19 +179,7 @@ def extract_faces(source: VideoSource, models: FaceModels, config: PipelineConfi
                 face_clock.seconds += time.perf_counter() - tick
         tracks = sampled.finish()
 
-    faces = []
-    for track in tracks:
-        obs = [track.observations[p] for p in track.positions]
-        faces.append(
-            FaceClips(
-                track_id=track.key,
-                start_s=obs[0].time_s,
-                end_s=obs[-1].time_s,
-                box=_median_box(track),
-                samples=len(obs),
-                windows=_windows(track, plan, config.max_gap_steps),
-            )
-        )
+    faces = [_face_clips(track, plan, config) for track in tracks]
     done = time.perf_counter()
     timings = {
         "probe": (opened - started) * 1e3,

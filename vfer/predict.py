@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 from vfer.config import PipelineConfig
 from vfer.face.tracking import FaceModels
 from vfer.inference import DEFAULT_MODEL, ClipClassifier, load_classifier
-from vfer.pipeline import Extraction, extract_faces
+from vfer.pipeline import FaceClips, GrayImage, extract_faces, faces_in_frames
 from vfer.result import FacePrediction, PredictionResult, WindowPrediction, distribution
 from vfer.video.decode import VideoSource
 
@@ -40,7 +41,7 @@ class Predictor:
         started = time.perf_counter()
         extraction = extract_faces(source, self.face_models, config)
         model_started = time.perf_counter()
-        faces = self._classify(extraction)
+        faces = self._classify(extraction.faces)
         finished = time.perf_counter()
         timings = dict(extraction.timings_ms)
         timings["model"] = (finished - model_started) * 1e3
@@ -56,13 +57,19 @@ class Predictor:
             timings_ms=timings,
         )
 
-    def _classify(self, extraction: Extraction) -> list[FacePrediction]:
-        windows = [w for face in extraction.faces for w in face.windows]
+    def predict_frames(
+        self, frames: Sequence[tuple[float, GrayImage]], *, config: PipelineConfig | None = None
+    ) -> list[FacePrediction]:
+        """Faces and expressions in one window of already-sampled frames (live streams)."""
+        return self._classify(faces_in_frames(frames, self.face_models, config or self.config))
+
+    def _classify(self, clips: list[FaceClips]) -> list[FacePrediction]:
+        windows = [w for face in clips for w in face.windows]
         if not windows:
             return []
         probs = self.classifier.predict_proba(np.stack([w.frames for w in windows]))
         faces, offset = [], 0
-        for face in extraction.faces:
+        for face in clips:
             count = len(face.windows)
             if count == 0:
                 continue

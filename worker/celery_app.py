@@ -10,6 +10,7 @@ from celery import Celery
 from service.settings import Settings
 
 PREDICT_TASK = "vfer.predict"
+PREDICT_WINDOW_TASK = "vfer.predict_window"  # one live-stream window (gRPC)
 
 
 def create_celery(settings: Settings, *, with_tasks: bool = False) -> Celery:

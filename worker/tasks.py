@@ -13,7 +13,7 @@ from celery import Celery, Task
 from service.blobs import BlobNotFoundError, BlobStore
 from service.settings import Settings
 from vfer.errors import VferError
-from worker.celery_app import PREDICT_TASK
+from worker.celery_app import PREDICT_TASK, PREDICT_WINDOW_TASK
 
 if TYPE_CHECKING:
     from vfer.predict import Predictor
@@ -76,6 +76,34 @@ def run_job(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str
     return outcome
 
 
+def run_window(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Faces and expressions in one live-stream window (8 packed frames stored under `job_id`)."""
+    from service.framepack import unpack
+    from vfer.config import PipelineConfig
+    from worker.frames import to_gray
+
+    settings = settings_of(task.app)
+    blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
+    try:
+        packed = unpack(blobs.read(job_id))
+        first = int(options.get("first_frame", 0))
+        frames = [(f.time_s, to_gray(f, first + i)) for i, f in enumerate(packed)]
+        config = PipelineConfig(
+            window_s=float(options.get("window_s", 2.0)), stride_s=float(options.get("stride_s", 1.0))
+        )
+        faces = task.predictor(options.get("model") or settings.model).predict_frames(frames, config=config)
+        windows = [
+            {"box": w.box, "distribution": w.distribution, "label": w.label} for face in faces for w in face.windows[:1]
+        ]
+        outcome: dict[str, Any] = {"ok": True, "result": {"faces": windows}}
+    except VferError as exc:
+        outcome = {"ok": False, "error": {"code": exc.code, "message": str(exc)}}
+    except BlobNotFoundError as exc:
+        outcome = {"ok": False, "error": {"code": "upload_expired", "message": str(exc)}}
+    blobs.delete(job_id)
+    return outcome
+
+
 def register(app: Celery) -> None:
     @app.task(
         name=PREDICT_TASK,
@@ -88,3 +116,14 @@ def register(app: Celery) -> None:
     )
     def predict(self: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
         return run_job(self, job_id, options)
+
+    @app.task(
+        name=PREDICT_WINDOW_TASK,
+        base=PredictTask,
+        bind=True,
+        autoretry_for=(OSError,),
+        retry_backoff=True,
+        max_retries=3,
+    )
+    def predict_window(self: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
+        return run_window(self, job_id, options)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.deps import BlobsDep, JobsDep, MetricsDep, SettingsDep, require_api_key
 from service.errors import error_body, http_status
-from service.jobs import JobClient, JobStatus
+from service.jobs import JobStatus, wait_for
 from service.uploads import receive_upload
 from vfer.errors import InvalidOptionError
 
@@ -33,18 +31,6 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
-
-
-async def wait_for(jobs: JobClient, job_id: str, timeout_s: float) -> JobStatus:
-    """Poll the job until it finishes or the time is up."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.005  # a status read is one Redis GET: poll finely at first, then back off
-    while True:
-        status = await run_in_threadpool(jobs.status, job_id)
-        if status.finished or time.monotonic() >= deadline:
-            return status
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.25, 0.05)
 
 
 def job_response(status: JobStatus, metrics: MetricsDep) -> JSONResponse:

@@ -107,3 +107,33 @@ class Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self._log.close()
+
+
+class GrpcServer:
+    """The real gRPC server on port 0, on its own event loop in a thread."""
+
+    def __init__(self, settings: object) -> None:
+        import asyncio
+        import threading
+
+        from service.blobs import BlobStore
+        from service.jobs import JobClient
+        from service.rpc.server import start_grpc_server
+        from service.settings import Settings
+        from worker.celery_app import create_celery
+
+        assert isinstance(settings, Settings)
+        self._asyncio = asyncio
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="grpc-test-server", daemon=True)
+        self.thread.start()
+        blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
+        jobs = JobClient(create_celery(settings), settings, blobs)
+        boot = start_grpc_server(settings, jobs, blobs, port=0)
+        self.server, self.port = asyncio.run_coroutine_threadsafe(boot, self.loop).result(timeout=30)
+        self.target = f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self._asyncio.run_coroutine_threadsafe(self.server.stop(grace=1), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)

@@ -66,7 +66,13 @@ class DecodedFrame:
 
     def gray(self) -> GrayImage:
         """The frame as a C-contiguous uint8 gray image, upright."""
-        image = self.frame.to_ndarray(format="gray")
+        return self._upright(np.asarray(self.frame.to_ndarray(format="gray"), dtype=np.uint8))
+
+    def bgr(self) -> npt.NDArray[np.uint8]:
+        """The frame as a C-contiguous (H, W, 3) uint8 BGR image, upright."""
+        return self._upright(np.asarray(self.frame.to_ndarray(format="bgr24"), dtype=np.uint8))
+
+    def _upright(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         if self.rotation:
             image = np.rot90(image, k=self.rotation // 90)
         return np.ascontiguousarray(image)

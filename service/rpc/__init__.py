@@ -1,0 +1,1 @@
+"""gRPC edge: the `vfer.v1.ExpressionService` server, its client and `vfer stream`."""

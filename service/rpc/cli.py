@@ -1,0 +1,63 @@
+"""`vfer stream VIDEO --target host:port`: stream a file's frames, print each window's result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from vfer.errors import InvalidOptionError
+
+
+def format_window(window: object) -> str:
+    from vfer_rpc.v1 import expression_pb2 as pb
+
+    assert isinstance(window, pb.WindowResult)
+    faces = (
+        "  ".join(f"face {f.track_id} {f.label} {f.distribution[f.label] * 100:.0f}%" for f in window.faces)
+        or "no face"
+    )
+    return f"window {window.index:3d}  {window.start_s:7.2f}-{window.end_s:7.2f} s  {faces}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf.json_format import MessageToDict
+
+    from service.rpc.client import Client, encoded_frames, stream_requests
+
+    requests = stream_requests(
+        encoded_frames(Path(args.video), args.format),
+        encoding=args.format,
+        model=args.model,
+        window_s=args.window,
+        stride_s=args.stride,
+        realtime=args.realtime,
+    )
+    with Client(args.target, api_key=args.api_key) as client:
+        try:
+            for window in client.stream(requests):
+                if args.json:
+                    message = MessageToDict(
+                        window, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+                    )
+                    print(json.dumps(message), flush=True)
+                else:
+                    print(format_window(window), flush=True)
+        except grpc.RpcError as exc:
+            raise InvalidOptionError(f"{exc.code().name}: {exc.details()}") from None
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("stream", help="stream a video's frames to a gRPC server, print window results")
+    parser.add_argument("video")
+    parser.add_argument("--target", required=True, help="host:port of `vfer serve --grpc-port`")
+    parser.add_argument("--format", choices=("jpeg", "png"), default="jpeg")
+    parser.add_argument("--model", default="")
+    parser.add_argument("--window", type=float, default=0.0, help="seconds (server default 2)")
+    parser.add_argument("--stride", type=float, default=0.0, help="seconds (server default 1)")
+    parser.add_argument("--realtime", action="store_true", help="send frames at their own pace (default: at once)")
+    parser.add_argument("--api-key", default=None)
+    parser.add_argument("--json", action="store_true", help="one JSON object per window")
+    parser.set_defaults(run=_run)

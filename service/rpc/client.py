@@ -1,0 +1,83 @@
+"""A small client for `vfer.v1.ExpressionService`: predict a file, or stream its frames live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+
+from vfer_rpc.v1 import expression_pb2 as pb
+from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
+
+ENCODINGS = {"jpeg": (pb.FRAME_FORMAT_JPEG, ".jpg"), "png": (pb.FRAME_FORMAT_PNG, ".png")}
+
+
+def _metadata(api_key: str | None) -> list[tuple[str, str]]:
+    return [("x-api-key", api_key)] if api_key else []
+
+
+def encoded_frames(path: Path, encoding: str = "jpeg") -> Iterator[tuple[float, bytes]]:
+    """(time, encoded image) for every frame of a video file."""
+    import cv2
+
+    from vfer.video import VideoReader
+
+    extension = ENCODINGS[encoding][1]
+    for frame in VideoReader(path).frames():
+        ok, data = cv2.imencode(extension, frame.bgr())
+        assert ok, "OpenCV could not encode a frame"
+        yield frame.time_s, data.tobytes()
+
+
+def stream_requests(
+    frames: Iterator[tuple[float, bytes]],
+    *,
+    encoding: str = "jpeg",
+    model: str = "",
+    window_s: float = 0.0,
+    stride_s: float = 0.0,
+    realtime: bool = False,
+) -> Iterator[pb.StreamRequest]:
+    """The configuration, then the frames, paced at their own times when `realtime`."""
+    config = pb.StreamConfig(model=model, window_s=window_s, stride_s=stride_s, format=ENCODINGS[encoding][0])
+    yield pb.StreamRequest(config=config)
+    started = time.monotonic()
+    first: float | None = None
+    for time_s, data in frames:
+        first = time_s if first is None else first
+        if realtime:
+            delay = (time_s - first) - (time.monotonic() - started)
+            if delay > 0:
+                time.sleep(delay)
+        yield pb.StreamRequest(frame=pb.Frame(data=data, time_s=time_s))
+
+
+class Client:
+    def __init__(self, target: str, *, api_key: str | None = None) -> None:
+        self.channel = grpc.insecure_channel(target)
+        self.stub = pb_grpc.ExpressionServiceStub(self.channel)
+        self.metadata = _metadata(api_key)
+
+    def predict(
+        self, video: bytes, *, filename: str = "", timeout: float | None = None, **options: object
+    ) -> pb.PredictResponse:
+        request = pb.PredictRequest(video=video, filename=filename, options=pb.PredictOptions(**options))  # type: ignore[arg-type]
+        response: pb.PredictResponse = self.stub.Predict(request, timeout=timeout, metadata=self.metadata)
+        return response
+
+    def stream(
+        self, requests: Iterator[pb.StreamRequest], *, timeout: float | None = None
+    ) -> Iterator[pb.WindowResult]:
+        results: Iterator[pb.WindowResult] = self.stub.StreamPredict(requests, timeout=timeout, metadata=self.metadata)
+        return results
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,210 @@
+"""The gRPC server: `vfer.v1.ExpressionService` on the same Celery workers as HTTP.
+
+Unary `Predict` is POST /predict with typed messages. `StreamPredict` turns each complete window
+of a live stream into a job and answers in window order. What a stream holds is bounded: at most
+one window of frames, and `stream_max_pending` windows in flight; past that the server stops
+reading (gRPC flow control slows the client), and a window that no worker finishes within
+`stream_stall_s` ends the stream with RESOURCE_EXHAUSTED. Health checking and reflection are on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from service.blobs import BlobStore
+from service.errors import (
+    DeadlineExceededError,
+    MalformedFrameError,
+    StreamStalledError,
+    UnauthorizedError,
+    UploadTooLargeError,
+)
+from service.framepack import pack
+from service.jobs import JobClient, JobStatus, wait_for
+from service.rpc.convert import box, predict_response
+from service.rpc.status import grpc_status
+from service.rpc.stream import FrameSampler, StreamOptions, StreamTracks, WindowFrames
+from service.settings import Settings
+from service.sniff import refusal
+from vfer.errors import EmptyInputError, NotAVideoError, VferError
+from vfer.labels import LABELS
+from vfer_rpc.v1 import expression_pb2 as pb
+from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
+from worker.celery_app import PREDICT_WINDOW_TASK
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ExpressionService"].full_name
+API_KEY_METADATA = "x-api-key"
+_END = object()
+
+
+class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
+    def __init__(self, settings: Settings, jobs: JobClient, blobs: BlobStore) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.blobs = blobs
+
+    def _authorize(self, context: grpc.aio.ServicerContext) -> None:
+        if not self.settings.api_keys:
+            return
+        given = dict(context.invocation_metadata() or ()).get(API_KEY_METADATA, "")
+        if not isinstance(given, str) or not any(
+            hmac.compare_digest(given.encode(), k.encode()) for k in self.settings.api_keys
+        ):
+            raise UnauthorizedError(f"a valid {API_KEY_METADATA} metadata entry is required")
+
+    def _store(self, job_id: str, data: bytes) -> None:
+        self.blobs.partial_path(job_id).write_bytes(data)
+        self.blobs.commit(job_id)
+
+    async def _submit(self, job_id: str, data: bytes, options: dict[str, Any], task: str | None = None) -> None:
+        await asyncio.to_thread(self._store, job_id, data)
+        try:
+            if task is None:
+                await asyncio.to_thread(self.jobs.submit, job_id, options)
+            else:
+                await asyncio.to_thread(self.jobs.submit, job_id, options, task=task)
+        except BaseException:
+            self.blobs.delete(job_id)
+            raise
+
+    async def Predict(self, request: pb.PredictRequest, context: grpc.aio.ServicerContext) -> pb.PredictResponse:
+        try:
+            self._authorize(context)
+            if not request.video:
+                raise EmptyInputError("the video is empty")
+            if len(request.video) > self.settings.max_upload_bytes:
+                raise UploadTooLargeError(f"video exceeds the limit of {self.settings.max_upload_bytes} bytes")
+            if reason := refusal(request.video[:512]):
+                raise NotAVideoError(reason)
+            opts = request.options
+            options = {
+                "model": opts.model or None,
+                "mode": opts.mode or "fast",
+                "window_s": opts.window_s or 2.0,
+                "stride_s": opts.stride_s or 1.0,
+                "filename": request.filename or "upload",
+            }
+            job_id = self.jobs.new_id()
+            await self._submit(job_id, request.video, options)
+            remaining = context.time_remaining()
+            timeout = self.settings.task_time_limit_s if remaining is None else max(0.0, remaining - 0.05)
+            status = await wait_for(self.jobs, job_id, timeout)
+            if not status.finished:
+                await asyncio.to_thread(self.jobs.cancel, job_id)  # nobody will read its result
+                raise DeadlineExceededError(f"job {job_id} did not finish before the deadline")
+            return self._result(status, predict_response)
+        except VferError as exc:
+            await context.abort(grpc_status(exc.code), str(exc))
+            raise  # unreachable: abort raises
+
+    def _result(self, status: JobStatus, convert: Any) -> Any:
+        if status.status == "done":
+            assert status.result is not None
+            return convert(status.result, status.job_id)
+        if status.status == "failed":
+            assert status.error is not None
+            error = VferError(status.error["message"])
+            error.code = status.error["code"]
+            raise error
+        raise StreamStalledError(f"job {status.job_id} is still {status.status}")
+
+    async def StreamPredict(
+        self, request_iterator: AsyncIterator[pb.StreamRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WindowResult]:
+        pending: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.stream_max_pending)
+        reader: asyncio.Task[None] | None = None
+        try:
+            self._authorize(context)
+            reader = asyncio.create_task(self._read(request_iterator, pending))
+            tracks = StreamTracks()
+            while (item := await pending.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                window, job_id = item
+                status = await wait_for(self.jobs, job_id, self.settings.stream_stall_s)
+                if not status.finished:
+                    raise StreamStalledError(
+                        f"window {window.index} was not done within {self.settings.stream_stall_s:.0f} s"
+                    )
+                faces = self._result(status, lambda result, _: result["faces"])
+                ids = tracks.assign(window.index, [f["box"] for f in faces])
+                yield pb.WindowResult(
+                    index=window.index,
+                    start_s=window.start_s,
+                    end_s=window.end_s,
+                    labels=LABELS,
+                    faces=[
+                        pb.FaceWindow(track_id=i, box=box(f["box"]), distribution=f["distribution"], label=f["label"])
+                        for i, f in zip(ids, faces, strict=True)
+                    ],
+                )
+        except VferError as exc:
+            await context.abort(grpc_status(exc.code), str(exc))
+        finally:
+            if reader is not None:
+                reader.cancel()
+
+    async def _read(self, request_iterator: AsyncIterator[pb.StreamRequest], pending: asyncio.Queue[Any]) -> None:
+        """Read the stream, submit each complete window; ends with _END or the error."""
+        try:
+            sampler: FrameSampler | None = None
+            options: StreamOptions | None = None
+            number = 0
+            async for request in request_iterator:
+                if request.HasField("config"):
+                    if sampler is not None:
+                        raise MalformedFrameError("the stream configuration may be sent only once, first")
+                    options = StreamOptions.from_config(request.config)
+                    sampler = FrameSampler(options, self.settings.max_frame_bytes, self.settings.max_pixels)
+                    continue
+                if sampler is None or options is None:
+                    raise MalformedFrameError("the first message must be a StreamConfig")
+                for window in sampler.add(request.frame, number):
+                    await self._submit_window(window, options, pending)
+                number += 1
+            if sampler is not None and options is not None:
+                for window in sampler.finish():
+                    await self._submit_window(window, options, pending)
+            await pending.put(_END)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            await pending.put(exc)
+
+    async def _submit_window(self, window: WindowFrames, options: StreamOptions, pending: asyncio.Queue[Any]) -> None:
+        job_id = self.jobs.new_id()
+        job_options = {
+            "model": options.model,
+            "window_s": options.window_s,
+            "stride_s": options.stride_s,
+            "first_frame": window.first_frame,
+        }
+        await self._submit(job_id, pack(window.frames), job_options, task=PREDICT_WINDOW_TASK)
+        await pending.put((window, job_id))  # blocks while stream_max_pending windows are in flight
+
+
+async def start_grpc_server(
+    settings: Settings, jobs: JobClient, blobs: BlobStore, *, host: str = "127.0.0.1", port: int = 0
+) -> tuple[grpc.aio.Server, int]:
+    """Start the server; returns it and the port it bound (pass 0 for any free port)."""
+    message_limit = settings.max_upload_bytes + 1024 * 1024
+    server = grpc.aio.server(
+        options=[("grpc.max_receive_message_length", message_limit), ("grpc.max_send_message_length", message_limit)]
+    )
+    pb_grpc.add_ExpressionServiceServicer_to_server(ExpressionServicer(settings, jobs, blobs), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound

@@ -1,0 +1,169 @@
+"""gRPC: a real server on port 0, a real channel, the real Redis and a real worker process."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from service.rpc.client import Client, encoded_frames, stream_requests
+from service.settings import Settings
+from tests.media import VIDEO
+from tests.service.helpers import GrpcServer, RedisServer, Worker
+from vfer.labels import LABELS
+from vfer_rpc.v1 import expression_pb2 as pb
+
+SINGLE = VIDEO / "single_face.mp4"
+GRID = VIDEO / "grid" / "bbaf2n.mpg"
+
+
+@pytest.fixture(scope="module")
+def grpc_target(settings: Settings, worker: Worker) -> Iterator[str]:
+    server = GrpcServer(settings)
+    with Client(server.target) as client:  # the first job loads the worker's models
+        client.predict(SINGLE.read_bytes(), timeout=120)
+    yield server.target
+    server.stop()
+
+
+def stream(target: str, path: Path, **kw: object) -> list[pb.WindowResult]:
+    with Client(target) as client:
+        return list(client.stream(stream_requests(encoded_frames(path), **kw), timeout=120))  # type: ignore[arg-type]
+
+
+def test_unary_predict_returns_typed_faces(grpc_target: str, data: Path) -> None:
+    with Client(grpc_target) as client:
+        response = client.predict(SINGLE.read_bytes(), filename="single_face.mp4", timeout=60)
+    assert list(response.labels) == list(LABELS) and response.source == "single_face.mp4"
+    assert not response.no_face and len(response.faces) == 1 and response.main_track_id == 0
+    face = response.faces[0]
+    assert sum(face.distribution.values()) == pytest.approx(1, abs=1e-3)
+    assert face.windows and face.box.width > 100
+    assert response.video.frames == 72 and response.model.name == "mini_xception_fer2013"
+
+
+@pytest.mark.parametrize("path", [SINGLE, GRID], ids=["single_face", "grid"])
+def test_streaming_gives_windows_in_order_with_one_stable_track(grpc_target: str, data: Path, path: Path) -> None:
+    windows = stream(grpc_target, path)
+    assert len(windows) >= 2
+    assert [w.index for w in windows] == list(range(len(windows)))
+    assert all(a.start_s < b.start_s for a, b in itertools.pairwise(windows))
+    assert all(len(w.faces) == 1 and w.faces[0].track_id == 0 for w in windows)
+    for window in windows:
+        assert window.end_s - window.start_s == pytest.approx(2.0, abs=0.15)
+        assert sum(window.faces[0].distribution.values()) == pytest.approx(1, abs=1e-3)
+
+
+def test_a_face_that_leaves_ends_its_track(grpc_target: str, data: Path) -> None:
+    windows = stream(grpc_target, VIDEO / "face_noface.mov")
+    assert windows[0].faces and windows[0].faces[0].track_id == 0
+    assert not windows[-1].faces, "the last windows are after the cut, without the face"
+    assert {f.track_id for w in windows for f in w.faces} == {0}
+
+
+def test_a_malformed_frame_is_invalid_argument_and_other_streams_go_on(grpc_target: str, data: Path) -> None:
+    good = list(encoded_frames(SINGLE))
+
+    def broken() -> Iterator[tuple[float, bytes]]:
+        for i, (time_s, image) in enumerate(good):
+            yield time_s, (b"not an image" if i == 5 else image)
+
+    survivor: list[pb.WindowResult] = []
+    other = threading.Thread(target=lambda: survivor.extend(stream(grpc_target, SINGLE)))
+    other.start()
+    with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
+        list(client.stream(stream_requests(broken()), timeout=60))
+    other.join(timeout=120)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "frame 5" in failure.value.details()
+    assert len(survivor) >= 2, "a bad frame in one stream ends nothing else"
+
+
+def test_a_bad_stream_configuration_is_invalid_argument(grpc_target: str) -> None:
+    requests = iter([pb.StreamRequest(config=pb.StreamConfig(window_s=100, format=pb.FRAME_FORMAT_JPEG))])
+    with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
+        list(client.stream(requests, timeout=10))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "window_s" in failure.value.details()
+
+
+def test_not_a_video_is_invalid_argument(grpc_target: str) -> None:
+    with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
+        client.predict(b"hello, just text\n" * 50, timeout=30)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_deadline_is_honoured(grpc_target: str, data: Path) -> None:
+    with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
+        client.predict(SINGLE.read_bytes(), mode="paper", timeout=0.1)  # the job alone takes ~0.3 s
+    assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_health_and_reflection_answer(grpc_target: str) -> None:
+    with grpc.insecure_channel(grpc_target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "vfer.v1.ExpressionService"):
+            answer = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+        reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
+        replies = reflect.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = {s.name for reply in replies for s in reply.list_services_response.service}
+    assert "vfer.v1.ExpressionService" in names and "grpc.health.v1.Health" in names
+
+
+def test_api_key_metadata_when_configured(settings: Settings, worker: Worker, data: Path) -> None:
+    server = GrpcServer(settings.model_copy(update={"api_keys": ["k1"]}))
+    try:
+        with Client(server.target) as anonymous, pytest.raises(grpc.RpcError) as failure:
+            anonymous.predict(SINGLE.read_bytes(), timeout=30)
+        assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with Client(server.target, api_key="k1") as client:
+            assert len(client.predict(SINGLE.read_bytes(), timeout=60).faces) == 1
+    finally:
+        server.stop()
+
+
+def test_broker_down_is_unavailable(tmp_path: Path, data: Path) -> None:
+    redis_server = RedisServer().start()
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    server = GrpcServer(Settings(broker_url=url, blob_dir=tmp_path / "blobs"))
+    try:
+        redis_server.stop()
+        with Client(server.target) as client, pytest.raises(grpc.RpcError) as failure:
+            client.predict(SINGLE.read_bytes(), timeout=30)
+        assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        server.stop()
+        redis_server.stop()
+
+
+def test_vfer_stream_prints_one_line_per_window(grpc_target: str, data: Path) -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "vfer.cli", "stream", str(GRID), "--target", grpc_target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert len(lines) >= 2 and all(line.startswith("window") and "face 0" in line for line in lines)
+
+
+def test_waiting_is_bounded_when_no_worker_consumes(settings: Settings, data: Path, tmp_path: Path) -> None:
+    idle = settings.model_copy(update={"queue": "nobody-listens", "stream_stall_s": 1.0, "blob_dir": tmp_path})
+    server = GrpcServer(idle)
+    try:
+        with Client(server.target) as client, pytest.raises(grpc.RpcError) as failure:
+            list(client.stream(stream_requests(encoded_frames(SINGLE)), timeout=30))
+        assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "not done within" in failure.value.details()
+    finally:
+        server.stop()
