@@ -134,10 +134,10 @@ class JobClient:
 async def wait_for(jobs: JobClient, job_id: str, timeout_s: float) -> JobStatus:
     """Poll the job until it finishes or the time is up."""
     deadline = time.monotonic() + timeout_s
-    delay = 0.005  # a status read is one Redis GET: poll finely at first, then back off
+    delay = 0.005  # a status read is one Redis GET: poll finely, backing off to 20 ms
     while True:
         status = await asyncio.to_thread(jobs.status, job_id)
         if status.finished or time.monotonic() >= deadline:
             return status
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.25, 0.05)
+        delay = min(delay * 1.25, 0.02)
