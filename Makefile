@@ -34,3 +34,4 @@ bench: install
 	$(BIN)/python -m benchmarks.pipeline
 	$(BIN)/python -m benchmarks.model
 	$(BIN)/python -m benchmarks.service
+	$(BIN)/python -m benchmarks.grpc_stream
