@@ -44,8 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
-        if settings.embedded:
-            settings.results_dir.mkdir(parents=True, exist_ok=True)
         celery = create_celery(settings, with_tasks=settings.embedded)
         app.state.settings = settings
         app.state.blobs = blobs

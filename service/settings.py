@@ -68,14 +68,8 @@ class Settings(BaseSettings):
 
     @property
     def backend_url(self) -> str:
-        """Results go beside the uploads in embedded mode: Celery's memory cache is per thread."""
-        if self.result_backend:
-            return self.result_backend
-        return self.broker_url or f"file://{self.results_dir}"
-
-    @property
-    def results_dir(self) -> Path:
-        return self.blob_dir.resolve() / "results"
+        """The result backend; embedded mode keeps results in memory (see worker.embedded)."""
+        return self.result_backend or self.broker_url or "cache+memory://"
 
 
 @lru_cache(maxsize=1)

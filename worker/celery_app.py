@@ -44,6 +44,9 @@ def create_celery(settings: Settings, *, with_tasks: bool = False) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
+    if settings.embedded:
+        app.backend_cls = "worker.embedded:SharedMemoryBackend"
+        app.conf.cache_backend = "memory"
     app.vfer_settings = settings  # read by the tasks (see worker.tasks.settings_of)
     if with_tasks:
         from worker.tasks import register

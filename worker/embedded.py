@@ -5,7 +5,18 @@ from __future__ import annotations
 import threading
 
 from celery import Celery
+from celery.backends.cache import CacheBackend
 from celery.worker import WorkController
+
+
+class SharedMemoryBackend(CacheBackend):  # type: ignore[misc]
+    """Results in this process's memory, one store for every thread.
+
+    Celery keeps a backend per thread unless it is marked thread-safe; per-thread memory would
+    hide the worker thread's results from the gateway. The LRU cache behind it takes a lock.
+    """
+
+    thread_safe = True
 
 
 class EmbeddedWorker:
