@@ -41,7 +41,7 @@ def test_paper_model_refuses_a_wrong_clip_shape() -> None:
 
 
 def test_unknown_model_lists_the_known_ones() -> None:
-    with pytest.raises(ModelNotFoundError, match="known models: c3d_convlstm, mini_xception_fer2013"):
+    with pytest.raises(ModelNotFoundError, match="known models: c3d_convlstm, c3d_convlstm_fer, mini_xception_fer2013"):
         create_model("resnet")
 
 
@@ -85,7 +85,7 @@ def test_same_pad_pooling_puts_the_extra_pixel_bottom_right() -> None:
     assert out[0, 0, 1, 1] == 5.0 and out[0, 0, 0, 0] == -1.0
 
 
-@pytest.mark.parametrize("name", ["c3d_convlstm", "mini_xception_fer2013"])
+@pytest.mark.parametrize("name", [e.name for e in list_models()])
 def test_onnx_runtime_matches_torch(tmp_path: Path, name: str) -> None:
     torch.manual_seed(0)
     model = create_model(name, pretrained=name == "mini_xception_fer2013").eval()

@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     models.set_defaults(run=_models)
 
+    from vfer.training.cli import register as register_training
+
+    register_training(commands)
+
     for plugin in entry_points(group="vfer.commands"):  # serve, worker: installed with the service
         plugin.load()(commands)
     return parser

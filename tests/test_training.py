@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.layouts import make_ckplus
+from tests.media import VIDEO
+from vfer.data.cache import load_cache
+from vfer.data.layouts import read_layout
+from vfer.data.prepare import prepare
+from vfer.models import create_model, list_models
+from vfer.training.distill import UNLABELLED, blend_targets, teacher_targets
+from vfer.training.train import TrainConfig, predict_proba, train
+
+
+def vfer(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vfer.cli", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
+    root = make_ckplus(tmp_path_factory.mktemp("ckplus"))
+    out = tmp_path_factory.mktemp("cache")
+    run = vfer("prepare", root, "--layout", "ck+", "--cache", out, "--workers", "2")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["ok"] == 8 and json.loads(run.stdout)["no_face"] == 1
+    assert "no face found" in run.stderr
+    return out
+
+
+def test_prepare_caches_aligned_crops_and_reports_clips_without_a_face(cache: Path) -> None:
+    clips = load_cache(cache)
+    assert clips.crops.shape == (8, 8, 64, 64) and clips.crops.dtype == np.uint8
+    assert sorted(set(clips.subjects)) == ["S001", "S002", "S003", "S004"]
+    report = json.loads((cache / "report.json").read_text())
+    assert len(report["no_face"]) == 1 and report["no_face"][0].endswith("S001/004")
+
+
+def test_prepare_resumes_instead_of_redoing(cache: Path, tmp_path: Path, data: Path) -> None:
+    samples = [s for s in read_layout("ck+", make_ckplus(tmp_path)) if s.subject == "S002"]
+    prepare(samples, tmp_path / "c")
+    again = prepare(samples, tmp_path / "c")
+    assert len(again["cached"]) == len(samples) and not again["ok"]
+
+
+def test_training_lowers_the_loss_and_keeps_the_best_validation_weights(cache: Path) -> None:
+    clips = load_cache(cache)
+    model = create_model("c3d_convlstm")
+    config = TrainConfig(epochs=6, lr=1e-3, batch_size=4, progress=False)
+    history = train(model, clips.crops, clips.labels, clips.crops, clips.labels, config, device=torch.device("cpu"))
+    assert history.train_loss[-1] < history.train_loss[0]
+    accuracy = (predict_proba(model, clips.crops).argmax(1) == clips.labels).mean()
+    assert accuracy == pytest.approx(max(history.val_accuracy))
+
+
+def test_vfer_train_writes_a_checkpoint_that_predict_loads(cache: Path, tmp_path: Path) -> None:
+    run = vfer("train", "--cache", cache, "--epochs", "2", "--out", tmp_path / "ck", "--augment", "none")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "ck.pt").is_file() and (tmp_path / "ck_curves.png").is_file()
+    predicted = vfer("predict", "--model", tmp_path / "ck.pt", VIDEO / "single_face.mp4", "--json")
+    assert predicted.returncode == 0, predicted.stderr
+    result = json.loads(predicted.stdout)
+    assert result["model"]["name"] == "c3d_convlstm" and len(result["faces"]) == 1
+
+
+def test_vfer_evaluate_writes_metrics_and_figures(cache: Path, tmp_path: Path) -> None:
+    run = vfer("evaluate", "--cache", cache, "--protocol", "split", "--epochs", "2", "--out", tmp_path)
+    assert run.returncode == 0, run.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert {"accuracy", "unweighted_average_recall", "per_class_recall", "confusion"} <= metrics["pooled"].keys()
+    for png in ("confusion.png", "curves.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_distillation_targets_are_the_teachers_frame_mean(cache: Path) -> None:
+    crops = load_cache(cache).crops[:3]
+    targets = teacher_targets(crops)
+    teacher = create_model("mini_xception_fer2013", pretrained=True).frame_model.eval()
+    with torch.no_grad():
+        frames = torch.from_numpy(crops.reshape(-1, 1, 64, 64)).float() / 255
+        expected = torch.softmax(teacher(frames), 1).reshape(3, 8, -1).mean(1).numpy()
+    np.testing.assert_allclose(targets, expected, atol=1e-5)
+    blended = blend_targets(targets, np.array([2, UNLABELLED, 0]), label_weight=0.5)
+    assert blended[0, 2] >= 0.5 and np.allclose(blended[1], targets[1]) and np.allclose(blended.sum(1), 1)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+@pytest.mark.parametrize("name", [e.name for e in list_models()])
+def test_vfer_export_writes_a_runnable_model_for_every_registered_model(name: str, fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / f"m.{fmt}"
+    run = vfer("export", name, "--format", fmt, "--out", out)
+    assert run.returncode == 0, run.stderr
+    x = np.random.default_rng(0).random((3, 1, 8, 64, 64), dtype=np.float32)
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        logits = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"clips": x})[0]
+    else:
+        with torch.no_grad():
+            logits = torch.jit.load(str(out))(torch.from_numpy(x)).numpy()
+    assert logits.shape == (3, 7) and np.isfinite(logits).all()

@@ -1,0 +1,107 @@
+"""`vfer prepare`, `vfer train`, `vfer evaluate`, `vfer export`: the paper's training toolkit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from vfer.data.layouts import read_layout
+    from vfer.data.prepare import prepare
+
+    samples = read_layout(args.layout, Path(args.root), keep_contempt=args.keep_contempt)
+    with tqdm(total=len(samples), unit="clip", desc="prepare", file=sys.stderr) as bar:
+        report = prepare(samples, Path(args.cache), workers=args.workers, progress=lambda _: bar.update())
+    counts = {k: len(v) for k, v in report.items()}
+    print(json.dumps({"cache": args.cache, "samples": len(samples), **counts}))
+    for line in report["no_face"]:
+        print(f"vfer: no face found, clip left out: {line}", file=sys.stderr)
+    for line in report["error"]:
+        print(f"vfer: clip left out: {line}", file=sys.stderr)
+    return 0
+
+
+def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from vfer.training.train import TrainConfig
+
+    return TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from vfer.data.cache import load_cache
+    from vfer.training.run import train_checkpoint
+
+    path = train_checkpoint(load_cache(Path(args.cache)), args.model, Path(args.out), args.augment, _config(args))
+    print(f"wrote {path} and {path.with_suffix('.json')}; use it with: vfer predict --model {path} VIDEO")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from vfer.data.cache import load_cache
+    from vfer.training.run import evaluate_protocol
+
+    summary = evaluate_protocol(load_cache(Path(args.cache)), args.protocol, args.model, Path(args.out), _config(args))
+    pooled = summary["pooled"]
+    print(
+        f"{args.protocol}: mean accuracy {summary['mean_accuracy'] * 100:.2f} % over {summary['splits']} split(s), "
+        f"pooled accuracy {pooled['accuracy'] * 100:.2f} %, UAR {pooled['unweighted_average_recall'] * 100:.2f} %; "
+        f"wrote {os.path.join(args.out, 'metrics.json')}, confusion.png, curves.png"
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from vfer.models import create_model, load_checkpoint, model_entry
+    from vfer.models.export import export_onnx, export_torchscript
+
+    if args.model.endswith((".pt", ".json")) or os.sep in args.model:
+        model, _ = load_checkpoint(Path(args.model))
+    else:  # a registered model: with its shipped weights, or the bare architecture
+        model = create_model(args.model, pretrained=model_entry(args.model).pretrained is not None).eval()
+    out = Path(args.out)
+    path = export_onnx(model, out) if args.format == "onnx" else export_torchscript(model, out)
+    print(f"wrote {path}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from vfer.data.layouts import LAYOUTS
+    from vfer.training.run import PROTOCOLS
+
+    prepare = commands.add_parser("prepare", help="run the face pipeline once per clip of a dataset, into a cache")
+    prepare.add_argument("root", help="the dataset's folder")
+    prepare.add_argument("--layout", choices=LAYOUTS, required=True)
+    prepare.add_argument("--cache", required=True, help="output folder (resumable)")
+    prepare.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    prepare.add_argument("--keep-contempt", action="store_true", help="CK+: keep contempt (an 8-class protocol)")
+    prepare.set_defaults(run=_prepare)
+
+    for name, helper, runner in (
+        ("train", "train a model on a prepared cache and write a checkpoint", _train),
+        ("evaluate", "run one of the paper's protocols on a prepared cache", _evaluate),
+    ):
+        parser = commands.add_parser(name, help=helper)
+        parser.add_argument("--cache", required=True)
+        parser.add_argument("--model", default="c3d_convlstm", help="registered model to train")
+        parser.add_argument("--epochs", type=int, default=80)
+        parser.add_argument("--lr", type=float, default=1e-4)
+        parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--out", required=True, help="checkpoint path (train) or output folder (evaluate)")
+        if name == "train":
+            parser.add_argument("--augment", default="generic", choices=("ck+", "savee", "afew", "generic", "none"))
+        else:
+            parser.add_argument("--protocol", choices=PROTOCOLS, required=True)
+        parser.set_defaults(run=runner)
+
+    export = commands.add_parser("export", help="export a model to ONNX or TorchScript")
+    export.add_argument("model", help="registered model name or checkpoint path")
+    export.add_argument("--format", choices=("onnx", "torchscript"), default="onnx")
+    export.add_argument("--out", required=True)
+    export.set_defaults(run=_export)
