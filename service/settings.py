@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from vfer.inference_defaults import DEFAULT_MODEL
+
 EMBEDDED_BROKER = "memory://"
 
 
@@ -32,7 +34,7 @@ class Settings(BaseSettings):
     max_queue: int = Field(64, gt=0)  # waiting jobs beyond this get 429
     task_time_limit_s: int = Field(600, gt=0)
     visibility_timeout_s: int = Field(900, gt=0)  # an unacknowledged job returns to the queue after this
-    model: str = "mini_xception_fer2013"
+    model: str = DEFAULT_MODEL
     backend: Literal["torch", "onnx"] = "torch"
     torch_threads: int | None = Field(None, gt=0)  # per worker process; set 1 when processes fill the cores
     api_keys: Annotated[list[str], NoDecode] = []  # comma-separated; empty: no key needed

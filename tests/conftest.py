@@ -6,6 +6,7 @@ import pytest
 
 from tests.media import require_data
 from vfer.face.tracking import FaceModels
+from vfer.inference_defaults import TEACHER_MODEL
 from vfer.predict import Predictor
 
 
@@ -21,4 +22,11 @@ def face_models() -> FaceModels:
 
 @pytest.fixture(scope="session")
 def predictor(face_models: FaceModels) -> Predictor:
+    """The default model."""
     return Predictor(face_models=face_models)
+
+
+@pytest.fixture(scope="session")
+def teacher(face_models: FaceModels) -> Predictor:
+    """The FER2013 mini-Xception, the video models' teacher."""
+    return Predictor(TEACHER_MODEL, face_models=face_models)

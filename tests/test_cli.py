@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.media import VIDEO, faststart_copy
+from vfer.inference_defaults import DEFAULT_MODEL
 from vfer.labels import LABELS
 
 
@@ -23,7 +24,7 @@ def test_predict_json_follows_the_schema(data: Path) -> None:
     result = json.loads(run.stdout)
     assert result["labels"] == list(LABELS)
     assert result["no_face"] is False and result["partial"] is False
-    assert result["model"]["name"] == "mini_xception_fer2013" and result["model"]["version"]
+    assert result["model"]["name"] == DEFAULT_MODEL and result["model"]["version"]
     assert result["video"] == {"duration_s": 2.4, "fps": 30.0, "frames": 72, "width": 640, "height": 360}
     assert {"decode", "faces", "model", "total"} <= result["timings_ms"].keys()
     [face] = result["faces"]
@@ -93,8 +94,8 @@ def test_models_lists_the_registry_and_the_default() -> None:
     run = vfer("models", "--json")
     assert run.returncode == 0
     models = {m["name"]: m for m in json.loads(run.stdout)["models"]}
-    assert models["mini_xception_fer2013"]["default"] and models["mini_xception_fer2013"]["weights"]
-    assert not models["c3d_convlstm"]["weights"]
+    assert models[DEFAULT_MODEL]["default"] and all(m["weights"] for m in models.values())
+    assert sum(m["default"] for m in models.values()) == 1
 
 
 def _write(path: Path, content: bytes) -> Path:

@@ -45,9 +45,16 @@ def test_unknown_model_lists_the_known_ones() -> None:
         create_model("resnet")
 
 
-def test_a_model_without_weights_says_so() -> None:
+def test_a_model_without_weights_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vfer.inference import resolve_checkpoint
+    from vfer.models import registry
+
+    bare = registry.ModelEntry("bare", registry.model_entry("c3d_convlstm").builder, "no weights", None)
+    monkeypatch.setitem(registry._REGISTRY, "bare", bare)
     with pytest.raises(ModelNotFoundError, match="ships no pretrained weights"):
-        create_model("c3d_convlstm", pretrained=True)
+        create_model("bare", pretrained=True)
+    with pytest.raises(ModelNotFoundError, match="ships no trained weights"):
+        resolve_checkpoint("bare")
 
 
 def test_checkpoint_round_trip_keeps_outputs_and_metadata(tmp_path: Path) -> None:
@@ -88,7 +95,7 @@ def test_same_pad_pooling_puts_the_extra_pixel_bottom_right() -> None:
 @pytest.mark.parametrize("name", [e.name for e in list_models()])
 def test_onnx_runtime_matches_torch(tmp_path: Path, name: str) -> None:
     torch.manual_seed(0)
-    model = create_model(name, pretrained=name == "mini_xception_fer2013").eval()
+    model = create_model(name, pretrained=True).eval()
     meta = CheckpointMeta(model=name)
     onnx = OnnxClassifier(export_onnx(model, tmp_path / "m.onnx"), meta)
     eager = TorchClassifier(model, meta, device=torch.device("cpu"))

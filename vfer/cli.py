@@ -17,6 +17,7 @@ from importlib.metadata import entry_points
 
 from vfer.config import MODES, PipelineConfig
 from vfer.errors import VferError
+from vfer.inference_defaults import DEFAULT_MODEL
 from vfer.labels import LABELS
 
 EXIT_INPUT = 2
@@ -95,7 +96,6 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from vfer.inference import DEFAULT_MODEL
     from vfer.models import list_models
 
     rows = []
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict expressions of every face in videos")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="video files")
-    predict.add_argument("--model", default="mini_xception_fer2013", help="registered model or checkpoint path")
+    predict.add_argument("--model", default=DEFAULT_MODEL, help="registered model or checkpoint path")
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch")
     predict.add_argument("--mode", choices=MODES, default="fast", help="'paper': detector + tracker on every frame")
     predict.add_argument("--window", type=float, default=2.0, metavar="S", help="window length in seconds")

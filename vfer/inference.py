@@ -17,13 +17,14 @@ import torch
 from torch import nn
 
 from vfer.errors import InvalidOptionError, ModelNotFoundError
+from vfer.inference_defaults import DEFAULT_MODEL
 from vfer.labels import NUM_CLASSES
 from vfer.models import load_checkpoint, model_entry
 from vfer.models.checkpoint import CheckpointMeta, pretrained_path
 
 Backend = Literal["torch", "onnx"]
 BACKENDS: tuple[str, ...] = ("torch", "onnx")
-DEFAULT_MODEL = "mini_xception_fer2013"
+
 Clips = npt.NDArray[np.uint8]  # (N, T, S, S)
 Probabilities = npt.NDArray[np.float32]  # (N, K)
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from vfer.config import PipelineConfig
 from vfer.face.tracking import FaceModels
-from vfer.inference import DEFAULT_MODEL, ClipClassifier, load_classifier
+from vfer.inference import ClipClassifier, load_classifier
+from vfer.inference_defaults import DEFAULT_MODEL
 from vfer.pipeline import FaceClips, GrayImage, extract_faces, faces_in_frames
 from vfer.result import FacePrediction, PredictionResult, WindowPrediction, distribution
 from vfer.video.decode import VideoSource

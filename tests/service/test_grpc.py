@@ -16,6 +16,7 @@ from service.rpc.client import Client, encoded_frames, stream_requests
 from service.settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import GrpcServer, RedisServer, Worker
+from vfer.inference_defaults import DEFAULT_MODEL
 from vfer.labels import LABELS
 from vfer_rpc.v1 import expression_pb2 as pb
 
@@ -45,7 +46,7 @@ def test_unary_predict_returns_typed_faces(grpc_target: str, data: Path) -> None
     face = response.faces[0]
     assert sum(face.distribution.values()) == pytest.approx(1, abs=1e-3)
     assert face.windows and face.box.width > 100
-    assert response.video.frames == 72 and response.model.name == "mini_xception_fer2013"
+    assert response.video.frames == 72 and response.model.name == DEFAULT_MODEL
 
 
 @pytest.mark.parametrize("path", [SINGLE, GRID], ids=["single_face", "grid"])

@@ -70,6 +70,9 @@ class C3DConvLSTM(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-@register_model(summary="paper model: 3 Conv3d + ConvLSTM(16), untrained here; train with your data")
+@register_model(
+    summary="paper model: 3 Conv3d + ConvLSTM(16); shipped weights distilled from the FER2013 model",
+    pretrained="c3d_convlstm_distilled",
+)
 def c3d_convlstm(**kwargs: object) -> C3DConvLSTM:
     return C3DConvLSTM(**kwargs)  # type: ignore[arg-type]

@@ -74,7 +74,8 @@ class TwoBranch(nn.Module):
 
 
 @register_model(
-    summary="paper's AFEW model: C3D+ConvLSTM branch + FER2013 mini-Xception branch, summed; untrained head"
+    summary="paper's in-the-wild model: C3D+ConvLSTM + FER2013 mini-Xception branch; distilled weights",
+    pretrained="c3d_convlstm_fer_distilled",
 )
 def c3d_convlstm_fer(**kwargs: object) -> TwoBranch:
     return TwoBranch(**kwargs)  # type: ignore[arg-type]

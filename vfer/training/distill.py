@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from vfer.inference_defaults import TEACHER_MODEL
 from vfer.models import create_model
 from vfer.training.train import predict_proba
 
@@ -15,7 +16,7 @@ UNLABELLED = -1
 
 def teacher_targets(crops: npt.NDArray[np.uint8], *, teacher: torch.nn.Module | None = None) -> npt.NDArray[np.float32]:
     """(N, 7) clip distributions of the teacher on (N, 8, 64, 64) aligned crops."""
-    teacher = teacher or create_model("mini_xception_fer2013", pretrained=True)
+    teacher = teacher or create_model(TEACHER_MODEL, pretrained=True)
     return predict_proba(teacher.eval(), crops, device=torch.device("cpu"))
 
 
