@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import cv2
 import numpy as np
-import redis
 
 from benchmarks.clips import SINGLE_FACE
 from benchmarks.machine import describe
+from benchmarks.servers import running_service
 from service.rpc.client import Client, stream_requests
-from tests.service.helpers import Worker, free_ports, service_env, wait_until
 from vfer.video import VideoReader
 
 BROKER = "redis://127.0.0.1:6379/15"
@@ -80,47 +75,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     jpegs = jpeg_frames(args.seconds)
-    redis.Redis.from_url(BROKER).flushdb()
     print(f"machine: {describe()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        env = service_env(BROKER, Path(tmp) / "blobs", VFER_TORCH_THREADS="1", VFER_LOG_LEVEL="warning")
-        workers = [Worker(env, Path(tmp) / f"worker{i}.log") for i in range(2)]
-        port, grpc_port = free_ports(2)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "vfer.cli", "serve", "--port", str(port), "--grpc-port", str(grpc_port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        target = f"127.0.0.1:{grpc_port}"
-        try:
-            import httpx
-
-            def ready() -> bool:
-                try:
-                    return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_until(ready, 60, "the service")
-            measure(target, jpegs[:90], 2, realtime=False)  # warm both workers
+    with running_service(BROKER) as service:
+        measure(service.grpc, jpegs[:90], 2, realtime=False)  # warm both workers
+        print(f"{'streams':>7} {'push fps/stream':>16} {'latency p50':>12} {'p90':>8} {'max':>8}  (realtime 30 fps)")
+        for streams in (1, 4):
+            push = measure(service.grpc, jpegs, streams, realtime=False)
+            live = measure(service.grpc, jpegs, streams, realtime=True)
+            lat = sorted(live["latency"])
             print(
-                f"{'streams':>7} {'push fps/stream':>16} {'latency p50':>12} {'p90':>8} {'max':>8}  (realtime 30 fps)"
+                f"{streams:>7} {statistics.mean(push['fps']):>16.0f} {statistics.median(lat):>10.0f}ms "
+                f"{lat[int(0.9 * (len(lat) - 1))]:>6.0f}ms {lat[-1]:>6.0f}ms"
             )
-            for streams in (1, 4):
-                push = measure(target, jpegs, streams, realtime=False)
-                live = measure(target, jpegs, streams, realtime=True)
-                lat = sorted(live["latency"])
-                print(
-                    f"{streams:>7} {statistics.mean(push['fps']):>16.0f} {statistics.median(lat):>10.0f}ms "
-                    f"{lat[int(0.9 * (len(lat) - 1))]:>6.0f}ms {lat[-1]:>6.0f}ms"
-                )
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-            for worker in workers:
-                worker.stop()
-    redis.Redis.from_url(BROKER).flushdb()
 
 
 if __name__ == "__main__":

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
-import redis
 
 from benchmarks.clips import DATA
 from benchmarks.machine import describe
-from tests.service.helpers import Worker, free_port, service_env, wait_until
+from benchmarks.servers import running_service
+from tests.service.helpers import wait_until
 
 BROKER = "redis://127.0.0.1:6379/14"
 MAX_QUEUE = 4
@@ -58,65 +54,40 @@ def main() -> None:
     args = parser.parse_args()
     sources = [DATA / "video" / "single_face.mp4", *sorted((DATA / "video" / "grid").glob("*.mpg"))[:3]]
     clips = [sources[i % len(sources)].read_bytes() for i in range(args.requests)]
-    redis.Redis.from_url(BROKER).flushdb()
     print(f"machine: {describe()}")
 
     local = in_process(clips)
-    with tempfile.TemporaryDirectory() as tmp:
-        env = service_env(
-            BROKER, Path(tmp) / "blobs", VFER_MAX_QUEUE=str(MAX_QUEUE), VFER_LOG_LEVEL="warning", VFER_TORCH_THREADS="1"
-        )
-        workers = [Worker(env, Path(tmp) / f"worker{i}.log") for i in range(2)]
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "vfer.cli", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            with httpx.Client(base_url=url, timeout=120) as client:
+    with (
+        running_service(BROKER, VFER_MAX_QUEUE=str(MAX_QUEUE)) as service,
+        httpx.Client(base_url=service.http, timeout=120) as client,
+    ):
+        with ThreadPoolExecutor(2) as pool:  # warm both workers' models
+            list(pool.map(lambda c: client.post("/predict?wait=60", content=c), clips[:4]))
 
-                def ready() -> bool:
-                    try:
-                        return client.get("/readyz").status_code == 200
-                    except httpx.HTTPError:
-                        return False
+        def timed(clip: bytes) -> float:
+            start = time.perf_counter()
+            response = client.post("/predict?wait=60", content=clip)
+            assert response.status_code == 200, response.text
+            return (time.perf_counter() - start) * 1e3
 
-                wait_until(ready, 60, "the service")
-                with ThreadPoolExecutor(2) as pool:  # warm both workers' models
-                    list(pool.map(lambda c: client.post("/predict?wait=60", content=c), clips[:4]))
+        one_by_one = [timed(clip) for clip in clips]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            served = list(pool.map(timed, clips))
+        served_wall = time.perf_counter() - started
 
-                def timed(clip: bytes) -> float:
-                    start = time.perf_counter()
-                    response = client.post("/predict?wait=60", content=clip)
-                    assert response.status_code == 200, response.text
-                    return (time.perf_counter() - start) * 1e3
+        overload = 4 * (MAX_QUEUE + service.workers)
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(
+                pool.map(lambda i: client.post("/predict?wait=0", content=clips[i % len(clips)]), range(overload))
+            )
+        codes = Counter(a.status_code for a in answers)
+        accepted = [a.json()["job_id"] for a in answers if a.status_code == 202]
 
-                one_by_one = [timed(clip) for clip in clips]
-                started = time.perf_counter()
-                with ThreadPoolExecutor(args.concurrency) as pool:
-                    served = list(pool.map(timed, clips))
-                served_wall = time.perf_counter() - started
+        def all_finished() -> bool:
+            return all(client.get(f"/jobs/{job}").json()["status"] == "done" for job in accepted)
 
-                overload = 4 * (MAX_QUEUE + len(workers))
-                with ThreadPoolExecutor(16) as pool:
-                    answers = list(
-                        pool.map(
-                            lambda i: client.post("/predict?wait=0", content=clips[i % len(clips)]), range(overload)
-                        )
-                    )
-                codes = Counter(a.status_code for a in answers)
-                accepted = [a.json()["job_id"] for a in answers if a.status_code == 202]
-
-                def all_finished() -> bool:
-                    return all(client.get(f"/jobs/{job}").json()["status"] == "done" for job in accepted)
-
-                wait_until(all_finished, 300, "every accepted job")
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-            for worker in workers:
-                worker.stop()
-    redis.Redis.from_url(BROKER).flushdb()
+        wait_until(all_finished, 300, "every accepted job")
 
     local_wall = sum(local) / 1e3
     print(f"{'path':<34} {'p50 ms':>8} {'p99 ms':>8} {'clips/s':>8}")

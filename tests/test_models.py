@@ -103,8 +103,9 @@ def test_onnx_runtime_matches_torch(tmp_path: Path, name: str) -> None:
     np.testing.assert_allclose(onnx.predict_proba(clips), eager.predict_proba(clips), atol=1e-5)
 
 
-def test_torchscript_export_matches_eager(tmp_path: Path) -> None:
-    model = create_model("mini_xception_fer2013", pretrained=True).eval()
+@pytest.mark.parametrize("name", [e.name for e in list_models()])
+def test_torchscript_export_matches_eager(tmp_path: Path, name: str) -> None:
+    model = create_model(name, pretrained=True).eval()
     scripted = torch.jit.load(str(export_torchscript(model, tmp_path / "m.ts")))
     x = torch.rand(3, *CLIP)
     with torch.no_grad():

@@ -6,6 +6,7 @@ retried, never a crash); only transient faults (the blob volume hiccuping) are r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
@@ -48,13 +49,26 @@ def settings_of(app: Celery) -> Settings:
     return settings
 
 
-def run_job(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Predict the upload stored under `job_id`; the upload is deleted when the job ends."""
-    from vfer.config import DecodeLimits, PipelineConfig
-
+def _on_upload(task: PredictTask, job_id: str, work: Callable[[bytes, Settings], dict[str, Any]]) -> dict[str, Any]:
+    """Run `work` on the upload stored under `job_id`; user errors become results; the upload is
+    deleted when the job ends (a transient OSError propagates, to be retried with the upload)."""
     settings = settings_of(task.app)
     blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
     try:
+        outcome: dict[str, Any] = {"ok": True, "result": work(blobs.read(job_id), settings)}
+    except VferError as exc:
+        outcome = {"ok": False, "error": {"code": exc.code, "message": str(exc)}}
+    except BlobNotFoundError as exc:
+        outcome = {"ok": False, "error": {"code": "upload_expired", "message": str(exc)}}
+    blobs.delete(job_id)
+    return outcome
+
+
+def run_job(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Predict an uploaded video."""
+    from vfer.config import DecodeLimits, PipelineConfig
+
+    def work(video: bytes, settings: Settings) -> dict[str, Any]:
         config = PipelineConfig(
             mode=options.get("mode", "fast"),
             window_s=float(options.get("window_s", 2.0)),
@@ -66,14 +80,9 @@ def run_job(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str
             ),
         )
         predictor = task.predictor(options.get("model") or settings.model)
-        result = predictor.predict(blobs.read(job_id), name=options.get("filename"), config=config)
-        outcome: dict[str, Any] = {"ok": True, "result": result.to_dict()}
-    except VferError as exc:
-        outcome = {"ok": False, "error": {"code": exc.code, "message": str(exc)}}
-    except BlobNotFoundError as exc:
-        outcome = {"ok": False, "error": {"code": "upload_expired", "message": str(exc)}}
-    blobs.delete(job_id)
-    return outcome
+        return predictor.predict(video, name=options.get("filename"), config=config).to_dict()
+
+    return _on_upload(task, job_id, work)
 
 
 def run_window(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -82,48 +91,40 @@ def run_window(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[
     from vfer.config import PipelineConfig
     from worker.frames import to_gray
 
-    settings = settings_of(task.app)
-    blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
-    try:
-        packed = unpack(blobs.read(job_id))
+    def work(blob: bytes, settings: Settings) -> dict[str, Any]:
         first = int(options.get("first_frame", 0))
-        frames = [(f.time_s, to_gray(f, first + i)) for i, f in enumerate(packed)]
+        frames = [(f.time_s, to_gray(f, first + i)) for i, f in enumerate(unpack(blob))]
         config = PipelineConfig(
             window_s=float(options.get("window_s", 2.0)), stride_s=float(options.get("stride_s", 1.0))
         )
         faces = task.predictor(options.get("model") or settings.model).predict_frames(frames, config=config)
-        windows = [
-            {"box": w.box, "distribution": w.distribution, "label": w.label} for face in faces for w in face.windows[:1]
-        ]
-        outcome: dict[str, Any] = {"ok": True, "result": {"faces": windows}}
-    except VferError as exc:
-        outcome = {"ok": False, "error": {"code": exc.code, "message": str(exc)}}
-    except BlobNotFoundError as exc:
-        outcome = {"ok": False, "error": {"code": "upload_expired", "message": str(exc)}}
-    blobs.delete(job_id)
-    return outcome
+        return {
+            "faces": [
+                {"box": w.box, "distribution": w.distribution, "label": w.label}
+                for face in faces
+                for w in face.windows[:1]
+            ]
+        }
+
+    return _on_upload(task, job_id, work)
+
+
+# Retried only for transient faults (the blob volume), with exponential backoff.
+_TASK_OPTIONS: dict[str, Any] = {
+    "base": PredictTask,
+    "bind": True,
+    "autoretry_for": (OSError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 30,
+    "max_retries": 3,
+}
 
 
 def register(app: Celery) -> None:
-    @app.task(
-        name=PREDICT_TASK,
-        base=PredictTask,
-        bind=True,
-        autoretry_for=(OSError,),
-        retry_backoff=True,
-        retry_backoff_max=30,
-        max_retries=3,
-    )
+    @app.task(name=PREDICT_TASK, **_TASK_OPTIONS)
     def predict(self: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
         return run_job(self, job_id, options)
 
-    @app.task(
-        name=PREDICT_WINDOW_TASK,
-        base=PredictTask,
-        bind=True,
-        autoretry_for=(OSError,),
-        retry_backoff=True,
-        max_retries=3,
-    )
+    @app.task(name=PREDICT_WINDOW_TASK, **_TASK_OPTIONS)
     def predict_window(self: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
         return run_window(self, job_id, options)

@@ -1,0 +1,57 @@
+"""`vfer serve` with `vfer worker` processes on Redis, for the serving benchmarks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import redis
+
+from tests.service.helpers import Worker, free_ports, service_env, wait_until
+
+
+@dataclass(frozen=True)
+class Running:
+    http: str  # base URL
+    grpc: str  # host:port
+    workers: int
+
+
+@contextmanager
+def running_service(broker: str, *, workers: int = 2, **settings: str) -> Iterator[Running]:
+    """The gateway (HTTP and gRPC) and `workers` worker processes; the broker's database is
+    flushed before and after."""
+    redis.Redis.from_url(broker).flushdb()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = service_env(broker, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", VFER_TORCH_THREADS="1", **settings)
+        processes = [Worker(env, Path(tmp) / f"worker{i}.log") for i in range(workers)]
+        port, grpc_port = free_ports(2)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "vfer.cli", "serve", "--port", str(port), "--grpc-port", str(grpc_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        try:
+            wait_until(ready, 60, "the service")
+            yield Running(http=url, grpc=f"127.0.0.1:{grpc_port}", workers=workers)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+            for process in processes:
+                process.stop()
+            redis.Redis.from_url(broker).flushdb()
