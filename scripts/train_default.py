@@ -182,6 +182,8 @@ def main() -> None:
         }
         meta = CheckpointMeta(
             model=name,
+            # The checkpoint holds the FER2013 branch's weights: no need to load them twice.
+            model_kwargs={"pretrained_fer": False} if name == "c3d_convlstm_fer" else {},
             version="1.0-distilled",
             provenance={
                 "method": "distillation from mini_xception_fer2013 (soft targets) + real labels (weight 0.5)",

@@ -53,6 +53,14 @@ class DeadlineExceededError(ServiceError):
     code = "deadline_exceeded"
 
 
+class JobFailedError(ServiceError):
+    """A job that ended with an error: carries the job's own error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 HTTP_STATUS: dict[str, int] = {
     "empty_input": 400,
     "corrupt_video": 400,

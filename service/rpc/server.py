@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from service.blobs import BlobStore
 from service.errors import (
     DeadlineExceededError,
+    JobFailedError,
     MalformedFrameError,
     StreamStalledError,
     UnauthorizedError,
@@ -110,9 +111,7 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             return convert(status.result, status.job_id)
         if status.status == "failed":
             assert status.error is not None
-            error = VferError(status.error["message"])
-            error.code = status.error["code"]
-            raise error
+            raise JobFailedError(status.error["code"], status.error["message"])
         raise StreamStalledError(f"job {status.job_id} is still {status.status}")
 
     async def StreamPredict(
