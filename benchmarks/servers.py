@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import redis
 
-from tests.service.helpers import Worker, free_ports, service_env, wait_until
+from tests.service.helpers import Worker, free_ports, service_env, service_ready, wait_until
 
 
 @dataclass(frozen=True)
@@ -39,15 +38,8 @@ def running_service(broker: str, *, workers: int = 2, **settings: str) -> Iterat
             stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"
-
-        def ready() -> bool:
-            try:
-                return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
         try:
-            wait_until(ready, 60, "the service")
+            wait_until(lambda: service_ready(url), 60, "the service")
             yield Running(http=url, grpc=f"127.0.0.1:{grpc_port}", workers=workers)
         finally:
             server.terminate()

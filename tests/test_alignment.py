@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -31,14 +30,10 @@ def eye_line_angle(crop: np.ndarray, face_models: FaceModels) -> float:
     return math.degrees(math.atan2(float(right[1] - left[1]), float(right[0] - left[0])))
 
 
-def sample(paths: list[Path], every: int) -> Iterator[Path]:
-    return iter(paths[::every])
-
-
 @pytest.mark.parametrize("angle", [-12.0, 12.0])
 def test_aligned_crops_have_level_eyes_on_tilted_faces(face_models: FaceModels, data: Path, angle: float) -> None:
     angles = []
-    for photo in sample(london_photos("neutral"), 8):
+    for photo in london_photos("neutral")[::8]:
         found = extract_faces(photo_clip(photo, max_angle=angle), face_models)
         assert len(found.faces) == 1, photo
         last = found.faces[0].windows[-1].frames[-1]  # the most tilted frame

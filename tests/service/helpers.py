@@ -45,6 +45,16 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def service_ready(url: str) -> bool:
+    """Whether `vfer serve` at `url` answers /readyz with 200 (broker and a worker up)."""
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def redis_alive(port: int) -> bool:
     try:
         return bool(redis.Redis(host=REDIS_HOST, port=port, socket_connect_timeout=0.5).ping())

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.media import VIDEO
-from tests.service.helpers import free_port, service_env, wait_until
+from tests.service.helpers import free_port, service_env, service_ready, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -29,15 +29,8 @@ def embedded_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_until(ready, 60, f"vfer serve on port {port} (log: {root / 'serve.log'})")
+        wait_until(lambda: service_ready(url), 60, f"vfer serve on port {port} (log: {root / 'serve.log'})")
         yield url
     finally:
         process.terminate()

@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import av
@@ -94,7 +93,7 @@ def _describe(source: VideoSource) -> str:
 
 
 class VideoReader:
-    """A video opened for decoding. Use as a context manager; `frames()` decodes once."""
+    """A video probed and checked on construction; each `frames()` call decodes it from the start."""
 
     def __init__(self, source: VideoSource, limits: DecodeLimits | None = None) -> None:
         self._source = source
@@ -212,11 +211,3 @@ class VideoReader:
                 raise CorruptVideoError(f"{self._name}: no frame could be decoded")
         finally:
             container.close()
-
-    def __enter__(self) -> VideoReader:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        return None
