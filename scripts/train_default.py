@@ -30,7 +30,7 @@ from vfer.data.augment import transform
 from vfer.face.tracking import FaceModels
 from vfer.labels import LABELS
 from vfer.models import CheckpointMeta, create_model, save_checkpoint
-from vfer.pipeline import extract_faces, faces_in_frames
+from vfer.pipeline import extract_faces, faces_in_window
 from vfer.training.distill import UNLABELLED, blend_targets, teacher_targets
 from vfer.training.evaluate import metrics
 from vfer.training.train import TrainConfig, predict_proba, train
@@ -65,7 +65,7 @@ def build(models: FaceModels, variants: int, seed: int) -> dict[str, list]:
     out: dict[str, list] = defaultdict(list)
 
     def add(frames: list[tuple[float, np.ndarray]], label: int, subject: str, kind: str) -> None:
-        faces = [f for f in faces_in_frames(frames, models) if f.windows]
+        faces = [f for f in faces_in_window(frames, models, PipelineConfig())[0] if f.windows]
         if faces:
             out["crops"].append(max(faces, key=lambda f: f.samples).windows[0].frames)
             out["labels"].append(label)

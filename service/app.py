@@ -1,7 +1,8 @@
 """The FastAPI gateway: `create_app(settings)`; heavy clients are built in the lifespan.
 
 With no broker configured (the embedded default) the same process also runs a worker, on an
-in-memory broker, through the same task code the Celery workers run.
+in-memory broker, through the same task code the Celery workers run; the gateway finds that
+worker through the `vfer.embedded_worker` entry point and never imports the worker package.
 """
 
 from __future__ import annotations
@@ -11,20 +12,24 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib.metadata import entry_points
+from typing import Any
 
+from celery import Celery
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from service.blobs import BlobStore
-from service.errors import error_body, http_status
+from service.errors import ServiceError, error_body, http_status
 from service.jobs import JobClient
 from service.metrics import Metrics
+from service.notify import create_notifier
+from service.queue import create_celery
 from service.routes import health, jobs, page, predict
 from service.settings import Settings, get_settings
 from vfer import __version__
 from vfer.errors import VferError
-from worker.celery_app import create_celery
+from vfer.jobs.blobs import BlobStore, open_blob_store
 
 log = logging.getLogger("vfer.service")
 _SWEEP_EVERY_S = 60.0
@@ -38,22 +43,31 @@ async def _sweep_blobs(blobs: BlobStore) -> None:
             log.info("deleted %d expired uploads", removed)
 
 
+def embedded_worker(app: Celery, settings: Settings) -> Any:
+    """The in-process worker that the installed worker package provides (embedded mode)."""
+    found = entry_points(group="vfer.embedded_worker", name="default")
+    if not found:
+        raise ServiceError(
+            "embedded mode runs the model in this process and needs the worker installed "
+            "(pip install 'vfer[worker]'); or set VFER_BROKER_URL and run `vfer worker` beside the gateway"
+        )
+    return next(iter(found)).load()(app, settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
-        celery = create_celery(settings, with_tasks=settings.embedded)
+        blobs = open_blob_store(settings)
+        celery = create_celery(settings)
+        app.state.embedded_worker = embedded_worker(celery, settings) if settings.embedded else None
+        notifier = create_notifier(celery, settings.backend_url, settings.embedded)
         app.state.settings = settings
         app.state.blobs = blobs
-        app.state.jobs = JobClient(celery, settings, blobs)
+        app.state.jobs = JobClient(celery, settings, blobs, notifier)
         app.state.metrics = Metrics()
-        app.state.embedded_worker = None
-        if settings.embedded:
-            from worker.embedded import EmbeddedWorker
-
-            app.state.embedded_worker = EmbeddedWorker(celery, settings.queue)
+        if app.state.embedded_worker is not None:
             app.state.embedded_worker.start()
         grpc_server = None
         if settings.grpc_port is not None:
@@ -72,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await grpc_server.stop(grace=2)
             if app.state.embedded_worker is not None:
                 await asyncio.to_thread(app.state.embedded_worker.stop)
+            await notifier.close()
 
     app = FastAPI(
         title="vfer",

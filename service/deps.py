@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.blobs import BlobStore
 from service.errors import UnauthorizedError
 from service.jobs import JobClient
 from service.metrics import Metrics
 from service.settings import Settings
+from vfer.jobs.blobs import BlobStore
 
 API_KEY_HEADER = "X-API-Key"
 

@@ -2,11 +2,13 @@
 
 A job's id is also its upload's blob key. Before the message is sent, the backend gets the
 custom state QUEUED, so an id that the backend does not know (PENDING) is an unknown job.
+Waiting for a result is woken by the notifier (see `service.notify`), not by polling.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,11 +17,12 @@ from typing import Any
 from celery import Celery
 from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
+from pydantic import BaseModel
 
-from service.blobs import BlobStore
 from service.errors import BrokerUnavailableError, JobNotFoundError, QueueFullError
+from service.notify import SAFETY_POLL_S, Notifier
 from service.settings import Settings
-from worker.celery_app import PREDICT_TASK
+from vfer.jobs.blobs import BlobStore
 
 QUEUED = "QUEUED"
 TERMINAL = ("done", "failed", "cancelled")
@@ -53,10 +56,11 @@ class JobStatus:
 
 
 class JobClient:
-    def __init__(self, app: Celery, settings: Settings, blobs: BlobStore) -> None:
+    def __init__(self, app: Celery, settings: Settings, blobs: BlobStore, notifier: Notifier) -> None:
         self.app = app
         self.settings = settings
         self.blobs = blobs
+        self.notifier = notifier
 
     def new_id(self) -> str:
         return uuid.uuid4().hex
@@ -72,13 +76,14 @@ class JobClient:
         except _BROKER_ERRORS as exc:
             raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
 
-    def submit(self, job_id: str, options: dict[str, Any], *, task: str = PREDICT_TASK) -> None:
-        """Queue the job whose upload is stored under `job_id`; raise 429/503-type errors."""
+    def submit(self, task: str, job_id: str, payload: BaseModel) -> None:
+        """Queue the job whose blob is stored under `job_id`; raise 429/503-type errors."""
         if self.queue_depth() >= self.settings.max_queue:
             raise QueueFullError(f"{self.settings.max_queue} jobs are waiting; try again shortly")
+        args = [job_id, payload.model_dump(mode="json")]
         try:
             self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
-            self.app.send_task(task, args=[job_id, options], task_id=job_id, queue=self.settings.queue)
+            self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue)
         except _BROKER_ERRORS as exc:
             raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
 
@@ -132,12 +137,14 @@ class JobClient:
 
 
 async def wait_for(jobs: JobClient, job_id: str, timeout_s: float) -> JobStatus:
-    """Poll the job until it finishes or the time is up."""
+    """The job's status once it finishes or the time is up, woken when its stored state changes."""
     deadline = time.monotonic() + timeout_s
-    delay = 0.005  # a status read is one Redis GET: poll finely, backing off to 20 ms
-    while True:
-        status = await asyncio.to_thread(jobs.status, job_id)
-        if status.finished or time.monotonic() >= deadline:
-            return status
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.25, 0.02)
+    async with jobs.notifier.watch(job_id) as changed:
+        while True:
+            changed.clear()  # before reading: a change after the read still wakes the wait below
+            status = await asyncio.to_thread(jobs.status, job_id)
+            remaining = deadline - time.monotonic()
+            if status.finished or remaining <= 0:
+                return status
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(changed.wait(), min(remaining, SAFETY_POLL_S))

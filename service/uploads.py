@@ -12,10 +12,10 @@ from typing import IO
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from service.blobs import BlobStore
 from service.errors import MissingUploadError, UnsupportedMediaError, UploadTooLargeError
 from service.sniff import SNIFF_BYTES, refusal
 from vfer.errors import EmptyInputError
+from vfer.jobs.blobs import BlobStore
 
 FIELD = "file"
 _MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
@@ -95,32 +95,26 @@ async def receive_upload(request: Request, blobs: BlobStore, key: str, limit: in
     if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise UploadTooLargeError(f"upload of {declared} bytes exceeds the limit of {limit} bytes")
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
-    path = blobs.partial_path(key)
-    try:
-        with path.open("wb") as out:
-            sink = _Sink(out, limit)
-            filename: str | None = None
-            if content_type == b"multipart/form-data":
-                boundary = params.get(b"boundary")
-                if not boundary:
-                    raise MissingUploadError("multipart upload without a boundary")
-                part = _FilePart(sink)
-                parser = MultipartParser(boundary, _callbacks(part))  # type: ignore[arg-type]
-                async for chunk in request.stream():
-                    parser.write(chunk)
-                parser.finalize()
-                if not part.found:
-                    raise MissingUploadError(f"no `{FIELD}` field in the multipart upload")
-                filename = part.filename
-            else:
-                async for chunk in request.stream():
-                    sink.write(chunk)
-            sink.finish()
-        blobs.commit(key)
-        return filename
-    except BaseException:
-        blobs.delete(key)
-        raise
+    with blobs.writer(key) as out:
+        sink = _Sink(out, limit)
+        filename: str | None = None
+        if content_type == b"multipart/form-data":
+            boundary = params.get(b"boundary")
+            if not boundary:
+                raise MissingUploadError("multipart upload without a boundary")
+            part = _FilePart(sink)
+            parser = MultipartParser(boundary, _callbacks(part))  # type: ignore[arg-type]
+            async for chunk in request.stream():
+                parser.write(chunk)
+            parser.finalize()
+            if not part.found:
+                raise MissingUploadError(f"no `{FIELD}` field in the multipart upload")
+            filename = part.filename
+        else:
+            async for chunk in request.stream():
+                sink.write(chunk)
+        sink.finish()
+    return filename
 
 
 def _callbacks(part: _FilePart) -> dict[str, object]:

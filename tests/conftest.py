@@ -6,7 +6,7 @@ import pytest
 
 from tests.media import require_data
 from vfer.face.tracking import FaceModels
-from vfer.inference_defaults import TEACHER_MODEL
+from vfer.models import TEACHER_MODEL
 from vfer.predict import Predictor
 
 

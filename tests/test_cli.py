@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.media import VIDEO, faststart_copy
-from vfer.inference_defaults import DEFAULT_MODEL
 from vfer.labels import LABELS
+from vfer.models import DEFAULT_MODEL
 
 
 def vfer(*args: str | Path) -> subprocess.CompletedProcess[str]:

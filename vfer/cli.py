@@ -13,12 +13,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import entry_points
 
-from vfer.config import MODES, PipelineConfig
+from vfer.config import MODES
 from vfer.errors import VferError
-from vfer.inference_defaults import DEFAULT_MODEL
+from vfer.jobs.options import JobOptions, parse
 from vfer.labels import LABELS
+from vfer.models import DEFAULT_MODEL
 
 EXIT_INPUT = 2
 _BAR_WIDTH = 20
@@ -71,7 +73,8 @@ def format_human(result: dict[str, object]) -> str:
 def _predict(args: argparse.Namespace) -> int:
     from vfer.predict import Predictor
 
-    config = PipelineConfig(mode=args.mode, window_s=args.window, stride_s=args.stride, upsample=args.upsample)
+    options = parse(JobOptions, {"mode": args.mode, "window_s": args.window, "stride_s": args.stride})
+    config = replace(options.to_pipeline_config(), upsample=args.upsample)
     predictor = Predictor(args.model, backend=args.backend, config=config)
     paths = args.paths
     failed = 0
@@ -130,9 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("paths", nargs="+", metavar="PATH", help="video files")
     predict.add_argument("--model", default=DEFAULT_MODEL, help="registered model or checkpoint path")
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch")
-    predict.add_argument("--mode", choices=MODES, default="fast", help="'paper': detector + tracker on every frame")
-    predict.add_argument("--window", type=float, default=2.0, metavar="S", help="window length in seconds")
-    predict.add_argument("--stride", type=float, default=1.0, metavar="S", help="window stride in seconds")
+    defaults = JobOptions()  # the same defaults as the HTTP and gRPC options
+    predict.add_argument(
+        "--mode", choices=MODES, default=defaults.mode, help="'paper': detector + tracker on every frame"
+    )
+    predict.add_argument(
+        "--window", type=float, default=defaults.window_s, metavar="S", help="window length in seconds"
+    )
+    predict.add_argument(
+        "--stride", type=float, default=defaults.stride_s, metavar="S", help="window stride in seconds"
+    )
     predict.add_argument("--upsample", type=int, default=0, help="HOG upsampling: 1 finds faces down to ~40 px")
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
     predict.set_defaults(run=_predict)

@@ -11,6 +11,8 @@ Mode = Literal["fast", "paper"]
 MODES: tuple[str, ...] = ("fast", "paper")
 CLIP_FRAMES = 8
 """Frames per clip: first, last and 6 at equal intervals between (paper section III-A)."""
+WINDOW_S_MIN, WINDOW_S_MAX = 0.2, 60.0
+"""Bounds of a window's length in seconds."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InvalidOptionError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        if not 0.2 <= self.window_s <= 60:
-            raise InvalidOptionError("window_s must be between 0.2 and 60 seconds")
+        if not WINDOW_S_MIN <= self.window_s <= WINDOW_S_MAX:
+            raise InvalidOptionError(f"window_s must be between {WINDOW_S_MIN} and {WINDOW_S_MAX:g} seconds")
         if not 0 < self.stride_s <= self.window_s:
             raise InvalidOptionError("stride_s must be positive and at most window_s")
         if self.detect_interval_s <= 0:

@@ -17,9 +17,8 @@ import torch
 from torch import nn
 
 from vfer.errors import InvalidOptionError, ModelNotFoundError
-from vfer.inference_defaults import DEFAULT_MODEL
 from vfer.labels import NUM_CLASSES
-from vfer.models import load_checkpoint, model_entry
+from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
 from vfer.models.checkpoint import CheckpointMeta, pretrained_path
 
 Backend = Literal["torch", "onnx"]

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from vfer.config import CLIP_FRAMES, PipelineConfig
 from vfer.face.geometry import Box
-from vfer.face.tracking import FaceModels, PaperTracker, SampledTracker, Track
+from vfer.face.tracking import FaceModels, PaperTracker, SampledTracker, Track, TrackerState
 from vfer.video.decode import DecodedFrame, VideoInfo, VideoReader, VideoSource
 from vfer.video.sampling import SamplingPlan, plan_sampling
 
@@ -137,18 +137,24 @@ def _face_clips(track: Track, plan: SamplingPlan, config: PipelineConfig) -> Fac
     )
 
 
-def faces_in_frames(
-    frames: Sequence[tuple[float, GrayImage]], models: FaceModels, config: PipelineConfig | None = None
-) -> list[FaceClips]:
-    """Track faces over frames that are already a window's samples (a live stream's window).
+def faces_in_window(
+    frames: Sequence[tuple[float, GrayImage]],
+    models: FaceModels,
+    config: PipelineConfig,
+    state: TrackerState | None = None,
+) -> tuple[list[FaceClips], TrackerState]:
+    """Track faces over one window whose frames are already its grid samples (a live stream's
+    window, a frame folder). Each face found on enough of them gets one 8-frame window.
 
-    Each frame is one grid position; a face found on enough of them gets one 8-frame window."""
-    config = config or PipelineConfig()
-    tracker = SampledTracker(models, config)
+    In a stream, `state` is what its previous window left (`TrackerState()` for the first): its
+    faces keep their ids and are searched for near their last boxes. Returns the faces and the
+    state to pass on."""
+    tracker = SampledTracker(models, config, state)
     for position, (time_s, gray) in enumerate(frames):
         tracker.observe(position, position, time_s, gray)
     plan = SamplingPlan(frames=tuple(range(len(frames))), stride_steps=CLIP_FRAMES)
-    return [_face_clips(track, plan, config) for track in tracker.finish()]
+    clips = [_face_clips(track, plan, config) for track in tracker.finish()]
+    return clips, tracker.state()
 
 
 def extract_faces(source: VideoSource, models: FaceModels, config: PipelineConfig | None = None) -> Extraction:

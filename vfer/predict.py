@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from vfer.config import PipelineConfig
-from vfer.face.tracking import FaceModels
+from vfer.face.tracking import FaceModels, TrackerState
 from vfer.inference import ClipClassifier, load_classifier
-from vfer.inference_defaults import DEFAULT_MODEL
-from vfer.pipeline import FaceClips, GrayImage, extract_faces, faces_in_frames
+from vfer.models import DEFAULT_MODEL
+from vfer.pipeline import FaceClips, GrayImage, extract_faces, faces_in_window
 from vfer.result import FacePrediction, PredictionResult, WindowPrediction, distribution
 from vfer.video.decode import VideoSource
 
@@ -58,11 +58,17 @@ class Predictor:
             timings_ms=timings,
         )
 
-    def predict_frames(
-        self, frames: Sequence[tuple[float, GrayImage]], *, config: PipelineConfig | None = None
-    ) -> list[FacePrediction]:
-        """Faces and expressions in one window of already-sampled frames (live streams)."""
-        return self._classify(faces_in_frames(frames, self.face_models, config or self.config))
+    def predict_window(
+        self,
+        frames: Sequence[tuple[float, GrayImage]],
+        state: TrackerState,
+        *,
+        config: PipelineConfig | None = None,
+    ) -> tuple[list[FacePrediction], TrackerState]:
+        """Faces and expressions in one window of a live stream's sampled frames; `state` comes
+        from the stream's previous window, and the returned one goes to its next."""
+        clips, state = faces_in_window(frames, self.face_models, config or self.config, state)
+        return self._classify(clips), state
 
     def _classify(self, clips: list[FaceClips]) -> list[FacePrediction]:
         windows = [w for face in clips for w in face.windows]

@@ -1,55 +1,20 @@
-"""The Celery application shared by the gateway (which only sends tasks by name) and the workers.
-
-JSON only, late acknowledgement with redelivery when a worker dies, time limits, expiring results.
-"""
+"""The workers' Celery application: the contract's configuration, with the task code registered."""
 
 from __future__ import annotations
 
 from celery import Celery
 
-from service.settings import Settings
-
-PREDICT_TASK = "vfer.predict"
-PREDICT_WINDOW_TASK = "vfer.predict_window"  # one live-stream window (gRPC)
+from vfer.jobs.queue import celery_config
+from worker.settings import WorkerSettings
 
 
-def create_celery(settings: Settings, *, with_tasks: bool = False) -> Celery:
-    """A configured app; `with_tasks` registers the task code (workers, embedded mode)."""
-    app = Celery("vfer", broker=settings.broker, backend=settings.backend_url, set_as_current=False)
-    app.conf.update(
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        result_accept_content=["json"],
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_track_started=True,
-        result_expires=settings.result_ttl_s,
-        task_time_limit=settings.task_time_limit_s,
-        task_default_queue=settings.queue,
-        broker_transport_options={
-            # A job whose worker died unacknowledged is requeued this long after it was taken,
-            # by a sweep that every worker runs (every few seconds, however long the timeout).
-            "visibility_timeout": settings.visibility_timeout_s,
-            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 4)),
-            "unacked_restore_throttle": 1,
-        },
-        broker_connection_retry_on_startup=True,
-        broker_connection_timeout=2.0,
-        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5},
-        redis_socket_connect_timeout=2.0,
-        redis_socket_timeout=5.0,
-        result_backend_always_retry=False,
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
-    )
-    if settings.embedded:
-        app.backend_cls = "worker.embedded:SharedMemoryBackend"
-        app.conf.cache_backend = "memory"
+def create_worker_app(settings: WorkerSettings, app: Celery | None = None) -> Celery:
+    """A worker app, or `app` (the embedded gateway's) with the tasks registered on it."""
+    if app is None:
+        app = Celery("vfer", broker=settings.broker, backend=settings.backend_url, set_as_current=False)
+        app.conf.update(celery_config(settings))
     app.vfer_settings = settings  # read by the tasks (see worker.tasks.settings_of)
-    if with_tasks:
-        from worker.tasks import register
+    from worker.tasks import register
 
-        register(app)
+    register(app)
     return app

@@ -8,13 +8,14 @@ from vfer.errors import InvalidOptionError
 
 
 def _run(args: argparse.Namespace) -> int:
-    from service.settings import get_settings
-    from worker.celery_app import create_celery
+    from vfer.jobs.settings import load_settings
+    from worker.celery_app import create_worker_app
+    from worker.settings import WorkerSettings
 
-    settings = get_settings()
+    settings = load_settings(WorkerSettings)
     if settings.embedded:
         raise InvalidOptionError("vfer worker needs VFER_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
-    app = create_celery(settings, with_tasks=True)
+    app = create_worker_app(settings)
     app.set_default()  # the worker resolves tasks through the default app
     argv = ["worker", "-Q", args.queue or settings.queue, "-c", str(args.concurrency), "-P", args.pool]
     argv += ["--loglevel", args.loglevel, "-n", args.name, "--without-gossip", "--without-mingle"]

@@ -1,4 +1,8 @@
-"""An in-process worker for the embedded default: the same task code on an in-memory broker."""
+"""An in-process worker for the embedded default: the same task code on an in-memory broker.
+
+The gateway finds it through the `vfer.embedded_worker` entry point (it never imports this
+package), and hands over its Celery app and settings.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ import threading
 from celery import Celery
 from celery.backends.cache import CacheBackend
 from celery.worker import WorkController
+
+from vfer.jobs.settings import JobSettings, load_settings
+from worker.celery_app import create_worker_app
+from worker.settings import WorkerSettings
 
 
 class SharedMemoryBackend(CacheBackend):  # type: ignore[misc]
@@ -48,3 +56,13 @@ class EmbeddedWorker:
     def stop(self) -> None:
         self._controller.stop(in_sighandler=False)
         self._thread.join(timeout=10)
+
+
+def embedded_worker(app: Celery, settings: JobSettings) -> EmbeddedWorker:
+    """Make the gateway's app run the tasks in this process (results in shared memory); the
+    worker-only settings come from the environment, the shared ones from the gateway."""
+    app.backend_cls = "worker.embedded:SharedMemoryBackend"
+    app.conf.cache_backend = "memory"
+    shared = {name: getattr(settings, name) for name in JobSettings.model_fields}
+    create_worker_app(load_settings(WorkerSettings, **shared), app)
+    return EmbeddedWorker(app, settings.queue)

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from service.framepack import PackedFrame
 from vfer.errors import CorruptVideoError
+from vfer.jobs.framepack import PackedFrame
 
 GrayImage = npt.NDArray[np.uint8]
 

@@ -1,6 +1,6 @@
-"""The prediction task: fetch the upload, run the core, return the result. Thin on purpose.
+"""The tasks: fetch the blob, run the core, return the outcome. Thin on purpose.
 
-User errors come back as a normal result `{"ok": false, "error": {code, message}}` (never
+User errors come back as a normal outcome `{"ok": false, "error": {code, message}}` (never
 retried, never a crash); only transient faults (the blob volume hiccuping) are retried.
 """
 
@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
 
-from service.blobs import BlobNotFoundError, BlobStore
-from service.settings import Settings
+from vfer.config import DecodeLimits
 from vfer.errors import VferError
-from worker.celery_app import PREDICT_TASK, PREDICT_WINDOW_TASK
+from vfer.jobs.blobs import BlobNotFoundError, open_blob_store
+from vfer.jobs.options import VideoJob, WindowJob, parse
+from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, Outcome, failed, succeeded
+from worker.settings import WorkerSettings
 
 if TYPE_CHECKING:
     from vfer.predict import Predictor
@@ -25,88 +27,77 @@ class PredictTask(Task):  # type: ignore[misc]
 
     _predictors: dict[str, Predictor] | None = None
 
-    def predictor(self, model: str) -> Predictor:
+    def predictor(self, model: str | None) -> Predictor:
         from vfer.predict import Predictor
 
+        settings = settings_of(self.app)
+        model = model or settings.model
         if self._predictors is None:
             self._predictors = {}
-            threads = settings_of(self.app).torch_threads
-            if threads:
+            if settings.torch_threads:
                 import torch
 
-                torch.set_num_threads(threads)
+                torch.set_num_threads(settings.torch_threads)
         if model not in self._predictors:
             others = next(iter(self._predictors.values()), None)
             face_models = others.face_models if others else None
-            backend = settings_of(self.app).backend
-            self._predictors[model] = Predictor(model, backend=backend, face_models=face_models)
+            self._predictors[model] = Predictor(model, backend=settings.backend, face_models=face_models)
         return self._predictors[model]
 
 
-def settings_of(app: Celery) -> Settings:
-    """The settings the app was created with (see create_celery)."""
-    settings: Settings = app.vfer_settings
+def settings_of(app: Celery) -> WorkerSettings:
+    """The settings the app was created with (see create_worker_app)."""
+    settings: WorkerSettings = app.vfer_settings
     return settings
 
 
-def _on_upload(task: PredictTask, job_id: str, work: Callable[[bytes, Settings], dict[str, Any]]) -> dict[str, Any]:
-    """Run `work` on the upload stored under `job_id`; user errors become results; the upload is
-    deleted when the job ends (a transient OSError propagates, to be retried with the upload)."""
-    settings = settings_of(task.app)
-    blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
+def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes], dict[str, Any]]) -> Outcome:
+    """Run `work` on the blob stored under `job_id`; user errors become outcomes; the blob is
+    deleted when the job ends (a transient OSError propagates, to be retried with the blob)."""
+    blobs = open_blob_store(settings_of(task.app))
     try:
-        outcome: dict[str, Any] = {"ok": True, "result": work(blobs.read(job_id), settings)}
+        outcome = succeeded(work(blobs.read(job_id)))
     except VferError as exc:
-        outcome = {"ok": False, "error": {"code": exc.code, "message": str(exc)}}
+        outcome = failed(exc.code, str(exc))
     except BlobNotFoundError as exc:
-        outcome = {"ok": False, "error": {"code": "upload_expired", "message": str(exc)}}
+        outcome = failed("upload_expired", str(exc))
     blobs.delete(job_id)
     return outcome
 
 
-def run_job(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
+def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
     """Predict an uploaded video."""
-    from vfer.config import DecodeLimits, PipelineConfig
 
-    def work(video: bytes, settings: Settings) -> dict[str, Any]:
-        config = PipelineConfig(
-            mode=options.get("mode", "fast"),
-            window_s=float(options.get("window_s", 2.0)),
-            stride_s=float(options.get("stride_s", 1.0)),
-            limits=DecodeLimits(
-                max_bytes=settings.max_upload_bytes,
-                max_duration_s=settings.max_duration_s,
-                max_pixels=settings.max_pixels,
-            ),
+    def work(video: bytes) -> dict[str, Any]:
+        job = parse(VideoJob, payload)
+        settings = settings_of(task.app)
+        limits = DecodeLimits(
+            max_bytes=settings.max_upload_bytes, max_duration_s=settings.max_duration_s, max_pixels=settings.max_pixels
         )
-        predictor = task.predictor(options.get("model") or settings.model)
-        return predictor.predict(video, name=options.get("filename"), config=config).to_dict()
+        config = job.options.to_pipeline_config(limits)
+        return task.predictor(job.options.model).predict(video, name=job.filename, config=config).to_dict()
 
-    return _on_upload(task, job_id, work)
+    return _on_blob(task, job_id, work)
 
 
-def run_window(task: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Faces and expressions in one live-stream window (8 packed frames stored under `job_id`)."""
-    from service.framepack import unpack
-    from vfer.config import PipelineConfig
+def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
+    """Faces and expressions in one live-stream window, tracked on from the stream's last window."""
+    from vfer.face.tracking import TrackerState
+    from vfer.jobs.framepack import unpack
     from worker.frames import to_gray
 
-    def work(blob: bytes, settings: Settings) -> dict[str, Any]:
-        first = int(options.get("first_frame", 0))
-        frames = [(f.time_s, to_gray(f, first + i)) for i, f in enumerate(unpack(blob))]
-        config = PipelineConfig(
-            window_s=float(options.get("window_s", 2.0)), stride_s=float(options.get("stride_s", 1.0))
+    def work(blob: bytes) -> dict[str, Any]:
+        job = parse(WindowJob, payload)
+        frames = [(f.time_s, to_gray(f, job.first_frame + i)) for i, f in enumerate(unpack(blob))]
+        faces, state = task.predictor(job.options.model).predict_window(
+            frames, TrackerState.from_dict(job.tracks), config=job.options.to_pipeline_config()
         )
-        faces = task.predictor(options.get("model") or settings.model).predict_frames(frames, config=config)
         return {
-            "faces": [
-                {"box": w.box, "distribution": w.distribution, "label": w.label}
-                for face in faces
-                for w in face.windows[:1]
-            ]
+            "faces": [{"track_id": face.track_id, **window.to_dict()} for face in faces for window in face.windows[:1]],
+            "tracks": state.to_dict(),
         }
 
-    return _on_upload(task, job_id, work)
+    return _on_blob(task, job_id, work)
 
 
 # Retried only for transient faults (the blob volume), with exponential backoff.
@@ -122,9 +113,9 @@ _TASK_OPTIONS: dict[str, Any] = {
 
 def register(app: Celery) -> None:
     @app.task(name=PREDICT_TASK, **_TASK_OPTIONS)
-    def predict(self: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
-        return run_job(self, job_id, options)
+    def predict(self: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
+        return run_job(self, job_id, payload)
 
     @app.task(name=PREDICT_WINDOW_TASK, **_TASK_OPTIONS)
-    def predict_window(self: PredictTask, job_id: str, options: dict[str, Any]) -> dict[str, Any]:
-        return run_window(self, job_id, options)
+    def predict_window(self: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
+        return run_window(self, job_id, payload)

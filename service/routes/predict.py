@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import BlobsDep, JobsDep, MetricsDep, SettingsDep, require_api_key
 from service.errors import error_body, http_status
 from service.jobs import JobStatus, wait_for
 from service.uploads import receive_upload
-from vfer.errors import InvalidOptionError
+from vfer.jobs.options import JobOptions, VideoJob
+from vfer.jobs.tasks import PREDICT_TASK
 
 router = APIRouter(dependencies=[Depends(require_api_key)], tags=["predict"])
+
+
+class PredictQuery(JobOptions):
+    """The query of POST /predict: the job's options (from the contract) and how long to wait."""
+
+    wait: float | None = Field(None, ge=0, description="seconds to wait for the result (0: answer 202 at once)")
+
+    def job_options(self) -> JobOptions:
+        return JobOptions(**self.model_dump(exclude={"wait"}))
+
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -55,30 +67,16 @@ async def predict(
     jobs: JobsDep,
     blobs: BlobsDep,
     metrics: MetricsDep,
-    model: Annotated[str | None, Query(max_length=200, description="registered model (default: the server's)")] = None,
-    mode: Annotated[Literal["fast", "paper"], Query()] = "fast",
-    window_s: Annotated[float, Query(ge=0.2, le=60)] = 2.0,
-    stride_s: Annotated[float, Query(gt=0, le=60)] = 1.0,
-    wait: Annotated[
-        float | None, Query(ge=0, description="seconds to wait for the result (0: answer 202 at once)")
-    ] = None,
+    query: Annotated[PredictQuery, Query()],
 ) -> JSONResponse:
-    if stride_s > window_s:
-        raise InvalidOptionError("stride_s must not exceed window_s")
     job_id = jobs.new_id()
     filename = await receive_upload(request, blobs, job_id, settings.max_upload_bytes)
-    options = {
-        "model": model,
-        "mode": mode,
-        "window_s": window_s,
-        "stride_s": stride_s,
-        "filename": filename or "upload",
-    }
+    job = VideoJob(options=query.job_options(), filename=filename or "upload")
     try:
-        await run_in_threadpool(jobs.submit, job_id, options)
+        await run_in_threadpool(jobs.submit, PREDICT_TASK, job_id, job)
     except BaseException:
         blobs.delete(job_id)
         raise
-    timeout = min(settings.default_wait_s if wait is None else wait, settings.max_wait_s)
+    timeout = min(settings.default_wait_s if query.wait is None else query.wait, settings.max_wait_s)
     status = await wait_for(jobs, job_id, timeout) if timeout > 0 else JobStatus(job_id, "queued")
     return job_response(status, metrics)

@@ -1,10 +1,12 @@
 """The gRPC server: `vfer.v1.ExpressionService` on the same Celery workers as HTTP.
 
 Unary `Predict` is POST /predict with typed messages. `StreamPredict` turns each complete window
-of a live stream into a job and answers in window order. What a stream holds is bounded: at most
-one window of frames, and `stream_max_pending` windows in flight; past that the server stops
-reading (gRPC flow control slows the client), and a window that no worker finishes within
-`stream_stall_s` ends the stream with RESOURCE_EXHAUSTED. Health checking and reflection are on.
+of a live stream into a job, one after the other: each window's job gets the core tracker's
+state from the previous window's result, so a face keeps its id and a window searches near known
+faces instead of the whole frame. What a stream holds is bounded: `stream_max_pending` complete
+windows waiting; past that the server stops reading (gRPC flow control slows the client), and a
+window that no worker finishes within `stream_stall_s` ends the stream with RESOURCE_EXHAUSTED.
+Health checking and reflection are on.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from pydantic import BaseModel
 
-from service.blobs import BlobStore
 from service.errors import (
     DeadlineExceededError,
     JobFailedError,
@@ -27,21 +29,24 @@ from service.errors import (
     UnauthorizedError,
     UploadTooLargeError,
 )
-from service.framepack import pack
 from service.jobs import JobClient, JobStatus, wait_for
 from service.rpc.convert import box, predict_response
 from service.rpc.status import grpc_status
-from service.rpc.stream import FrameSampler, StreamOptions, StreamTracks, WindowFrames
+from service.rpc.stream import FrameSampler, WindowFrames, stream_options
 from service.settings import Settings
 from service.sniff import refusal
 from vfer.errors import EmptyInputError, NotAVideoError, VferError
+from vfer.jobs.blobs import BlobStore
+from vfer.jobs.framepack import pack
+from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
+from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK
 from vfer.labels import LABELS
 from vfer_rpc.v1 import expression_pb2 as pb
 from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
-from worker.celery_app import PREDICT_WINDOW_TASK
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ExpressionService"].full_name
 API_KEY_METADATA = "x-api-key"
+JOB_ID_METADATA = "x-job-id"  # trailing metadata of Predict: the job, also when it failed
 _END = object()
 
 
@@ -60,20 +65,18 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         ):
             raise UnauthorizedError(f"a valid {API_KEY_METADATA} metadata entry is required")
 
-    def _store(self, job_id: str, data: bytes) -> None:
-        self.blobs.partial_path(job_id).write_bytes(data)
-        self.blobs.commit(job_id)
-
-    async def _submit(self, job_id: str, data: bytes, options: dict[str, Any], task: str | None = None) -> None:
-        await asyncio.to_thread(self._store, job_id, data)
+    async def _submit(self, task: str, job_id: str, data: bytes, job: BaseModel) -> None:
+        await asyncio.to_thread(self.blobs.put, job_id, data)
         try:
-            if task is None:
-                await asyncio.to_thread(self.jobs.submit, job_id, options)
-            else:
-                await asyncio.to_thread(self.jobs.submit, job_id, options, task=task)
+            await asyncio.to_thread(self.jobs.submit, task, job_id, job)
         except BaseException:
             self.blobs.delete(job_id)
             raise
+
+    def _abandon(self, job_id: str) -> None:
+        """Cancel a job whose result nobody will read (in the background: never blocks a stream's end)."""
+        task = asyncio.get_running_loop().run_in_executor(None, self.jobs.cancel, job_id)
+        task.add_done_callback(lambda done: done.exception())  # a failed cancel is left to the sweeper
 
     async def Predict(self, request: pb.PredictRequest, context: grpc.aio.ServicerContext) -> pb.PredictResponse:
         try:
@@ -84,26 +87,30 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
                 raise UploadTooLargeError(f"video exceeds the limit of {self.settings.max_upload_bytes} bytes")
             if reason := refusal(request.video[:512]):
                 raise NotAVideoError(reason)
-            opts = request.options
-            options = {
-                "model": opts.model or None,
-                "mode": opts.mode or "fast",
-                "window_s": opts.window_s or 2.0,
-                "stride_s": opts.stride_s or 1.0,
-                "filename": request.filename or "upload",
-            }
+            given = {k: v for k, v in self._fields(request.options).items() if v}  # proto3: zero means default
+            job = VideoJob(options=parse(JobOptions, given), filename=request.filename or "upload")
             job_id = self.jobs.new_id()
-            await self._submit(job_id, request.video, options)
+            await self._submit(PREDICT_TASK, job_id, request.video, job)
+            context.set_trailing_metadata(((JOB_ID_METADATA, job_id),))
             remaining = context.time_remaining()
             timeout = self.settings.task_time_limit_s if remaining is None else max(0.0, remaining - 0.05)
             status = await wait_for(self.jobs, job_id, timeout)
             if not status.finished:
                 await asyncio.to_thread(self.jobs.cancel, job_id)  # nobody will read its result
-                raise DeadlineExceededError(f"job {job_id} did not finish before the deadline")
+                raise DeadlineExceededError(f"job {job_id} did not finish before the deadline; it was cancelled")
             return self._result(status, predict_response)
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
             raise  # unreachable: abort raises
+
+    @staticmethod
+    def _fields(options: pb.PredictOptions) -> dict[str, Any]:
+        return {
+            "model": options.model,
+            "mode": options.mode,
+            "window_s": options.window_s,
+            "stride_s": options.stride_s,
+        }
 
     def _result(self, status: JobStatus, convert: Any) -> Any:
         if status.status == "done":
@@ -117,41 +124,54 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
     async def StreamPredict(
         self, request_iterator: AsyncIterator[pb.StreamRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WindowResult]:
-        pending: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.stream_max_pending)
+        ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.stream_max_pending)
         reader: asyncio.Task[None] | None = None
+        in_flight: str | None = None
         try:
             self._authorize(context)
-            reader = asyncio.create_task(self._read(request_iterator, pending))
-            tracks = StreamTracks()
-            while (item := await pending.get()) is not _END:
+            reader = asyncio.create_task(self._read(request_iterator, ready))
+            tracks: dict[str, Any] = {}  # the core tracker's state after the last window
+            while (item := await ready.get()) is not _END:
                 if isinstance(item, BaseException):
                     raise item
-                window, job_id = item
-                status = await wait_for(self.jobs, job_id, self.settings.stream_stall_s)
+                window, options = item
+                in_flight = self.jobs.new_id()
+                job = WindowJob(options=options, first_frame=window.first_frame, tracks=tracks)
+                await self._submit(PREDICT_WINDOW_TASK, in_flight, pack(window.frames), job)
+                status = await wait_for(self.jobs, in_flight, self.settings.stream_stall_s)
                 if not status.finished:
                     raise StreamStalledError(
                         f"window {window.index} was not done within {self.settings.stream_stall_s:.0f} s"
                     )
-                faces = self._result(status, lambda result, _: result["faces"])
-                ids = tracks.assign(window.index, [f["box"] for f in faces])
-                yield pb.WindowResult(
-                    index=window.index,
-                    start_s=window.start_s,
-                    end_s=window.end_s,
-                    labels=LABELS,
-                    faces=[
-                        pb.FaceWindow(track_id=i, box=box(f["box"]), distribution=f["distribution"], label=f["label"])
-                        for i, f in zip(ids, faces, strict=True)
-                    ],
-                )
+                in_flight = None
+                result = self._result(status, lambda result, _: result)
+                tracks = result["tracks"]
+                yield self._window_result(window, result["faces"])
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
         finally:
             if reader is not None:
                 reader.cancel()
+            if in_flight is not None:
+                self._abandon(in_flight)
 
-    async def _read(self, request_iterator: AsyncIterator[pb.StreamRequest], pending: asyncio.Queue[Any]) -> None:
-        """Read the stream, submit each complete window; ends with _END or the error."""
+    @staticmethod
+    def _window_result(window: WindowFrames, faces: list[dict[str, Any]]) -> pb.WindowResult:
+        return pb.WindowResult(
+            index=window.index,
+            start_s=window.start_s,
+            end_s=window.end_s,
+            labels=LABELS,
+            faces=[
+                pb.FaceWindow(
+                    track_id=f["track_id"], box=box(f["box"]), distribution=f["distribution"], label=f["label"]
+                )
+                for f in faces
+            ],
+        )
+
+    async def _read(self, request_iterator: AsyncIterator[pb.StreamRequest], ready: asyncio.Queue[Any]) -> None:
+        """Read the stream and queue each complete window; ends with _END or the error."""
         try:
             sampler: FrameSampler | None = None
             options: StreamOptions | None = None
@@ -160,33 +180,22 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
                 if request.HasField("config"):
                     if sampler is not None:
                         raise MalformedFrameError("the stream configuration may be sent only once, first")
-                    options = StreamOptions.from_config(request.config)
+                    options = stream_options(request.config)
                     sampler = FrameSampler(options, self.settings.max_frame_bytes, self.settings.max_pixels)
                     continue
                 if sampler is None or options is None:
                     raise MalformedFrameError("the first message must be a StreamConfig")
                 for window in sampler.add(request.frame, number):
-                    await self._submit_window(window, options, pending)
+                    await ready.put((window, options))  # blocks while stream_max_pending windows wait
                 number += 1
             if sampler is not None and options is not None:
                 for window in sampler.finish():
-                    await self._submit_window(window, options, pending)
-            await pending.put(_END)
+                    await ready.put((window, options))
+            await ready.put(_END)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            await pending.put(exc)
-
-    async def _submit_window(self, window: WindowFrames, options: StreamOptions, pending: asyncio.Queue[Any]) -> None:
-        job_id = self.jobs.new_id()
-        job_options = {
-            "model": options.model,
-            "window_s": options.window_s,
-            "stride_s": options.stride_s,
-            "first_frame": window.first_frame,
-        }
-        await self._submit(job_id, pack(window.frames), job_options, task=PREDICT_WINDOW_TASK)
-        await pending.put((window, job_id))  # blocks while stream_max_pending windows are in flight
+            await ready.put(exc)
 
 
 async def start_grpc_server(

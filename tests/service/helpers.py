@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -136,24 +137,34 @@ class GrpcServer:
         import asyncio
         import threading
 
-        from service.blobs import BlobStore
-        from service.jobs import JobClient
-        from service.rpc.server import start_grpc_server
         from service.settings import Settings
-        from worker.celery_app import create_celery
 
         assert isinstance(settings, Settings)
         self._asyncio = asyncio
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="grpc-test-server", daemon=True)
         self.thread.start()
-        blobs = BlobStore(settings.blob_dir, settings.blob_ttl_s)
-        jobs = JobClient(create_celery(settings), settings, blobs)
-        boot = start_grpc_server(settings, jobs, blobs, port=0)
-        self.server, self.port = asyncio.run_coroutine_threadsafe(boot, self.loop).result(timeout=30)
+        self.server, self.port, self.jobs = asyncio.run_coroutine_threadsafe(_boot(settings), self.loop).result(30)
         self.target = f"127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        self._asyncio.run_coroutine_threadsafe(self.server.stop(grace=1), self.loop).result(timeout=30)
+        run = self._asyncio.run_coroutine_threadsafe
+        run(self.server.stop(grace=1), self.loop).result(timeout=30)
+        run(self.jobs.notifier.close(), self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+
+async def _boot(settings: Any) -> tuple[Any, int, Any]:
+    """The server as `vfer serve` starts it, on the running loop: (server, port, job client)."""
+    from service.jobs import JobClient
+    from service.notify import create_notifier
+    from service.queue import create_celery
+    from service.rpc.server import start_grpc_server
+    from vfer.jobs.blobs import open_blob_store
+
+    blobs = open_blob_store(settings)
+    celery = create_celery(settings)
+    jobs = JobClient(celery, settings, blobs, create_notifier(celery, settings.backend_url, settings.embedded))
+    server, port = await start_grpc_server(settings, jobs, blobs, port=0)
+    return server, port, jobs

@@ -16,8 +16,8 @@ from service.rpc.client import Client, encoded_frames, stream_requests
 from service.settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import GrpcServer, RedisServer, Worker
-from vfer.inference_defaults import DEFAULT_MODEL
 from vfer.labels import LABELS
+from vfer.models import DEFAULT_MODEL
 from vfer_rpc.v1 import expression_pb2 as pb
 
 SINGLE = VIDEO / "single_face.mp4"

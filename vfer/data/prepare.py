@@ -23,7 +23,7 @@ from vfer.config import CLIP_FRAMES, PipelineConfig
 from vfer.data.layouts import Sample, sequence_frames
 from vfer.errors import VferError
 from vfer.face.tracking import FaceModels
-from vfer.pipeline import extract_faces, faces_in_frames
+from vfer.pipeline import extract_faces, faces_in_window
 from vfer.video.sampling import clip_indices
 
 # A whole clip is one paper clip: windows longer than any dataset clip.
@@ -58,7 +58,7 @@ def clip_crops(sample: Sample, models: FaceModels) -> npt.NDArray[np.uint8] | No
         if any(image is None for image in images):
             raise VferError(f"{sample.source}: an image does not decode")
         frames = [(float(i), np.asarray(image, dtype=np.uint8)) for i, image in enumerate(images)]
-        faces = faces_in_frames(frames, models, WHOLE_CLIP)
+        faces = faces_in_window(frames, models, WHOLE_CLIP)[0]
     else:
         faces = extract_faces(sample.source, models, WHOLE_CLIP).faces
     faces = [f for f in faces if f.windows]

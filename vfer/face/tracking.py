@@ -8,11 +8,15 @@
   end lost tracks and pick up new faces.
 
 Both crop an aligned face at each grid frame a track is on; tracks get ids in order of appearance.
+A live stream is tracked window by window, wherever each window runs: `TrackerState` carries the
+stream's faces (id and last box) and the last full-frame search from one window to the next, so
+a face keeps its id and a window searches only near known faces until a full search is due.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import dlib
 import numpy as np
@@ -55,6 +59,30 @@ class Track:
         return sorted(self.observations)
 
 
+@dataclass(frozen=True)
+class TrackerState:
+    """What a stream's next window needs of this one: its faces and when the frame was last searched.
+
+    JSON-serialisable (`to_dict`/`from_dict`), so it can travel in a job's options and result."""
+
+    faces: tuple[tuple[int, Box], ...] = ()  # (track id, last box)
+    next_id: int = 0
+    last_detection_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "faces": [[key, [box.x0, box.y0, box.x1, box.y1]] for key, box in self.faces],
+            "next_id": self.next_id,
+            "last_detection_s": self.last_detection_s,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrackerState:
+        faces = tuple((int(key), Box(*(float(c) for c in coords))) for key, coords in data.get("faces", []))
+        last = data.get("last_detection_s")
+        return cls(faces, int(data.get("next_id", 0)), None if last is None else float(last))
+
+
 @dataclass
 class FaceModels:
     """The per-process face resources, heavy to load: build once, share between videos."""
@@ -68,14 +96,22 @@ class FaceModels:
 
 
 class _TrackerBase:
-    def __init__(self, models: FaceModels, config: PipelineConfig) -> None:
+    def __init__(self, models: FaceModels, config: PipelineConfig, state: TrackerState | None = None) -> None:
         self._models = models
         self._config = config
         self._spec = AlignSpec(size=config.crop_size)
-        self._active: list[Track] = []
         self._finished: list[Track] = []
-        self._next_key = 0
-        self._last_detection_s: float | None = None
+        self._renumber = state is None  # a stream (any state, even empty) keeps the ids it hands out
+        state = state or TrackerState()
+        # Carried faces count as seen just before this window's first position.
+        self._active = [Track(key=key, last_box=box, last_position=-1) for key, box in state.faces]
+        self._next_key = max([state.next_id, *(key + 1 for key, _ in state.faces)])
+        self._last_detection_s = state.last_detection_s
+
+    def state(self) -> TrackerState:
+        """The faces still followed (not retired) and the last full search, for the next window."""
+        faces = tuple((t.key, t.last_box) for t in sorted(self._active, key=lambda t: t.key) if t.last_box is not None)
+        return TrackerState(faces, self._next_key, self._last_detection_s)
 
     def _detection_due(self, time_s: float) -> bool:
         last = self._last_detection_s
@@ -119,11 +155,13 @@ class _TrackerBase:
                 seen.append(obs.box)
 
     def finish(self) -> list[Track]:
-        """All tracks seen often enough, in order of appearance, with ids 0, 1, ..."""
+        """All tracks seen often enough, in order of appearance, with ids 0, 1, ... (a stream
+        keeps the ids it handed out, so they stay the same across its windows)."""
         tracks = [t for t in self._finished + self._active if len(t.observations) >= self._config.min_track_samples]
         tracks.sort(key=lambda t: (min(t.observations), t.key))
-        for new_id, track in enumerate(tracks):
-            track.key = new_id
+        if self._renumber:
+            for new_id, track in enumerate(tracks):
+                track.key = new_id
         return tracks
 
 

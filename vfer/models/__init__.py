@@ -1,7 +1,50 @@
-"""Expression models: the registry, the paper's video model and the FER2013 frame model."""
+"""Expression models: the registry, the paper's video model and the FER2013 frame model.
 
-from vfer.models import c3d_convlstm, mini_xception, two_branch  # noqa: F401  (registers the builders)
-from vfer.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
-from vfer.models.registry import create_model, list_models, model_entry
+The package is lazy: `DEFAULT_MODEL` and `TEACHER_MODEL` import nothing, so the gateway may read
+them without torch; the registry and checkpoints (torch) load on first use of their names.
+"""
 
-__all__ = ["CheckpointMeta", "create_model", "list_models", "load_checkpoint", "model_entry", "save_checkpoint"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+DEFAULT_MODEL = "c3d_convlstm_fer"
+"""The two-branch video model, distilled from the teacher: it beats the teacher on the
+subject-disjoint development split without losing any class's recall (see the model card)."""
+
+TEACHER_MODEL = "mini_xception_fer2013"
+
+_LAZY = {
+    "CheckpointMeta": "vfer.models.checkpoint",
+    "load_checkpoint": "vfer.models.checkpoint",
+    "save_checkpoint": "vfer.models.checkpoint",
+    "create_model": "vfer.models.registry",
+    "list_models": "vfer.models.registry",
+    "model_entry": "vfer.models.registry",
+}
+_BUILDERS = ("vfer.models.c3d_convlstm", "vfer.models.mini_xception", "vfer.models.two_branch")
+
+if TYPE_CHECKING:
+    from vfer.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+    from vfer.models.registry import create_model, list_models, model_entry
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'vfer.models' has no attribute {name!r}")
+    for builder in _BUILDERS:  # registering the builders is what fills the registry
+        importlib.import_module(builder)
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "TEACHER_MODEL",
+    "CheckpointMeta",
+    "create_model",
+    "list_models",
+    "load_checkpoint",
+    "model_entry",
+    "save_checkpoint",
+]

@@ -7,8 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from vfer.inference_defaults import TEACHER_MODEL
-from vfer.models import create_model
+from vfer.models import TEACHER_MODEL, create_model
 from vfer.training.train import predict_proba
 
 UNLABELLED = -1

@@ -1,23 +1,38 @@
 """Where the 8 frames of each clip come from (paper section III-A): first, last, 6 equally between.
 
 A video is sampled on one regular grid whose step is a window's length / 7, so that any 8
-consecutive grid points form a paper clip and overlapping windows share their face work.
+consecutive grid points form a paper clip and overlapping windows share their face work. Files
+are planned whole (`plan_sampling`); live streams are cut as frames arrive (`LiveGrid`), on the
+same step and stride. Pure Python: the gateway cuts streams with it and imports no numpy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
+import math
+from dataclasses import dataclass, field
 
 from vfer.config import CLIP_FRAMES
+
+_EPS = 1e-6
 
 
 def clip_indices(first: int, last: int, count: int = CLIP_FRAMES) -> list[int]:
     """`count` indices from first to last inclusive at equal intervals (repeats when short)."""
     if last < first:
         raise ValueError(f"last ({last}) must not precede first ({first})")
-    return [int(i) for i in np.rint(np.linspace(first, last, count))]
+    if count == 1:
+        return [first]
+    return [round(first + (last - first) * k / (count - 1)) for k in range(count)]
+
+
+def grid_step_s(window_s: float) -> float:
+    """Seconds between grid points: 8 consecutive points span one window."""
+    return window_s / (CLIP_FRAMES - 1)
+
+
+def stride_steps(window_s: float, stride_s: float) -> int:
+    """Grid points between window starts (the stride rounded to whole steps, at least one)."""
+    return max(1, round(stride_s / grid_step_s(window_s)))
 
 
 @dataclass(frozen=True)
@@ -48,5 +63,58 @@ def plan_sampling(frames: int, fps: float, window_s: float, stride_s: float) -> 
     grid = [round(k * step) for k in range(int((frames - 1) / step) + 1)]
     if frames - 1 - grid[-1] >= step / 2:
         grid.append(frames - 1)  # keep the tail: the last step is a little shorter
-    stride_steps = max(1, round(stride_s * fps / step))
-    return SamplingPlan(frames=tuple(grid), stride_steps=stride_steps)
+    return SamplingPlan(frames=tuple(grid), stride_steps=max(1, round(stride_s * fps / step)))
+
+
+@dataclass
+class LiveGrid:
+    """The sampling grid of a stream whose length is unknown: frames are offered in time order.
+
+    A frame becomes the next grid position when it is the first at or after the next grid time;
+    a window is complete once its 8th position arrives. `finish` cuts one last window ending on
+    the last position when the stream stopped between two windows.
+    """
+
+    window_s: float
+    stride_s: float
+    positions: int = 0  # grid positions taken so far
+    _origin: float | None = None
+    _next_time: float = 0.0
+    _next_start: int = 0  # position where the next window starts
+    _last_end: int = -1  # last position covered by a window
+    _cut: list[tuple[int, int]] = field(default_factory=list)
+
+    def offer(self, time_s: float) -> int | None:
+        """The grid position this frame takes, or None when it falls between two grid times."""
+        if self._origin is None:
+            self._origin = time_s
+        relative = time_s - self._origin
+        if relative + _EPS < self._next_time:
+            return None
+        step = grid_step_s(self.window_s)
+        self._next_time = (math.floor(relative / step + _EPS) + 1) * step
+        self.positions += 1
+        return self.positions - 1
+
+    def complete(self) -> list[tuple[int, int]]:
+        """Windows (first, last position) completed since the last call."""
+        done = []
+        while self._next_start + CLIP_FRAMES - 1 < self.positions:
+            first = self._next_start
+            done.append((first, first + CLIP_FRAMES - 1))
+            self._last_end = first + CLIP_FRAMES - 1
+            self._next_start += stride_steps(self.window_s, self.stride_s)
+        return done
+
+    def finish(self) -> tuple[int, int] | None:
+        """At the end: a last window ending on the last position, if that position is uncovered."""
+        last = self.positions - 1
+        if last <= self._last_end:
+            return None
+        self._last_end = last
+        return max(0, last - CLIP_FRAMES + 1), last
+
+    @property
+    def needed_from(self) -> int:
+        """The first position a future window can contain: earlier frames may be dropped."""
+        return min(self._next_start, max(0, self.positions - CLIP_FRAMES))

@@ -11,13 +11,13 @@ import json
 import zipfile
 from dataclasses import asdict, dataclass
 
-FORMATS = ("jpeg", "png", "gray", "bgr")
+from vfer.jobs.options import FrameFormat
 
 
 @dataclass(frozen=True)
 class PackedFrame:
     time_s: float
-    format: str  # one of FORMATS
+    format: FrameFormat
     width: int  # raw formats only (0 otherwise)
     height: int
     data: bytes

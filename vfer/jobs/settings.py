@@ -1,0 +1,74 @@
+"""The `VFER_*` settings that the gateway and the workers must agree on, validated at start.
+
+Each side extends `JobSettings` with its own (`service.settings.Settings`,
+`worker.settings.WorkerSettings`); `load_settings` turns a bad value into one line naming the
+environment variable, for the command line to print before it exits.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vfer.errors import InvalidOptionError
+from vfer.models import DEFAULT_MODEL
+
+ENV_PREFIX = "VFER_"
+EMBEDDED_BROKER = "memory://"
+EMBEDDED_BACKEND = "cache+memory://"
+S = TypeVar("S", bound="JobSettings")
+
+
+class JobSettings(BaseSettings):
+    """Where jobs go and wait, how long they may run, and what a job may be."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    broker_url: str | None = None  # unset: embedded mode, gateway and worker in one process
+    result_backend: str | None = None  # defaults to the broker URL
+    queue: str = "vfer"  # route jobs, e.g. "vfer-gpu" for GPU workers
+    blob_dir: Path = Field(default_factory=lambda: Path(tempfile.gettempdir()) / "vfer-blobs")
+    blob_ttl_s: int = Field(3600, gt=0)  # uploads older than this are deleted, job or not
+    result_ttl_s: int = Field(3600, gt=0)  # results expire from the backend after this
+    max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    max_duration_s: float = Field(600.0, gt=0)
+    max_pixels: int = Field(3840 * 2160, gt=0)
+    task_time_limit_s: int = Field(600, gt=0)
+    visibility_timeout_s: int = Field(900, gt=0)  # an unacknowledged job returns to the queue after this
+    model: str = DEFAULT_MODEL  # served when a request names none
+
+    @model_validator(mode="after")
+    def _check_times(self: S) -> S:
+        if self.visibility_timeout_s <= self.task_time_limit_s // 10:
+            raise ValueError("visibility_timeout_s is too short for task_time_limit_s")
+        if self.broker_url is not None and not self.broker_url.startswith(("redis://", "rediss://", "memory://")):
+            raise ValueError("broker_url must be a redis://, rediss:// or memory:// URL")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker_url is None
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or EMBEDDED_BROKER
+
+    @property
+    def backend_url(self) -> str:
+        """The result backend; embedded mode keeps results in this process's memory."""
+        return self.result_backend or self.broker_url or EMBEDDED_BACKEND
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Settings from the environment (and overrides); a bad value is one line naming its variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        where = f"{ENV_PREFIX}{field.upper()}: " if field else "settings: "
+        raise InvalidOptionError(f"{where}{first['msg']} (got {first.get('input')!r})") from None
