@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_CLIP ?= ../shared/data/video/single_face.mp4
 
-.PHONY: install serve demo test lint bench
+.PHONY: install serve demo test test-fast lint bench
 
 # torch is installed first and pinned: 2.13.0 is the CPU build here; an unpinned torch pulls CUDA.
 $(VENV)/.installed: pyproject.toml
@@ -26,9 +26,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The unit tier: in-process, no servers or subprocesses, in seconds.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: install
 	$(BIN)/python -m benchmarks.pipeline

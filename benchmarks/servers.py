@@ -23,27 +23,44 @@ class Running:
 
 
 @contextmanager
+def _serving(env: dict[str, str], workers: int, tmp: Path) -> Iterator[Running]:
+    processes = [Worker(env, tmp / f"worker{i}.log") for i in range(workers)]
+    port, grpc_port = free_ports(2)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vfer.cli", "serve", "--port", str(port), "--grpc-port", str(grpc_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: service_ready(url), 60, "the service")
+        yield Running(http=url, grpc=f"127.0.0.1:{grpc_port}", workers=workers)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        for process in processes:
+            process.stop()
+
+
+@contextmanager
 def running_service(broker: str, *, workers: int = 2, **settings: str) -> Iterator[Running]:
     """The gateway (HTTP and gRPC) and `workers` worker processes; the broker's database is
     flushed before and after."""
     redis.Redis.from_url(broker).flushdb()
     with tempfile.TemporaryDirectory() as tmp:
         env = service_env(broker, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", VFER_TORCH_THREADS="1", **settings)
-        processes = [Worker(env, Path(tmp) / f"worker{i}.log") for i in range(workers)]
-        port, grpc_port = free_ports(2)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "vfer.cli", "serve", "--port", str(port), "--grpc-port", str(grpc_port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
         try:
-            wait_until(lambda: service_ready(url), 60, "the service")
-            yield Running(http=url, grpc=f"127.0.0.1:{grpc_port}", workers=workers)
+            with _serving(env, workers, Path(tmp)) as running:
+                yield running
         finally:
-            server.terminate()
-            server.wait(timeout=20)
-            for process in processes:
-                process.stop()
             redis.Redis.from_url(broker).flushdb()
+
+
+@contextmanager
+def running_embedded(**settings: str) -> Iterator[Running]:
+    """`vfer serve` alone: the embedded default, its worker a thread of the gateway."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = service_env(None, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", **settings)
+        with _serving(env, 0, Path(tmp)) as running:
+            yield running

@@ -30,3 +30,16 @@ def predictor(face_models: FaceModels) -> Predictor:
 def teacher(face_models: FaceModels) -> Predictor:
     """The FER2013 mini-Xception, the video models' teacher."""
     return Predictor(TEACHER_MODEL, face_models=face_models)
+
+
+# Left out of `make test-fast`: tests that start processes or servers, train, export to ONNX or
+# score whole photo sets. The fast tier is the rest: in-process units on real files, in seconds.
+_SLOW_PLACES = {"service", "test_cli.py", "test_architecture.py", "test_training.py", "test_alignment.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        place = item.path.relative_to(root).parts[0]
+        if place in _SLOW_PLACES or "onnx" in item.name:
+            item.add_marker(pytest.mark.slow)

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tests.media import VIDEO
+from tests.media import VIDEO, encode
 from vfer.config import PipelineConfig
 from vfer.face.tracking import FaceModels
 from vfer.predict import Predictor
+from vfer.video import VideoReader
 
 
 def test_bytes_and_path_give_the_same_result(predictor: Predictor, data: Path) -> None:
@@ -41,7 +43,26 @@ def test_windows_follow_the_requested_length(predictor: Predictor, data: Path) -
     assert starts == sorted(starts)
 
 
+def two_faces_clip() -> bytes:
+    """4 s at 25 fps: face A (single_face.mp4, left) from 0 to 1.6 s, face B (a GRID speaker,
+    right) from 1.0 s to the end. A appears first (track 0); B is seen longer."""
+    a = [f.bgr() for f in VideoReader(VIDEO / "single_face.mp4").frames()]  # 640x360, 30 fps
+    b = [f.bgr() for f in VideoReader(VIDEO / "grid" / "bbaf2n.mpg").frames()]  # 360x288, 25 fps
+    frames = []
+    for i in range(100):
+        t = i / 25
+        canvas = np.full((360, 1000, 3), 90, np.uint8)
+        if t < 1.6:
+            canvas[:, :640] = a[min(round(t * 30), len(a) - 1)]
+        if t >= 1.0:
+            canvas[36:324, 640:1000] = b[min(round((t - 1.0) * 25), len(b) - 1)]
+        frames.append(canvas)
+    return encode(frames, fps=25)
+
+
 def test_the_main_face_is_the_longest_track(predictor: Predictor, data: Path) -> None:
-    result = predictor.predict(VIDEO / "noface_face.mov")
-    assert result.main_face is not None and result.main_face.track_id == 0
-    assert result.to_dict()["main_track_id"] == 0
+    result = predictor.predict(two_faces_clip(), name="two_faces.mp4")
+    first, second = sorted(result.faces, key=lambda f: f.start_s)
+    assert len(result.faces) == 2 and first.track_id == 0 and second.track_id == 1
+    assert second.end_s - second.start_s > first.end_s - first.start_s and second.samples > first.samples
+    assert result.main_face is second and result.to_dict()["main_track_id"] == 1

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from vfer.video.sampling import clip_indices, plan_sampling
+from vfer.video.sampling import LiveGrid, clip_indices, plan_sampling
 
 
 def test_clip_takes_first_last_and_six_equally_between() -> None:
@@ -37,3 +37,30 @@ def test_windows_stride_and_the_last_ends_on_the_last_position() -> None:
 def test_a_short_track_is_resampled_to_eight() -> None:
     plan = plan_sampling(frames=300, fps=30, window_s=2.0, stride_s=1.0)
     assert plan.windows(10, 13) == [[10, 10, 11, 11, 12, 12, 13, 13]]
+
+
+@pytest.mark.parametrize(("fps", "window_s", "stride_s"), [(30, 2.0, 1.0), (25, 2.0, 0.5), (30, 1.0, 1.0)])
+def test_a_live_stream_is_cut_on_the_same_grid_as_a_file(fps: int, window_s: float, stride_s: float) -> None:
+    frames = 10 * fps
+    plan = plan_sampling(frames=frames, fps=fps, window_s=window_s, stride_s=stride_s)
+    grid = LiveGrid(window_s, stride_s)
+    taken: list[int] = []
+    windows: list[tuple[int, int]] = []
+    for index in range(frames):
+        if grid.offer(index / fps) is not None:
+            taken.append(index)
+        windows += grid.complete()
+    assert taken == list(plan.frames[: len(taken)]) and len(plan.frames) - len(taken) <= 1, "the same grid points"
+    file_windows = [(w[0], w[-1]) for w in plan.windows(0, len(plan.frames) - 1)]
+    assert windows == file_windows[: len(windows)]
+    assert len(windows) >= len(file_windows) - 1  # the file's last window may end on its tail frame
+
+
+def test_a_live_stream_that_stops_between_windows_gets_a_last_window() -> None:
+    grid = LiveGrid(2.0, 1.0)
+    for index in range(75):  # 2.5 s at 30 fps: one full window and a part
+        grid.offer(index / 30)
+        grid.complete()
+    last = grid.finish()
+    assert last is not None and last[1] == grid.positions - 1 and last[1] - last[0] == 7
+    assert grid.finish() is None, "the tail is cut once"

@@ -21,8 +21,8 @@ from vfer.labels import NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
 from vfer.models.checkpoint import CheckpointMeta, pretrained_path
 
-Backend = Literal["torch", "onnx"]
-BACKENDS: tuple[str, ...] = ("torch", "onnx")
+Backend = Literal["auto", "torch", "onnx"]
+BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx")
 
 Clips = npt.NDArray[np.uint8]  # (N, T, S, S)
 Probabilities = npt.NDArray[np.float32]  # (N, K)
@@ -116,12 +116,30 @@ def _onnx_cache(checkpoint: Path) -> Path:
     return root / "onnx" / f"{checkpoint.stem}-{digest}.onnx"
 
 
-def load_classifier(
-    model: str = DEFAULT_MODEL, *, backend: str = "torch", device: torch.device | None = None
-) -> ClipClassifier:
-    """Load a model once for many predictions."""
+def resolve_backend(backend: str) -> str:
+    """ "auto": PyTorch on a GPU, else ONNX Runtime when installed (about 3x faster on a CPU)."""
     if backend not in BACKENDS:
         raise InvalidOptionError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend != "auto":
+        return backend
+    if torch.cuda.is_available():
+        return "torch"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
+
+
+def load_classifier(
+    model: str = DEFAULT_MODEL,
+    *,
+    backend: str = "torch",
+    device: torch.device | None = None,
+    threads: int | None = None,
+) -> ClipClassifier:
+    """Load a model once for many predictions; the ONNX graph is exported once and cached on disk."""
+    backend = resolve_backend(backend)
     checkpoint = resolve_checkpoint(model)
     module, meta = load_checkpoint(checkpoint)
     if backend == "torch":
@@ -133,4 +151,4 @@ def load_classifier(
         tmp = onnx_path.with_suffix(f".{os.getpid()}.tmp")
         export_onnx(module, tmp)
         tmp.replace(onnx_path)
-    return OnnxClassifier(onnx_path, meta)
+    return OnnxClassifier(onnx_path, meta, threads=threads)

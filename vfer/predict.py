@@ -29,10 +29,11 @@ class Predictor:
         config: PipelineConfig | None = None,
         face_models: FaceModels | None = None,
         classifier: ClipClassifier | None = None,
+        threads: int | None = None,
     ) -> None:
         self.config = config or PipelineConfig()
         self.face_models = face_models or FaceModels.load(upsample=self.config.upsample)
-        self.classifier = classifier or load_classifier(model, backend=backend)
+        self.classifier = classifier or load_classifier(model, backend=backend, threads=threads)
 
     def predict(
         self, source: VideoSource, *, name: str | None = None, config: PipelineConfig | None = None

@@ -8,15 +8,23 @@ from vfer.errors import InvalidOptionError
 
 
 def _run(args: argparse.Namespace) -> int:
+    from celery import signals
+
     from vfer.jobs.settings import load_settings
     from worker.celery_app import create_worker_app
     from worker.settings import WorkerSettings
+    from worker.tasks import warm_up
 
     settings = load_settings(WorkerSettings)
     if settings.embedded:
         raise InvalidOptionError("vfer worker needs VFER_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
     app = create_worker_app(settings)
     app.set_default()  # the worker resolves tasks through the default app
+    # Models load before the first job is taken: in each child process of a prefork pool, else here.
+    if args.pool == "prefork":
+        signals.worker_process_init.connect(lambda **_: warm_up(app), weak=False)
+    else:
+        warm_up(app)
     argv = ["worker", "-Q", args.queue or settings.queue, "-c", str(args.concurrency), "-P", args.pool]
     argv += ["--loglevel", args.loglevel, "-n", args.name, "--without-gossip", "--without-mingle"]
     app.worker_main(argv)

@@ -6,6 +6,7 @@ package), and hands over its Celery app and settings.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from celery import Celery
@@ -15,6 +16,9 @@ from celery.worker import WorkController
 from vfer.jobs.settings import JobSettings, load_settings
 from worker.celery_app import create_worker_app
 from worker.settings import WorkerSettings
+from worker.tasks import warm_up
+
+log = logging.getLogger("vfer.worker")
 
 
 class SharedMemoryBackend(CacheBackend):  # type: ignore[misc]
@@ -31,6 +35,8 @@ class EmbeddedWorker:
     """A solo-pool Celery worker running in a daemon thread of the gateway process."""
 
     def __init__(self, app: Celery, queue: str) -> None:
+        self._app = app
+        self._warm = threading.Event()
         # Celery's worker resolves tasks through the process's default app: make it this one.
         app.set_default()
         app.set_current()
@@ -44,14 +50,23 @@ class EmbeddedWorker:
             without_gossip=True,
             loglevel="WARNING",
         )
-        self._thread = threading.Thread(target=self._controller.start, name="vfer-embedded-worker", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="vfer-embedded-worker", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            warm_up(self._app)  # the served model loads before the first job
+        except Exception:  # jobs will report it; the worker still answers
+            log.exception("the served model could not be loaded")
+        self._warm.set()
+        self._controller.start()
 
     def start(self) -> None:
         self._thread.start()
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        """Running, with the served model loaded (readiness waits for it)."""
+        return self._warm.is_set() and self._thread.is_alive()
 
     def stop(self) -> None:
         self._controller.stop(in_sighandler=False)

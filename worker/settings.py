@@ -10,5 +10,6 @@ from vfer.jobs.settings import JobSettings
 
 
 class WorkerSettings(JobSettings):
-    backend: Literal["torch", "onnx"] = "torch"
-    torch_threads: int | None = Field(None, gt=0)  # per worker process; set 1 when processes fill the cores
+    # "auto": PyTorch on a GPU, ONNX Runtime on a CPU (exported once, cached in VFER_CACHE_DIR).
+    backend: Literal["auto", "torch", "onnx"] = "auto"
+    torch_threads: int | None = Field(None, gt=0)  # model threads per worker process; 1 when processes fill the cores

@@ -41,8 +41,14 @@ class PredictTask(Task):  # type: ignore[misc]
         if model not in self._predictors:
             others = next(iter(self._predictors.values()), None)
             face_models = others.face_models if others else None
-            self._predictors[model] = Predictor(model, backend=settings.backend, face_models=face_models)
+            self._predictors[model] = Predictor(
+                model, backend=settings.backend, face_models=face_models, threads=settings.torch_threads
+            )
         return self._predictors[model]
+
+    def warm_up(self) -> None:
+        """Load the served model before the first job (so no request pays for it)."""
+        self.predictor(None)
 
 
 def settings_of(app: Celery) -> WorkerSettings:
@@ -109,6 +115,10 @@ _TASK_OPTIONS: dict[str, Any] = {
     "retry_backoff_max": 30,
     "max_retries": 3,
 }
+
+
+def warm_up(app: Celery) -> None:
+    app.tasks[PREDICT_TASK].warm_up()
 
 
 def register(app: Celery) -> None:

@@ -42,7 +42,7 @@ def test_embedded_service_predicts_an_upload(embedded_url: str, data: Path) -> N
     with httpx.Client(base_url=embedded_url, timeout=60) as client:
         assert client.get("/readyz").json() == {"status": "ready", "broker": True, "workers": True}
         response = client.post(
-            "/predict", files={"file": ("single_face.mp4", (VIDEO / "single_face.mp4").read_bytes())}
+            "/predict?wait=50", files={"file": ("single_face.mp4", (VIDEO / "single_face.mp4").read_bytes())}
         )
         assert response.status_code == 200, response.text
         assert response.json()["source"] == "single_face.mp4" and len(response.json()["faces"]) == 1

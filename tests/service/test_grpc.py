@@ -9,13 +9,15 @@ from pathlib import Path
 
 import grpc
 import pytest
+from celery.result import AsyncResult
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from service.queue import create_celery
 from service.rpc.client import Client, encoded_frames, stream_requests
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import GrpcServer, RedisServer, Worker
+from tests.service.helpers import GrpcServer, RedisServer, Worker, wait_until
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
 from vfer_rpc.v1 import expression_pb2 as pb
@@ -99,10 +101,17 @@ def test_not_a_video_is_invalid_argument(grpc_target: str) -> None:
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_deadline_is_honoured(grpc_target: str, data: Path) -> None:
+def test_the_server_cancels_a_job_whose_deadline_passed(grpc_target: str, settings: Settings, data: Path) -> None:
     with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
-        client.predict(SINGLE.read_bytes(), mode="paper", timeout=0.1)  # the job alone takes ~0.3 s
+        client.predict(SINGLE.read_bytes(), mode="paper", timeout=0.3)  # the job alone takes ~1 s
     assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    job_id = dict(failure.value.trailing_metadata() or ())["x-job-id"]
+
+    def cancelled() -> bool:
+        return AsyncResult(job_id, app=create_celery(settings)).state == "REVOKED"
+
+    wait_until(cancelled, 10, f"the server to cancel job {job_id}")
+    assert not (settings.blob_dir / job_id).exists(), "the cancelled job's upload is deleted"
 
 
 def test_health_and_reflection_answer(grpc_target: str) -> None:

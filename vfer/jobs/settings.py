@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vfer.errors import InvalidOptionError
@@ -45,9 +45,14 @@ class JobSettings(BaseSettings):
     def _check_times(self: S) -> S:
         if self.visibility_timeout_s <= self.task_time_limit_s // 10:
             raise ValueError("visibility_timeout_s is too short for task_time_limit_s")
-        if self.broker_url is not None and not self.broker_url.startswith(("redis://", "rediss://", "memory://")):
-            raise ValueError("broker_url must be a redis://, rediss:// or memory:// URL")
         return self
+
+    @field_validator("broker_url", "result_backend")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "memory://")):
+            raise ValueError("must be a redis://, rediss:// or memory:// URL")
+        return url
 
     @property
     def embedded(self) -> bool:

@@ -54,16 +54,18 @@ class SamplingPlan:
 
 
 def plan_sampling(frames: int, fps: float, window_s: float, stride_s: float) -> SamplingPlan:
-    """Plan the grid for a video of `frames` frames; a video within one window is one paper clip."""
-    window_frames = max(2, round(window_s * fps))
-    if frames <= window_frames:
+    """Plan the grid for a video of `frames` frames; a video within one window is one paper clip.
+
+    A longer video is sampled by the live stream's grid (`LiveGrid`) run over its frame times, so
+    a file and a stream of the same frames are cut alike."""
+    if frames <= max(2, round(window_s * fps)):
         grid = sorted(set(clip_indices(0, frames - 1)))
         return SamplingPlan(frames=tuple(grid), stride_steps=CLIP_FRAMES)
-    step = (window_frames - 1) / (CLIP_FRAMES - 1)
-    grid = [round(k * step) for k in range(int((frames - 1) / step) + 1)]
-    if frames - 1 - grid[-1] >= step / 2:
-        grid.append(frames - 1)  # keep the tail: the last step is a little shorter
-    return SamplingPlan(frames=tuple(grid), stride_steps=max(1, round(stride_s * fps / step)))
+    live = LiveGrid(window_s, stride_s)
+    taken = [index for index in range(frames) if live.offer(index / fps) is not None]
+    if (frames - 1 - taken[-1]) / fps >= grid_step_s(window_s) / 2:
+        taken.append(frames - 1)  # keep the tail: the last step is a little shorter
+    return SamplingPlan(frames=tuple(taken), stride_steps=stride_steps(window_s, stride_s))
 
 
 @dataclass

@@ -1,0 +1,75 @@
+"""The job contract: options validated once, settings errors named, the blob store's guarantees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vfer.config import PipelineConfig
+from vfer.errors import InvalidOptionError
+from vfer.jobs.blobs import BlobNotFoundError, DirectoryBlobStore
+from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
+from vfer.jobs.settings import JobSettings, load_settings
+
+
+def test_job_options_default_to_the_pipelines_defaults() -> None:
+    options, pipeline = JobOptions(), PipelineConfig()
+    assert (options.mode, options.window_s, options.stride_s) == (pipeline.mode, pipeline.window_s, pipeline.stride_s)
+    assert options.to_pipeline_config() == pipeline
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"window_s": 100}, "window_s"),
+        ({"window_s": 1.0, "stride_s": 2.0}, "stride_s"),
+        ({"mode": "slow"}, "mode"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_options_from_the_wire_are_the_callers_error(given: dict[str, object], named: str) -> None:
+    with pytest.raises(InvalidOptionError, match=named):
+        parse(JobOptions, given)
+
+
+def test_stream_options_take_a_frame_format_and_the_same_window_rules() -> None:
+    assert parse(StreamOptions, {"format": "png", "window_s": 1.0}).to_pipeline_config().window_s == 1.0
+    with pytest.raises(InvalidOptionError, match="format"):
+        parse(StreamOptions, {"format": "gif"})
+
+
+def test_task_payloads_round_trip_through_json() -> None:
+    job = VideoJob(options=JobOptions(mode="paper", window_s=1.5, stride_s=0.5), filename="a.mp4")
+    assert parse(VideoJob, job.model_dump(mode="json")) == job
+    window = WindowJob(first_frame=12, tracks={"faces": [[0, [1.0, 2.0, 3.0, 4.0]]], "next_id": 1})
+    assert parse(WindowJob, window.model_dump(mode="json")) == window
+
+
+def test_a_bad_setting_names_its_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VFER_MAX_UPLOAD_BYTES", "abc")
+    with pytest.raises(InvalidOptionError, match=r"^VFER_MAX_UPLOAD_BYTES: "):
+        load_settings(JobSettings)
+    monkeypatch.delenv("VFER_MAX_UPLOAD_BYTES")
+    monkeypatch.setenv("VFER_BROKER_URL", "http://x")
+    with pytest.raises(InvalidOptionError, match=r"^VFER_BROKER_URL: .*redis://"):
+        load_settings(JobSettings)
+
+
+def test_a_blob_is_readable_only_once_complete_and_never_after_a_failed_write(tmp_path: Path) -> None:
+    store = DirectoryBlobStore(tmp_path, ttl_s=60)
+    key, broken = "a" * 32, "b" * 32
+    with store.writer(key) as out:
+        out.write(b"first half ")
+        with pytest.raises(BlobNotFoundError):
+            store.read(key)
+        out.write(b"second half")
+    assert store.read(key) == b"first half second half"
+    with pytest.raises(RuntimeError), store.writer(broken) as out:
+        out.write(b"partial")
+        raise RuntimeError("the client went away")
+    with pytest.raises(BlobNotFoundError):
+        store.read(broken)
+    assert [p.name for p in tmp_path.iterdir()] == [key], "a failed write leaves nothing behind"
+    store.delete(key)
+    assert list(tmp_path.iterdir()) == []
