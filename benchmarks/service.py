@@ -3,7 +3,8 @@
     python -m benchmarks.service [--requests 24] [--concurrency 2]
 
 Needs Redis on 127.0.0.1:6379 (uses database 14, flushed). Side by side in one run:
-1. the same clips through `Predictor.predict` in this process, one after another;
+1. the same clips through `Predictor.predict` in this process, one after another, with the
+   workers' model set-up (backend auto, one model thread);
 2. the same clips as concurrent HTTP uploads (`wait` for the result) to `vfer serve` with two
    `vfer worker` processes: latency p50/p99, throughput, and the ratio to in-process;
 3. overload: 4x more uploads at once than the queue holds plus the workers take, with wait=0:
@@ -37,7 +38,7 @@ def percentile(values: list[float], q: float) -> float:
 def in_process(clips: list[bytes]) -> list[float]:
     from vfer.predict import Predictor
 
-    predictor = Predictor()
+    predictor = Predictor(backend="auto", threads=1)  # what each worker runs (VFER_TORCH_THREADS=1)
     predictor.predict(clips[0])  # warm-up, as the workers are warmed up below
     times = []
     for clip in clips:

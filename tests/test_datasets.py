@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.layouts import make_afew, make_ckplus, make_generic, make_savee
-from vfer.data.augment import AUGMENTATIONS, augment, transform
+from vfer.data.augment import augment, transform, variants
 from vfer.data.layouts import read_layout
 from vfer.data.protocols import named_split, random_splits, subject_folds
 
@@ -63,7 +64,7 @@ def test_random_splits_are_80_20_and_stratified() -> None:
 def test_augmentation_multiplies_the_data_as_the_paper_says(scheme: str, times: int) -> None:
     crops = np.random.default_rng(0).integers(0, 256, (3, 8, 64, 64), dtype=np.uint8)
     out, labels = augment(crops, np.array([0, 1, 2]), scheme)
-    assert len(AUGMENTATIONS[scheme]) == times and out.shape == (3 * times, 8, 64, 64)
+    assert len(variants(scheme)) == times and out.shape == (3 * times, 8, 64, 64)
     assert labels.tolist() == [0] * times + [1] * times + [2] * times
 
 
@@ -73,3 +74,23 @@ def test_a_flip_mirrors_every_frame_and_a_rotation_moves_it() -> None:
     assert np.array_equal(transform(clip, 0.0, True), clip[:, :, ::-1])
     rotated = transform(clip, 15.0, False)
     assert not np.array_equal(rotated, clip) and np.array_equal(rotated[0], rotated[7])
+
+
+def test_a_new_layout_is_one_registration(tmp_path: Path) -> None:
+    from vfer.data.layouts import Sample
+    from vfer.data.registry import list_protocols, protocol, register_dataset
+
+    @register_dataset(
+        "one-folder-test",
+        summary="every clip in one folder is neutral",
+        augmentation=((0.0, False), (0.0, True)),
+        protocols={"all-but-one": lambda clips, seed: [(np.arange(1, len(clips)), np.arange(1))]},
+    )
+    def read(root: Path, options: object) -> Iterator[Sample]:
+        for clip in sorted(root.glob("*.mp4")):
+            yield Sample(clip, "neutral", clip.stem)
+
+    (tmp_path / "a.mp4").write_bytes(b"")
+    assert read_layout("one-folder-test", tmp_path) == [Sample(tmp_path / "a.mp4", "neutral", "a")]
+    assert "all-but-one" in list_protocols() and protocol("all-but-one")[1].name == "one-folder-test"
+    assert len(variants("one-folder-test")) == 2

@@ -110,3 +110,32 @@ def test_torchscript_export_matches_eager(tmp_path: Path, name: str) -> None:
     x = torch.rand(3, *CLIP)
     with torch.no_grad():
         torch.testing.assert_close(scripted(x), model(x))
+
+
+def test_the_two_branch_model_keeps_no_dead_head_and_old_checkpoints_still_load() -> None:
+    from vfer.models.checkpoint import pretrained_path
+
+    fresh = create_model("c3d_convlstm_fer", pretrained_fer=False)
+    assert not [k for k in fresh.state_dict() if k.startswith("video.fc")]
+    old = pretrained_path("c3d_convlstm_fer_distilled")
+    assert "video.fc.weight" in torch.load(old, weights_only=True), "the shipped file predates the fix"
+    loaded, _ = load_checkpoint(old)
+    assert loaded.state_dict().keys() == fresh.state_dict().keys()
+
+
+def test_a_two_branch_checkpoint_loads_without_reading_the_teacher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vfer.models import two_branch
+
+    trained = create_model("c3d_convlstm_fer", pretrained_fer=False)
+    meta = CheckpointMeta(model="c3d_convlstm_fer", model_kwargs={"num_classes": len(LABELS)})  # as `vfer train` saves
+    path = save_checkpoint(trained, tmp_path / "trained", meta)
+
+    def teacher_read(*_: object) -> None:
+        raise AssertionError("loading a checkpoint read the teacher's weights")
+
+    monkeypatch.setattr(two_branch, "load_checkpoint", teacher_read)
+    loaded, _ = load_checkpoint(path)
+    for name, tensor in trained.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name

@@ -1,7 +1,7 @@
 """The paper's augmentation: every clip rotated by a few angles, each also flipped horizontally.
 
-CK+: 0, +-5, +-10, +-15 degrees, each with and without a flip (14x the data). SAVEE and AFEW:
-+-5 and +-10 degrees, each with and without a flip (8x). Every frame of a clip moves the same.
+Each dataset declares its variants in the registry (CK+ 14x, SAVEE and AFEW 8x); "none" keeps the
+clips as they are. Every frame of a clip moves the same.
 """
 
 from __future__ import annotations
@@ -10,14 +10,18 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-Variant = tuple[float, bool]  # (degrees, flipped)
-AUGMENTATIONS: dict[str, tuple[Variant, ...]] = {
-    "ck+": tuple((a, f) for a in (0.0, 5.0, -5.0, 10.0, -10.0, 15.0, -15.0) for f in (False, True)),
-    "savee": tuple((a, f) for a in (5.0, -5.0, 10.0, -10.0) for f in (False, True)),
-    "afew": tuple((a, f) for a in (5.0, -5.0, 10.0, -10.0) for f in (False, True)),
-    "generic": tuple((a, f) for a in (0.0, 5.0, -5.0, 10.0, -10.0) for f in (False, True)),
-    "none": ((0.0, False),),
-}
+from vfer.data.registry import Variant, dataset_entry, list_datasets
+
+NO_AUGMENTATION = "none"
+
+
+def schemes() -> list[str]:
+    return [*list_datasets(), NO_AUGMENTATION]
+
+
+def variants(scheme: str) -> tuple[Variant, ...]:
+    """The (angle, flip) variants of a dataset's augmentation, or the clip itself for "none"."""
+    return ((0.0, False),) if scheme == NO_AUGMENTATION else dataset_entry(scheme).augmentation
 
 
 def transform(clip: npt.NDArray[np.uint8], angle: float, flip: bool) -> npt.NDArray[np.uint8]:
@@ -34,7 +38,7 @@ def transform(clip: npt.NDArray[np.uint8], angle: float, flip: bool) -> npt.NDAr
 def augment(
     crops: npt.NDArray[np.uint8], labels: npt.NDArray[np.int64], scheme: str
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """Every clip in every variant of the scheme: len(AUGMENTATIONS[scheme]) times the data."""
-    variants = AUGMENTATIONS[scheme]
-    out = np.stack([transform(clip, a, f) for clip in crops for a, f in variants])
-    return out, np.repeat(labels, len(variants))
+    """Every clip in every variant of the scheme: len(variants(scheme)) times the data."""
+    chosen = variants(scheme)
+    out = np.stack([transform(clip, a, f) for clip in crops for a, f in chosen])
+    return out, np.repeat(labels, len(chosen))

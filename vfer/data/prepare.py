@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vfer.config import CLIP_FRAMES, PipelineConfig
-from vfer.data.layouts import Sample, sequence_frames
+from vfer.data.layouts import Sample, frames_in
 from vfer.errors import VferError
 from vfer.face.tracking import FaceModels
 from vfer.pipeline import extract_faces, faces_in_window
@@ -52,7 +52,7 @@ def _face_models() -> FaceModels:
 def clip_crops(sample: Sample, models: FaceModels) -> npt.NDArray[np.uint8] | None:
     """The main face's 8 aligned crops over the whole clip, or None without a face."""
     if sample.is_sequence:
-        paths = sequence_frames(sample.source)
+        paths = frames_in(sample.source)
         chosen = [paths[i] for i in clip_indices(0, len(paths) - 1, CLIP_FRAMES)]
         images = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in chosen]
         if any(image is None for image in images):

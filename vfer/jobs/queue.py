@@ -10,8 +10,19 @@ from typing import Any
 
 from vfer.jobs.settings import JobSettings
 
+EMBEDDED_POLL_S = 0.005  # the in-memory broker has no blocking read: how often its worker looks
+
 
 def celery_config(settings: JobSettings) -> dict[str, Any]:
+    transport: dict[str, Any] = {
+        # A job whose worker died unacknowledged is requeued this long after it was taken,
+        # by a sweep that every worker runs (every few seconds, however long the timeout).
+        "visibility_timeout": settings.visibility_timeout_s,
+        "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 4)),
+        "unacked_restore_throttle": 1,
+    }
+    if settings.embedded:
+        transport["polling_interval"] = EMBEDDED_POLL_S  # kombu's default, 1 s, would be every job's wait
     return {
         "task_serializer": "json",
         "result_serializer": "json",
@@ -24,13 +35,7 @@ def celery_config(settings: JobSettings) -> dict[str, Any]:
         "result_expires": settings.result_ttl_s,
         "task_time_limit": settings.task_time_limit_s,
         "task_default_queue": settings.queue,
-        "broker_transport_options": {
-            # A job whose worker died unacknowledged is requeued this long after it was taken,
-            # by a sweep that every worker runs (every few seconds, however long the timeout).
-            "visibility_timeout": settings.visibility_timeout_s,
-            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 4)),
-            "unacked_restore_throttle": 1,
-        },
+        "broker_transport_options": transport,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 2.0,
         "task_publish_retry_policy": {

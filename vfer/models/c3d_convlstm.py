@@ -53,7 +53,8 @@ class C3DConvLSTM(nn.Module):
         self.lstm = ConvLSTM(in_channels, lstm_filters, kernel_size=3, size=(side, side))
         self.num_features = lstm_filters * side * side
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(self.num_features, num_classes)
+        # num_classes=0 (timm's convention): a backbone without a head, as the two-branch model uses it.
+        self.fc: nn.Module = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
 
     def forward_features(self, x: Tensor) -> Tensor:
         # x: (B, 1, T, H, W) in [0, 1] -> (B, F)

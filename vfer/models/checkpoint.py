@@ -76,7 +76,9 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tup
         raise ModelNotFoundError(f"checkpoint weights {weights} are missing")
     if tuple(meta.labels) != LABELS:
         raise ModelNotFoundError(f"{weights}: labels {meta.labels} differ from {list(LABELS)}")
-    model = model_entry(meta.model).builder(**meta.model_kwargs)
+    entry = model_entry(meta.model)
+    kwargs = meta.model_kwargs | dict.fromkeys(entry.init_weights, False)  # the state dict has them all
+    model = entry.builder(**kwargs)
     model.load_state_dict(torch.load(weights, map_location=map_location, weights_only=True))
     return model.eval(), meta
 

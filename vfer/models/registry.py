@@ -22,19 +22,23 @@ class ModelEntry:
     builder: Builder
     summary: str
     pretrained: str | None  # checkpoint stem under vfer/models/weights, if weights ship
+    init_weights: tuple[str, ...] = ()  # builder flags that load weights into a fresh model only
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(*, summary: str, pretrained: str | None = None) -> Callable[[B], B]:
-    """Register a keyword-only builder under its function name."""
+def register_model(
+    *, summary: str, pretrained: str | None = None, init_weights: tuple[str, ...] = ()
+) -> Callable[[B], B]:
+    """Register a keyword-only builder under its function name; `init_weights` names its flags
+    that load weights into a fresh model (turned off when a checkpoint supplies every weight)."""
 
     def wrap(builder: B) -> B:
         name = builder.__name__
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = ModelEntry(name=name, builder=builder, summary=summary, pretrained=pretrained)
+        _REGISTRY[name] = ModelEntry(name, builder, summary, pretrained, init_weights)
         return builder
 
     return wrap

@@ -5,7 +5,8 @@
       └─ per frame: FER2013 mini-Xception up to 8x8 (64 ch)                     + -> flatten -> FC
          -> ConvLSTM(16) over the 8 frames                       (B, 16, 8, 8) ─┘
 
-The FER2013 branch starts from the shipped mini-Xception weights; `freeze_fer` keeps them fixed.
+The FER2013 branch starts from the shipped mini-Xception weights (`pretrained_fer`, a fresh
+model's initialisation only: a checkpoint holds every weight); `freeze_fer` keeps them fixed.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class TwoBranch(nn.Module):
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
-        self.video = C3DConvLSTM(num_classes=num_classes, dropout=dropout)
+        self.video = C3DConvLSTM(num_classes=0)  # the branch's features only: the head is below
+        self.register_load_state_dict_pre_hook(_drop_the_old_video_head)
         fer = MiniXception()
         if pretrained_fer:
             frame_averaged, _ = load_checkpoint(pretrained_path("mini_xception_fer2013"))
@@ -73,9 +75,16 @@ class TwoBranch(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+def _drop_the_old_video_head(module: nn.Module, state_dict: dict[str, Tensor], prefix: str, *_: object) -> None:
+    """Older checkpoints saved the video branch's own (never used) classifier: skip it."""
+    for name in ("video.fc.weight", "video.fc.bias"):
+        state_dict.pop(prefix + name, None)
+
+
 @register_model(
     summary="paper's in-the-wild model: C3D+ConvLSTM + FER2013 mini-Xception branch; distilled weights",
     pretrained="c3d_convlstm_fer_distilled",
+    init_weights=("pretrained_fer",),
 )
 def c3d_convlstm_fer(**kwargs: object) -> TwoBranch:
     return TwoBranch(**kwargs)  # type: ignore[arg-type]

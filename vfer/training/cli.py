@@ -71,12 +71,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from vfer.data.layouts import LAYOUTS
-    from vfer.training.run import PROTOCOLS
+    from vfer.data.augment import schemes
+    from vfer.data.registry import list_datasets, list_protocols
 
     prepare = commands.add_parser("prepare", help="run the face pipeline once per clip of a dataset, into a cache")
     prepare.add_argument("root", help="the dataset's folder")
-    prepare.add_argument("--layout", choices=LAYOUTS, required=True)
+    prepare.add_argument("--layout", choices=list_datasets(), required=True)
     prepare.add_argument("--cache", required=True, help="output folder (resumable)")
     prepare.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     prepare.add_argument("--keep-contempt", action="store_true", help="CK+: keep contempt (an 8-class protocol)")
@@ -95,9 +95,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--out", required=True, help="checkpoint path (train) or output folder (evaluate)")
         if name == "train":
-            parser.add_argument("--augment", default="generic", choices=("ck+", "savee", "afew", "generic", "none"))
+            parser.add_argument("--augment", default="generic", choices=schemes())
         else:
-            parser.add_argument("--protocol", choices=PROTOCOLS, required=True)
+            parser.add_argument("--protocol", choices=list_protocols(), required=True)
         parser.set_defaults(run=runner)
 
     export = commands.add_parser("export", help="export a model to ONNX or TorchScript")

@@ -1,7 +1,8 @@
 """`vfer train` and `vfer evaluate`: one model fitted for use, or a protocol of the paper run.
 
-Protocols: ck+ (10-fold subject-independent), savee (80/20 over 5 runs), afew (train on Train,
-test on Val), afew-80/20 (80/20 over 5 runs), split (one subject-disjoint 80/20 split). Within
+Protocols come from the dataset registry: ck+ (10-fold subject-independent), savee (80/20 over
+5 runs), afew (train on Train, test on Val), afew-80/20 (80/20 over 5 runs), split (one
+subject-disjoint 80/20 split); each trains with its dataset's augmentation. Within
 each training part, subjects held out for validation choose the best epoch; the test part is
 never seen before the end.
 """
@@ -18,14 +19,11 @@ import numpy.typing as npt
 
 from vfer.data.augment import augment
 from vfer.data.cache import ClipSet
-from vfer.data.protocols import Split, named_split, random_splits, subject_folds
-from vfer.errors import InvalidOptionError
+from vfer.data.protocols import Split
+from vfer.data.registry import protocol
 from vfer.models import CheckpointMeta, create_model, save_checkpoint
 from vfer.training.evaluate import metrics, plot_confusion, plot_curves
 from vfer.training.train import History, TrainConfig, predict_proba, train
-
-PROTOCOLS = ("ck+", "savee", "afew", "afew-80/20", "split")
-AUGMENT_FOR = {"ck+": "ck+", "savee": "savee", "afew": "afew", "afew-80/20": "afew", "split": "generic"}
 
 
 def validation_split(clips: ClipSet, index: npt.NDArray[np.int64], seed: int) -> Split:
@@ -52,36 +50,23 @@ def fit(
     return model, history
 
 
-def protocol_splits(clips: ClipSet, protocol: str, seed: int) -> list[Split]:
-    if protocol == "ck+":
-        return subject_folds(clips.subjects, folds=10, seed=seed)
-    if protocol in ("savee", "afew-80/20"):
-        return random_splits(clips.labels.tolist(), runs=5, train=0.8, seed=seed)
-    if protocol == "afew":
-        return [named_split(clips.splits, "Train", "Val")]
-    if protocol == "split":  # one subject-disjoint split, 80/20 where there are 5 subjects or more
-        return [subject_folds(clips.subjects, folds=max(2, min(5, len(set(clips.subjects)))), seed=seed)[0]]
-    raise InvalidOptionError(f"protocol must be one of {', '.join(PROTOCOLS)}")
-
-
-def evaluate_protocol(clips: ClipSet, protocol: str, model_name: str, out: Path, config: TrainConfig) -> dict[str, Any]:
+def evaluate_protocol(clips: ClipSet, name: str, model_name: str, out: Path, config: TrainConfig) -> dict[str, Any]:
     """Run the protocol; write metrics.json, confusion.png and curves.png (first split) to `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    splits = protocol_splits(clips, protocol, config.seed)
+    splitter, dataset = protocol(name)
+    splits = splitter(clips, config.seed)
     runs, truth, predicted = [], [], []
     for number, (train_index, test_index) in enumerate(splits):
-        model, history = fit(
-            clips, train_index, model_name, AUGMENT_FOR[protocol], config, f"{protocol} {number + 1}/{len(splits)}"
-        )
+        model, history = fit(clips, train_index, model_name, dataset.name, config, f"{name} {number + 1}/{len(splits)}")
         prediction = predict_proba(model, clips.crops[test_index]).argmax(1)
         runs.append(metrics(clips.labels[test_index], prediction, clips.classes))
         truth.append(clips.labels[test_index])
         predicted.append(prediction)
         if number == 0:
-            plot_curves(history, out / "curves.png", f"{model_name}, {protocol}, split 1")
+            plot_curves(history, out / "curves.png", f"{model_name}, {name}, split 1")
     pooled = metrics(np.concatenate(truth), np.concatenate(predicted), clips.classes)
     summary = {
-        "protocol": protocol,
+        "protocol": name,
         "model": model_name,
         "clips": len(clips),
         "splits": len(splits),
@@ -92,7 +77,7 @@ def evaluate_protocol(clips: ClipSet, protocol: str, model_name: str, out: Path,
         "train": asdict(config),
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    plot_confusion(pooled, out / "confusion.png", f"{model_name} on {protocol}")
+    plot_confusion(pooled, out / "confusion.png", f"{model_name} on {name}")
     return summary
 
 
