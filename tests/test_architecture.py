@@ -31,3 +31,13 @@ def test_the_core_imports_no_web_queue_or_rpc_library(module: str) -> None:
 def test_models_load_lazily_not_at_import() -> None:
     loaded = modules_after("import worker.tasks")
     assert "torch" not in loaded and "dlib" not in loaded
+
+
+def test_the_job_contract_and_the_stream_grid_load_nothing_heavy() -> None:
+    loaded = modules_after(
+        "import vfer.jobs.options, vfer.jobs.settings, vfer.jobs.blobs, vfer.jobs.queue, vfer.jobs.framepack\n"
+        "import vfer.video.sampling, vfer.models\n"
+        "from vfer.models import DEFAULT_MODEL"
+    )
+    assert "pydantic" in loaded
+    assert not loaded & {"torch", "av", "dlib", "cv2", "numpy", "onnxruntime", "celery", "fastapi", "grpc"}
