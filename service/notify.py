@@ -83,15 +83,15 @@ class RedisNotifier:
     def __init__(self, app: Celery, url: str) -> None:
         import redis.asyncio
 
-        self._prefix = app.backend.task_keyprefix
+        prefix = app.backend.task_keyprefix
+        self._prefix: str = prefix.decode() if isinstance(prefix, bytes) else prefix
         self._client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2.0)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._waiters = _Waiters()
         self._listener = asyncio.create_task(self._listen())
 
     def _channel(self, job_id: str) -> str:
-        prefix = self._prefix.decode() if isinstance(self._prefix, bytes) else self._prefix
-        return f"{prefix}{job_id}"
+        return f"{self._prefix}{job_id}"
 
     async def _listen(self) -> None:
         while True:
@@ -109,7 +109,7 @@ class RedisNotifier:
             if message and message.get("type") == "message":
                 channel = message["channel"]
                 channel = channel.decode() if isinstance(channel, bytes) else channel
-                self._waiters.set(channel.removeprefix(self._channel("")))
+                self._waiters.set(channel.removeprefix(self._prefix))
 
     @contextlib.asynccontextmanager
     async def watch(self, job_id: str) -> AsyncIterator[asyncio.Event]:

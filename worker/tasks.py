@@ -13,7 +13,7 @@ from celery import Celery, Task
 
 from vfer.config import DecodeLimits
 from vfer.errors import VferError
-from vfer.jobs.blobs import BlobNotFoundError, open_blob_store
+from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store
 from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, Outcome, failed, succeeded
 from worker.settings import WorkerSettings
@@ -26,6 +26,13 @@ class PredictTask(Task):  # type: ignore[misc]
     """Keeps models loaded per worker process: built on the first job, reused after."""
 
     _predictors: dict[str, Predictor] | None = None
+    _blobs: BlobStore | None = None
+
+    @property
+    def blobs(self) -> BlobStore:
+        if self._blobs is None:
+            self._blobs = open_blob_store(settings_of(self.app))
+        return self._blobs
 
     def predictor(self, model: str | None) -> Predictor:
         from vfer.predict import Predictor
@@ -60,7 +67,7 @@ def settings_of(app: Celery) -> WorkerSettings:
 def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes], dict[str, Any]]) -> Outcome:
     """Run `work` on the blob stored under `job_id`; user errors become outcomes; the blob is
     deleted when the job ends (a transient OSError propagates, to be retried with the blob)."""
-    blobs = open_blob_store(settings_of(task.app))
+    blobs = task.blobs
     try:
         outcome = succeeded(work(blobs.read(job_id)))
     except VferError as exc:

@@ -32,7 +32,7 @@ from service.errors import (
 from service.jobs import JobClient, JobStatus, wait_for
 from service.rpc.convert import box, predict_response
 from service.rpc.status import grpc_status
-from service.rpc.stream import FrameSampler, WindowFrames, stream_options
+from service.rpc.stream import FrameSampler, WindowFrames, given, stream_options
 from service.settings import Settings
 from service.sniff import refusal
 from vfer.errors import EmptyInputError, NotAVideoError, VferError
@@ -87,8 +87,8 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
                 raise UploadTooLargeError(f"video exceeds the limit of {self.settings.max_upload_bytes} bytes")
             if reason := refusal(request.video[:512]):
                 raise NotAVideoError(reason)
-            given = {k: v for k, v in self._fields(request.options).items() if v}  # proto3: zero means default
-            job = VideoJob(options=parse(JobOptions, given), filename=request.filename or "upload")
+            options = parse(JobOptions, given(request.options, "model", "mode", "window_s", "stride_s"))
+            job = VideoJob(options=options, filename=request.filename or "upload")
             job_id = self.jobs.new_id()
             await self._submit(PREDICT_TASK, job_id, request.video, job)
             context.set_trailing_metadata(((JOB_ID_METADATA, job_id),))
@@ -102,15 +102,6 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
             raise  # unreachable: abort raises
-
-    @staticmethod
-    def _fields(options: pb.PredictOptions) -> dict[str, Any]:
-        return {
-            "model": options.model,
-            "mode": options.mode,
-            "window_s": options.window_s,
-            "stride_s": options.stride_s,
-        }
 
     def _result(self, status: JobStatus, convert: Any) -> Any:
         if status.status == "done":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from service.errors import MalformedFrameError
 from vfer.jobs.framepack import PackedFrame
@@ -26,14 +27,15 @@ FORMAT_NAMES: dict[int, FrameFormat] = {
 _MAGIC = {"jpeg": b"\xff\xd8\xff", "png": b"\x89PNG\r\n\x1a\n"}
 
 
+def given(message: Any, *names: str) -> dict[str, Any]:
+    """The fields a wire message sets: in proto3 a zero or empty value means "the default"."""
+    return {name: value for name in names if (value := getattr(message, name))}
+
+
 def stream_options(config: pb.StreamConfig) -> StreamOptions:
-    """The contract's options from the wire config, where proto3's zero and empty mean "default"."""
-    given: dict[str, object] = {"model": config.model or None, "format": FORMAT_NAMES.get(config.format, "?")}
-    if config.window_s:
-        given["window_s"] = config.window_s
-    if config.stride_s:
-        given["stride_s"] = config.stride_s
-    return parse(StreamOptions, given)
+    """The contract's options from the wire config."""
+    fields = given(config, "model", "window_s", "stride_s") | {"format": FORMAT_NAMES.get(config.format, "?")}
+    return parse(StreamOptions, fields)
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,7 @@ class _Options(BaseModel):
         return self
 
     def to_pipeline_config(self, limits: DecodeLimits | None = None) -> PipelineConfig:
-        fields: dict[str, Any] = {"window_s": self.window_s, "stride_s": self.stride_s}
-        if isinstance(self, JobOptions):
-            fields["mode"] = self.mode
+        fields = self.model_dump(include={"mode", "window_s", "stride_s"})  # what the pipeline takes of them
         return PipelineConfig(**fields, limits=limits or DecodeLimits())
 
 

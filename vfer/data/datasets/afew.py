@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from vfer.data.datasets.savee import SMALL_ROTATIONS
+from vfer.data.datasets.savee import SMALL_ROTATIONS, five_80_20_runs
 from vfer.data.layouts import VIDEO_SUFFIXES, Sample
-from vfer.data.protocols import named_split, random_splits
+from vfer.data.protocols import named_split
 from vfer.data.registry import ReadOptions, register_dataset
 
 NAMES = {
@@ -26,7 +26,7 @@ NAMES = {
     augmentation=SMALL_ROTATIONS,
     protocols={
         "afew": lambda clips, seed: [named_split(clips.splits, "Train", "Val")],
-        "afew-80/20": lambda clips, seed: random_splits(clips.labels.tolist(), runs=5, train=0.8, seed=seed),
+        "afew-80/20": five_80_20_runs,
     },
 )
 def read_afew(root: Path, options: ReadOptions) -> Iterator[Sample]:
