@@ -101,3 +101,25 @@ def test_models_lists_the_registry_and_the_default() -> None:
 def _write(path: Path, content: bytes) -> Path:
     path.write_bytes(content)
     return path
+
+
+def test_a_reader_that_leaves_early_ends_it_quietly(data: Path) -> None:
+    """`vfer predict a b | head -1`: the pipe closes under the CLI; no traceback, exit 141."""
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vfer.cli",
+            "predict",
+            "--json",
+            str(VIDEO / "single_face.mp4"),
+            str(VIDEO / "no_face.mp4"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # the reader is gone before the first line is written
+        errors = process.stderr.read().decode()
+        assert process.wait(timeout=120) == 141
+    assert "Traceback" not in errors and "BrokenPipe" not in errors

@@ -4,13 +4,15 @@ Commands of other packages (the service's `serve`, the workers' `worker`) plug i
 `vfer.commands` entry points, so this core module imports no web or queue library.
 
 Exit status: 0 on success (a video without a face is a success), 2 when an input or an option
-is unusable, with one line on stderr saying why.
+is unusable, 3 when the command needs a part of vfer this install lacks (a gateway-only install
+has no torch or numpy), each with one line on stderr saying why.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -21,8 +23,11 @@ from vfer.errors import VferError
 from vfer.jobs.options import JobOptions, parse
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
+from vfer.training.cli import CORE_INSTALL_HINT
 
 EXIT_INPUT = 2
+EXIT_MISSING = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
 _BAR_WIDTH = 20
 
 
@@ -153,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from vfer.training.cli import register as register_training
 
-    register_training(commands)
+    register_training(commands)  # without the core install, commands that say what to install
 
     for plugin in entry_points(group="vfer.commands"):  # serve, worker: installed with the service
         plugin.load()(commands)
@@ -167,8 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VferError as exc:
         _fail(str(exc))
         return EXIT_INPUT
+    except ModuleNotFoundError as exc:  # e.g. `vfer predict` in a gateway-only install
+        _fail(f"vfer {args.command} needs {exc.name}, which this install lacks: {CORE_INSTALL_HINT}")
+        return EXIT_MISSING
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `vfer ... | head`: the reader left; say nothing more, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail too
+        return EXIT_BROKEN_PIPE
     return code
 
 

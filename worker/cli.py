@@ -6,6 +6,8 @@ import argparse
 
 from vfer.errors import InvalidOptionError
 
+DEFAULT_NODE_NAME = "vfer@%h"  # %h: the host name (the pod or container); worker.probe pings it
+
 
 def _run(args: argparse.Namespace) -> int:
     from celery import signals
@@ -36,6 +38,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     parser.add_argument("--concurrency", type=int, default=1, help="worker processes")
     parser.add_argument("--pool", choices=("prefork", "solo", "threads"), default="prefork")
     parser.add_argument("--queue", default=None, help="queue to consume (default: VFER_QUEUE)")
-    parser.add_argument("--name", default="vfer@%h", help="node name")
+    parser.add_argument("--name", default=DEFAULT_NODE_NAME, help="node name")
     parser.add_argument("--loglevel", default="INFO")
     parser.set_defaults(run=_run)

@@ -17,12 +17,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The broker is reachable and a worker is alive")
+@router.get("/readyz", summary="Jobs can be taken: the broker is reachable (and, embedded, the model loaded)")
 async def readyz(request: Request, jobs: JobsDep) -> JSONResponse:
+    """Ready needs the broker, not a live worker: jobs queue until one comes, so workers may scale
+    to zero; `workers` says whether one answers right now. Embedded, the worker is this process."""
     broker = await run_in_threadpool(jobs.broker_reachable)
     embedded = request.app.state.embedded_worker
     workers = embedded.alive if embedded is not None else broker and await run_in_threadpool(jobs.workers_alive)
-    ready = broker and workers
+    ready = broker and (workers if embedded is not None else True)
     body = {"status": "ready" if ready else "not ready", "broker": broker, "workers": workers}
     return JSONResponse(body, status_code=200 if ready else 503)
 

@@ -82,5 +82,5 @@ def worker(settings: Settings, service_dir: Path) -> Iterator[Worker]:
 @pytest.fixture(scope="module")
 def client(settings: Settings, worker: Worker) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
-        wait_until(lambda: test_client.get("/readyz").status_code == 200, 60, "a worker to answer /readyz")
+        wait_until(lambda: test_client.get("/readyz").json()["workers"], 60, "a worker to answer /readyz")
         yield test_client

@@ -47,13 +47,14 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def service_ready(url: str) -> bool:
-    """Whether `vfer serve` at `url` answers /readyz with 200 (broker and a worker up)."""
+    """Whether `vfer serve` at `url` is ready and a worker answers (so a test's job runs at once)."""
     import httpx
 
     try:
-        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+        response = httpx.get(f"{url}/readyz", timeout=5)
     except httpx.HTTPError:
         return False
+    return response.status_code == 200 and bool(response.json()["workers"])
 
 
 def redis_alive(port: int) -> bool:

@@ -24,6 +24,8 @@ def test_a_full_queue_answers_429_with_retry_after(broker_url: str, tmp_path: Pa
         broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=f"idle-{uuid.uuid4().hex[:8]}", max_queue=2
     )
     with TestClient(create_app(settings)) as client:  # no worker consumes this queue
+        ready = client.get("/readyz")  # ready without a worker: jobs wait, workers may scale to zero
+        assert ready.status_code == 200 and ready.json()["broker"] is True
         codes = [client.post("/predict?wait=0", content=SINGLE.read_bytes()).status_code for _ in range(3)]
         assert codes == [202, 202, 429]
         response = client.post("/predict?wait=0", content=SINGLE.read_bytes())
@@ -45,7 +47,7 @@ def test_a_job_survives_its_worker_being_killed(broker_url: str, tmp_path: Path,
     second: Worker | None = None
     try:
         with TestClient(create_app(settings)) as client:
-            wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the first worker")
+            wait_until(lambda: client.get("/readyz").json()["workers"], 60, "the first worker")
             job = client.post("/predict?wait=0&mode=paper", content=clip).json()
             wait_until(lambda: client.get(job["status_url"]).json()["status"] == "running", 30, "the job to start")
             first.kill()  # SIGKILL, mid-job: nothing acknowledged the message
@@ -76,7 +78,7 @@ def test_broker_down_is_503_then_service_recovers(private_redis: RedisServer, tm
     worker = Worker(env, tmp_path / "worker.log")
     try:
         with TestClient(create_app(settings)) as client:
-            wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the worker")
+            wait_until(lambda: client.get("/readyz").json()["workers"], 60, "the worker")
             private_redis.stop()
             started = time.monotonic()
             response = client.post("/predict", content=SINGLE.read_bytes())
@@ -86,7 +88,7 @@ def test_broker_down_is_503_then_service_recovers(private_redis: RedisServer, tm
             assert client.get("/readyz").status_code == 503
             assert not list((tmp_path / "blobs").glob("[0-9a-f]*")), "the refused upload is not kept"
             private_redis.start()
-            wait_until(lambda: client.get("/readyz").status_code == 200, 60, "the service to recover")
+            wait_until(lambda: client.get("/readyz").json()["workers"], 60, "the service to recover")
             response = client.post("/predict", content=SINGLE.read_bytes())
             assert response.status_code == 200, response.text
     finally:

@@ -19,7 +19,8 @@ def export_onnx(model: nn.Module, path: Path, *, frames: int = 8, size: int = 64
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     path.parent.mkdir(parents=True, exist_ok=True)
     quiet = io.StringIO()
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    for chatty in ("torch.onnx", "onnxscript", "onnx_ir"):  # their optimiser logs every rewrite at INFO
+        logging.getLogger(chatty).setLevel(logging.ERROR)
     with contextlib.redirect_stdout(quiet), torch.no_grad():
         torch.onnx.export(
             model.eval(),

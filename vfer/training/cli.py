@@ -6,7 +6,11 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+COMMANDS = ("prepare", "train", "evaluate", "export")
+CORE_INSTALL_HINT = "pip install 'vfer[core]'"
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -70,9 +74,25 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _missing_core(missing: str | None) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)  # `vfer` says what to install
+
+    return run
+
+
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from vfer.data.augment import schemes
-    from vfer.data.registry import list_datasets, list_protocols
+    """The toolkit's commands; in an install without the core (the gateway's), stubs that say so."""
+    try:
+        from vfer.data.augment import schemes
+        from vfer.data.registry import list_datasets, list_protocols
+    except ModuleNotFoundError as exc:
+        for name in COMMANDS:
+            # No option prefix: whatever follows is taken as words, so any arguments reach the message.
+            stub = commands.add_parser(name, help=f"(needs {CORE_INSTALL_HINT})", prefix_chars="\0", add_help=False)
+            stub.add_argument("args", nargs="*")
+            stub.set_defaults(run=_missing_core(exc.name))
+        return
 
     prepare = commands.add_parser("prepare", help="run the face pipeline once per clip of a dataset, into a cache")
     prepare.add_argument("root", help="the dataset's folder")
