@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from service.errors import MissingUploadError, UnsupportedMediaError, UploadTooLargeError
@@ -95,25 +96,34 @@ async def receive_upload(request: Request, blobs: BlobStore, key: str, limit: in
     if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise UploadTooLargeError(f"upload of {declared} bytes exceeds the limit of {limit} bytes")
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
-    with blobs.writer(key) as out:
-        sink = _Sink(out, limit)
-        filename: str | None = None
-        if content_type == b"multipart/form-data":
-            boundary = params.get(b"boundary")
-            if not boundary:
-                raise MissingUploadError("multipart upload without a boundary")
-            part = _FilePart(sink)
-            parser = MultipartParser(boundary, _callbacks(part))  # type: ignore[arg-type]
-            async for chunk in request.stream():
-                parser.write(chunk)
-            parser.finalize()
-            if not part.found:
-                raise MissingUploadError(f"no `{FIELD}` field in the multipart upload")
-            filename = part.filename
-        else:
-            async for chunk in request.stream():
-                sink.write(chunk)
-        sink.finish()
+    pending = blobs.begin(key)
+    try:
+        filename = await _read_into(request, _Sink(pending.file, limit), content_type, params)
+        await run_in_threadpool(pending.commit)  # an object store uploads here: off the event loop
+    except BaseException:
+        pending.discard()
+        raise
+    return filename
+
+
+async def _read_into(request: Request, sink: _Sink, content_type: bytes, params: dict[bytes, bytes]) -> str | None:
+    filename: str | None = None
+    if content_type == b"multipart/form-data":
+        boundary = params.get(b"boundary")
+        if not boundary:
+            raise MissingUploadError("multipart upload without a boundary")
+        part = _FilePart(sink)
+        parser = MultipartParser(boundary, _callbacks(part))  # type: ignore[arg-type]
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+        if not part.found:
+            raise MissingUploadError(f"no `{FIELD}` field in the multipart upload")
+        filename = part.filename
+    else:
+        async for chunk in request.stream():
+            sink.write(chunk)
+    sink.finish()
     return filename
 
 

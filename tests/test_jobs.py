@@ -8,7 +8,7 @@ import pytest
 
 from vfer.config import PipelineConfig
 from vfer.errors import InvalidOptionError
-from vfer.jobs.blobs import BlobNotFoundError, DirectoryBlobStore
+from vfer.jobs.blobs import BlobNotFoundError, DirectoryBlobStore, open_blob_store
 from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
 from vfer.jobs.settings import JobSettings, load_settings
 
@@ -73,3 +73,12 @@ def test_a_blob_is_readable_only_once_complete_and_never_after_a_failed_write(tm
     assert [p.name for p in tmp_path.iterdir()] == [key], "a failed write leaves nothing behind"
     store.delete(key)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_blob_settings_choose_the_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("VFER_BLOB_DIR", str(tmp_path))
+    monkeypatch.setenv("VFER_BLOB_URL", "")  # as the shared-volume overlay sets it: unset
+    monkeypatch.setenv("VFER_S3_ENDPOINT_URL", "")
+    assert isinstance(open_blob_store(load_settings(JobSettings)), DirectoryBlobStore)
+    monkeypatch.setenv("VFER_BLOB_URL", "s3://vfer-uploads/blobs")
+    assert load_settings(JobSettings).blob_url == "s3://vfer-uploads/blobs"

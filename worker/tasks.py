@@ -6,6 +6,7 @@ retried, never a crash); only transient faults (the blob volume hiccuping) are r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store
 from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, Outcome, failed, succeeded
 from worker.settings import WorkerSettings
+
+log = logging.getLogger("vfer.worker")
 
 if TYPE_CHECKING:
     from vfer.predict import Predictor
@@ -74,7 +77,10 @@ def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes], dict[str, A
         outcome = failed(exc.code, str(exc))
     except BlobNotFoundError as exc:
         outcome = failed("upload_expired", str(exc))
-    blobs.delete(job_id)
+    try:
+        blobs.delete(job_id)
+    except Exception:  # the job is done either way; the sweeper deletes the blob after its TTL
+        log.warning("could not delete the upload of job %s", job_id, exc_info=True)
     return outcome
 
 

@@ -70,7 +70,7 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         try:
             await asyncio.to_thread(self.jobs.submit, task, job_id, job)
         except BaseException:
-            self.blobs.delete(job_id)
+            await asyncio.to_thread(self.blobs.delete, job_id)
             raise
 
     def _abandon(self, job_id: str) -> None:

@@ -1,11 +1,13 @@
 """Where uploads and stream windows wait for a worker: the blob store.
 
 Video bytes never travel in a task message; the task gets the blob's key (the job's id). A blob
-is written once (`writer` commits it only when complete, so a worker never reads half an
-upload), deleted when its job ends, and `sweep` deletes any older than the time-to-live.
+is written once (`begin` gives a pending blob that becomes readable only on `commit`, so a worker
+never reads half an upload), deleted when its job ends, and `sweep` deletes any older than the
+time-to-live.
 
 `BlobStore` is the interface; `DirectoryBlobStore` keeps blobs in a directory shared by gateway
-and workers (one machine, or a compose / Kubernetes volume).
+and workers (one machine, or a compose volume); `vfer.jobs.s3.S3BlobStore` keeps them in an
+S3-compatible bucket, which every node of a cluster reaches without a shared volume.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import contextlib
 import os
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 from vfer.jobs.settings import JobSettings
 
@@ -27,53 +30,90 @@ class BlobNotFoundError(LookupError):
     """The blob expired or never existed."""
 
 
-class BlobStore(Protocol):
-    def writer(self, key: str) -> contextlib.AbstractContextManager[IO[bytes]]:
-        """A file to write the blob into: committed on a clean exit, discarded on an error."""
+class PendingBlob(ABC):
+    """A blob being written: `file` takes the bytes; nobody can read them before `commit`."""
 
-    def put(self, key: str, data: bytes) -> None: ...
+    file: IO[bytes]
 
+    @abstractmethod
+    def commit(self) -> None:
+        """Make the blob readable (may upload: the gateway runs it off its event loop)."""
+
+    @abstractmethod
+    def discard(self) -> None: ...
+
+
+class BlobStore(ABC):
+    @abstractmethod
+    def begin(self, key: str) -> PendingBlob: ...
+
+    @abstractmethod
     def read(self, key: str) -> bytes:
         """The blob's bytes; BlobNotFoundError when it expired or never existed."""
 
+    @abstractmethod
     def delete(self, key: str) -> None: ...
 
+    @abstractmethod
     def sweep(self) -> int:
         """Delete blobs older than the time-to-live; returns how many."""
 
+    @contextlib.contextmanager
+    def writer(self, key: str) -> Iterator[IO[bytes]]:
+        """A file to write the blob into: committed on a clean exit, discarded on an error."""
+        pending = self.begin(key)
+        try:
+            yield pending.file
+            pending.commit()
+        except BaseException:
+            pending.discard()
+            raise
 
-def _checked(key: str) -> str:
-    if not _KEY.match(key):
+    def put(self, key: str, data: bytes) -> None:
+        with self.writer(key) as out:
+            out.write(data)
+
+
+def is_blob_key(key: str) -> bool:
+    return _KEY.fullmatch(key) is not None
+
+
+def checked_key(key: str) -> str:
+    if not is_blob_key(key):
         raise BlobNotFoundError(f"invalid blob key {key!r}")
     return key
 
 
-class DirectoryBlobStore:
+class _PartialFile(PendingBlob):
+    """Written beside the blob under a hidden name, renamed into place on commit."""
+
+    def __init__(self, partial: Path, final: Path) -> None:
+        self.partial, self.final = partial, final
+        self.file = partial.open("wb")
+
+    def commit(self) -> None:
+        self.file.close()
+        os.replace(self.partial, self.final)
+
+    def discard(self) -> None:
+        self.file.close()
+        self.partial.unlink(missing_ok=True)
+
+
+class DirectoryBlobStore(BlobStore):
     def __init__(self, root: Path, ttl_s: float) -> None:
         self.root = Path(root)
         self.ttl_s = ttl_s
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
-        return self.root / _checked(key)
+        return self.root / checked_key(key)
 
     def _partial(self, key: str) -> Path:
-        return self.root / f".{_checked(key)}.part"
+        return self.root / f".{checked_key(key)}.part"
 
-    @contextlib.contextmanager
-    def writer(self, key: str) -> Iterator[IO[bytes]]:
-        partial = self._partial(key)
-        try:
-            with partial.open("wb") as out:
-                yield out
-            os.replace(partial, self.path(key))
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-
-    def put(self, key: str, data: bytes) -> None:
-        with self.writer(key) as out:
-            out.write(data)
+    def begin(self, key: str) -> PendingBlob:
+        return _PartialFile(self._partial(key), self.path(key))
 
     def read(self, key: str) -> bytes:
         try:
@@ -99,5 +139,9 @@ class DirectoryBlobStore:
 
 
 def open_blob_store(settings: JobSettings) -> BlobStore:
-    """The store the settings name (a shared directory)."""
+    """The store the settings name: an S3 bucket (`VFER_BLOB_URL=s3://...`) or a shared directory."""
+    if settings.blob_url is not None:
+        from vfer.jobs.s3 import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
     return DirectoryBlobStore(settings.blob_dir, settings.blob_ttl_s)

@@ -7,6 +7,7 @@ environment variable, for the command line to print before it exits.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +33,8 @@ class JobSettings(BaseSettings):
     result_backend: str | None = None  # defaults to the broker URL
     queue: str = "vfer"  # route jobs, e.g. "vfer-gpu" for GPU workers
     blob_dir: Path = Field(default_factory=lambda: Path(tempfile.gettempdir()) / "vfer-blobs")
+    blob_url: str | None = None  # s3://bucket/prefix: uploads in an S3-compatible bucket instead of blob_dir
+    s3_endpoint_url: str | None = None  # MinIO, Ceph, GCS...: their URL (unset: AWS); credentials: AWS_* variables
     blob_ttl_s: int = Field(3600, gt=0)  # uploads older than this are deleted, job or not
     result_ttl_s: int = Field(3600, gt=0)  # results expire from the backend after this
     max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
@@ -52,6 +55,19 @@ class JobSettings(BaseSettings):
     def _redis_url(cls, url: str | None) -> str | None:
         if url is not None and not url.startswith(("redis://", "rediss://", "memory://")):
             raise ValueError("must be a redis://, rediss:// or memory:// URL")
+        return url
+
+    @field_validator("blob_url", "s3_endpoint_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`VFER_BLOB_URL=` (as a Kubernetes overlay writes it) means unset."""
+        return None if value == "" else value
+
+    @field_validator("blob_url")
+    @classmethod
+    def _s3_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^?#]*)?", url):
+            raise ValueError("must be s3://BUCKET or s3://BUCKET/PREFIX")
         return url
 
     @property
