@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_CLIP ?= ../shared/data/video/single_face.mp4
 
-.PHONY: install serve demo test test-fast lint bench
+DEPLOY_VENV ?= .venv-deploy
+
+.PHONY: install serve demo test test-fast lint bench deploy-tools deploy-check deploy-test
 
 # torch is installed first and pinned: 2.13.0 is the CPU build here; an unpinned torch pulls CUDA.
 $(VENV)/.installed: pyproject.toml
@@ -40,3 +42,24 @@ bench: install
 	$(BIN)/python -m benchmarks.model
 	$(BIN)/python -m benchmarks.service
 	$(BIN)/python -m benchmarks.grpc_stream
+
+# The deployment tools in an environment of their own (checkov's pins fight the project's).
+$(DEPLOY_VENV)/.installed: tests/deploy/requirements.txt
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install -q -r tests/deploy/requirements.txt
+	touch $@
+
+deploy-tools: $(DEPLOY_VENV)/.installed
+
+# Offline: compose schema and config, every Kubernetes overlay validated, hadolint, checkov.
+deploy-check: deploy-tools
+	DEPLOY_VENV=$(DEPLOY_VENV) scripts/deploy_check.sh
+
+# A real Docker engine (as root): builds the images, brings docker-compose.yml up, tests it,
+# removes everything. Installs Debian's docker.io and debootstrap when missing.
+deploy-test: install deploy-tools
+	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null)
+	VFER_LAB_COMPOSE=$$($(DEPLOY_VENV)/bin/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))') \
+	  timeout --kill-after=60 1200 $(BIN)/python -m pytest -m deploy tests/deploy -v -p no:cacheprovider
+	@cat out/deploy-figures.json

@@ -34,7 +34,7 @@ def teacher(face_models: FaceModels) -> Predictor:
 
 # Left out of `make test-fast`: tests that start processes or servers, train, export to ONNX or
 # score whole photo sets. The fast tier is the rest: in-process units on real files, in seconds.
-_SLOW_PLACES = {"service", "test_cli.py", "test_architecture.py", "test_training.py", "test_alignment.py"}
+_SLOW_PLACES = {"service", "deploy", "test_cli.py", "test_architecture.py", "test_training.py", "test_alignment.py"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -43,3 +43,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         place = item.path.relative_to(root).parts[0]
         if place in _SLOW_PLACES or "onnx" in item.name:
             item.add_marker(pytest.mark.slow)
+        if place == "deploy":  # a real Docker engine: `make deploy-test`
+            item.add_marker(pytest.mark.deploy)

@@ -1,0 +1,79 @@
+"""docker-compose.yml brought up on a real engine from images built by the project's Dockerfile."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.clips import make_long_clip
+from tests.deploy.conftest import Stack
+from tests.media import VIDEO
+from tests.service.helpers import wait_until
+from vfer.labels import LABELS
+
+
+def test_predict_answers_with_the_contract(stack: Stack, data: Path) -> None:
+    started = time.monotonic()
+    clip = (VIDEO / "single_face.mp4").read_bytes()
+    response = httpx.post(f"{stack.http}/predict?wait=60", files={"file": ("single_face.mp4", clip)}, timeout=90)
+    stack.figures["first_prediction_s"] = round(time.monotonic() - started, 2)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["labels"] == list(LABELS) and result["source"] == "single_face.mp4"
+    assert len(result["faces"]) == 1 and set(result["distribution"]) == set(LABELS)
+    assert result["model"]["device"] == "cpu"
+
+
+def test_grpc_stream_predict_gives_windows(stack: Stack, data: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "vfer.cli", "stream", str(VIDEO / "single_face.mp4"), "--target", stack.grpc, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    windows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(windows) >= 2 and all(window["faces"] for window in windows)
+
+
+def test_containers_run_as_non_root_on_a_read_only_root(stack: Stack) -> None:
+    assert stack.compose("exec", "-T", "gateway", "id", "-u").strip() == "10001"
+    for service in ("gateway", "worker"):
+        for container in stack.containers(service):
+            host = stack.inspect(container)["HostConfig"]
+            assert isinstance(host, dict)
+            assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"]
+            assert "no-new-privileges:true" in host["SecurityOpt"]
+
+
+def test_a_job_survives_its_workers_being_killed(stack: Stack, data: Path, tmp_path: Path) -> None:
+    """SIGKILL every worker mid-job (as the kernel's OOM killer would): Docker restarts them and
+    the job, never acknowledged, is delivered again and completes."""
+    clip = make_long_clip(VIDEO / "single_face.mp4", 12.0, tmp_path / "long.mp4").read_bytes()  # seconds of work
+    job = httpx.post(f"{stack.http}/predict?wait=0&mode=paper", content=clip, timeout=30).json()
+    status_url = f"{stack.http}{job['status_url']}"
+    wait_until(lambda: httpx.get(status_url).json()["status"] == "running", 60, "the job to start")
+    workers = stack.containers("worker")
+    for container in workers:
+        state = stack.inspect(container)["State"]
+        assert isinstance(state, dict)
+        os.kill(int(state["Pid"]), signal.SIGKILL)
+    wait_until(lambda: all(_restarted(stack, c) for c in workers), 60, "Docker to restart the killed workers")
+    killed_at = time.monotonic()
+    wait_until(lambda: httpx.get(status_url).json()["status"] == "done", 180, "the job to complete after the crash")
+    stack.figures["job_done_after_crash_s"] = round(time.monotonic() - killed_at, 1)
+    assert httpx.get(status_url).json()["result"]["faces"]
+
+
+def _restarted(stack: Stack, container: str) -> bool:
+    found = stack.inspect(container)
+    state = found["State"]
+    assert isinstance(state, dict)
+    return bool(found["RestartCount"]) and state["Running"] is True
