@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 import pytest
 
@@ -56,6 +59,14 @@ def test_unusable_bytes_are_refused_with_a_clear_error(content: bytes, error: ty
         VideoReader(content)
 
 
+def test_a_text_file_is_not_a_video(tmp_path: Path) -> None:
+    """FFmpeg's tty demuxer renders a .txt file as ANSI-art frames; text is refused as text."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("plain text\n" * 100)
+    with pytest.raises(NotAVideoError, match="text, not a video"):
+        VideoReader(notes)
+
+
 def test_a_still_image_is_not_a_video(data: Path) -> None:
     with pytest.raises(NotAVideoError, match="still image"):
         VideoReader(data / "faces" / "canada" / "003f.jpg")
@@ -101,3 +112,38 @@ def test_truncated_video_decodes_its_readable_part_and_says_partial(tmp_path: Pa
     assert reader.partial
     assert 10 < len(frames) < 72
     assert not VideoReader(whole).partial
+
+
+def _mpegts(frames: list[np.ndarray], fps: int = 10) -> bytes:
+    """An H.264 MPEG-TS segment; segments of different sizes concatenate into one stream."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mpegts") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="gray")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def test_a_resolution_switch_past_the_pixel_limit_is_refused(data: Path) -> None:
+    """The probe sees only the first size: 320x240, then 7680x4320 frames (about 100 KB of input)
+    that would cost gigabytes to decode. Every decoded frame is checked."""
+    first = VideoReader(VIDEO / "single_face.mp4")
+    small = [cv2.resize(next(iter(first.frames())).gray(), (320, 240))] * 5
+    huge = [np.zeros((4320, 7680), np.uint8)] * 2
+    reader = VideoReader(_mpegts(small) + _mpegts(huge))
+    assert (reader.info.width, reader.info.height) == (320, 240), "the demuxer declares the first size"
+    with pytest.raises(LimitExceededError, match=r"frame 5 is 7680x4320, over the limit"):
+        list(reader.frames())
+
+
+def test_work_past_the_budget_is_refused_before_decoding() -> None:
+    """3,000 frames of 4K: within the byte, pixel, frame and duration limits (the repeated segment's
+    timestamps say 3 s), but 25 Gpixel of decoding, minutes of a worker. Refused by the probe."""
+    segment = _mpegts([np.zeros((2160, 3840), np.uint8)] * 30, fps=30)
+    with pytest.raises(LimitExceededError, match=r"3000 frames of 3840x2160 are 24.9 Gpixel to decode, over the work"):
+        VideoReader(segment * 100)

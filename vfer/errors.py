@@ -8,7 +8,9 @@ VferError
 │   ├── LimitExceededError     too large: bytes, pixels, duration or frames
 │   └── InvalidOptionError     a bad option value (window length, mode, ...)
 ├── ModelNotFoundError         an unknown model name or a missing checkpoint
-└── ResourceError              a bundled resource (landmark model, weights) is missing
+├── ResourceError              a bundled resource (landmark model, weights) is missing
+├── TimeLimitExceededError     the work ran past its deadline (a job's time limit)
+└── JobCancelledError          the work was cancelled while it ran
 """
 
 from __future__ import annotations
@@ -50,3 +52,11 @@ class ModelNotFoundError(VferError):
 
 class ResourceError(VferError):
     code = "resource_missing"
+
+
+class TimeLimitExceededError(VferError):
+    code = "time_limit_exceeded"
+
+
+class JobCancelledError(VferError):
+    code = "cancelled"

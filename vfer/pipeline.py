@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vfer.config import CLIP_FRAMES, PipelineConfig
+from vfer.deadline import Deadline
 from vfer.face.geometry import Box
 from vfer.face.tracking import FaceModels, PaperTracker, SampledTracker, Track, TrackerState
 from vfer.video.decode import DecodedFrame, VideoInfo, VideoReader, VideoSource
@@ -142,6 +143,7 @@ def faces_in_window(
     models: FaceModels,
     config: PipelineConfig,
     state: TrackerState | None = None,
+    deadline: Deadline | None = None,
 ) -> tuple[list[FaceClips], TrackerState]:
     """Track faces over one window whose frames are already its grid samples (a live stream's
     window, a frame folder). Each face found on enough of them gets one 8-frame window.
@@ -150,16 +152,21 @@ def faces_in_window(
     faces keep their ids and are searched for near their last boxes. Returns the faces and the
     state to pass on."""
     tracker = SampledTracker(models, config, state)
+    deadline = deadline or Deadline()
     for position, (time_s, gray) in enumerate(frames):
+        deadline.check()
         tracker.observe(position, position, time_s, gray)
     plan = SamplingPlan(frames=tuple(range(len(frames))), stride_steps=CLIP_FRAMES)
     clips = [_face_clips(track, plan, config) for track in tracker.finish()]
     return clips, tracker.state()
 
 
-def extract_faces(source: VideoSource, models: FaceModels, config: PipelineConfig | None = None) -> Extraction:
-    """Run the face pipeline on one video."""
+def extract_faces(
+    source: VideoSource, models: FaceModels, config: PipelineConfig | None = None, deadline: Deadline | None = None
+) -> Extraction:
+    """Run the face pipeline on one video; `deadline` is checked at every frame."""
     config = config or PipelineConfig()
+    deadline = deadline or Deadline()
     started = time.perf_counter()
     reader = VideoReader(source, config.limits)
     info = reader.info
@@ -172,6 +179,7 @@ def extract_faces(source: VideoSource, models: FaceModels, config: PipelineConfi
         paper = PaperTracker(models, config)
         for frame, gray in _prefetch(reader.frames(), lambda _: True, decode_clock):
             assert gray is not None
+            deadline.check()
             tick = time.perf_counter()
             paper.step(frame.index, frame.time_s, gray, position_of.get(frame.index))
             face_clock.seconds += time.perf_counter() - tick
@@ -179,6 +187,7 @@ def extract_faces(source: VideoSource, models: FaceModels, config: PipelineConfi
     else:
         sampled = SampledTracker(models, config)
         for frame, gray in _prefetch(reader.frames(), position_of.__contains__, decode_clock):
+            deadline.check()
             if gray is not None:
                 tick = time.perf_counter()
                 sampled.observe(position_of[frame.index], frame.index, frame.time_s, gray)

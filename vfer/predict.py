@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vfer.config import PipelineConfig
+from vfer.deadline import Deadline
 from vfer.face.tracking import FaceModels, TrackerState
 from vfer.inference import ClipClassifier, load_classifier
 from vfer.models import DEFAULT_MODEL
@@ -36,12 +37,20 @@ class Predictor:
         self.classifier = classifier or load_classifier(model, backend=backend, threads=threads)
 
     def predict(
-        self, source: VideoSource, *, name: str | None = None, config: PipelineConfig | None = None
+        self,
+        source: VideoSource,
+        *,
+        name: str | None = None,
+        config: PipelineConfig | None = None,
+        deadline: Deadline | None = None,
     ) -> PredictionResult:
-        """Predict one video (a path or its bytes); `config` overrides this predictor's for one call."""
+        """Predict one video (a path or its bytes); `config` overrides this predictor's for one call;
+        past `deadline` (or once it is cancelled) the work stops with its error."""
         config = config or self.config
         started = time.perf_counter()
-        extraction = extract_faces(source, self.face_models, config)
+        extraction = extract_faces(source, self.face_models, config, deadline)
+        if deadline is not None:
+            deadline.check()
         model_started = time.perf_counter()
         faces = self._classify(extraction.faces)
         finished = time.perf_counter()
@@ -65,10 +74,11 @@ class Predictor:
         state: TrackerState,
         *,
         config: PipelineConfig | None = None,
+        deadline: Deadline | None = None,
     ) -> tuple[list[FacePrediction], TrackerState]:
         """Faces and expressions in one window of a live stream's sampled frames; `state` comes
         from the stream's previous window, and the returned one goes to its next."""
-        clips, state = faces_in_window(frames, self.face_models, config or self.config, state)
+        clips, state = faces_in_window(frames, self.face_models, config or self.config, state, deadline)
         return self._classify(clips), state
 
     def _classify(self, clips: list[FaceClips]) -> list[FacePrediction]:

@@ -30,6 +30,8 @@ GrayImage = npt.NDArray[np.uint8]
 
 # Demuxers that hold still images: a still image is not a video, whatever its codec.
 _IMAGE_FORMAT_SUFFIXES = ("_pipe", "image2")
+# Demuxers that turn any bytes into pictures: FFmpeg's "tty" renders text files as ANSI art.
+_TEXT_FORMATS = ("tty",)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class VideoReader:
             if not container.streams.video:
                 raise NotAVideoError(f"{self._name}: no video stream")
             stream = container.streams.video[0]
+            if container.format.name in _TEXT_FORMATS:
+                raise NotAVideoError(f"{self._name}: this is text, not a video")
             if container.format.name.endswith(_IMAGE_FORMAT_SUFFIXES):
                 raise NotAVideoError(f"{self._name}: a still image is not a video")
             width, height = stream.codec_context.width, stream.codec_context.height
@@ -161,6 +165,12 @@ class VideoReader:
             if duration > limits.max_duration_s:
                 raise LimitExceededError(
                     f"{self._name}: {duration:.1f} s exceeds the limit of {limits.max_duration_s:.0f} s"
+                )
+            work = width * height * frames
+            if work > limits.max_decoded_pixels:
+                raise LimitExceededError(
+                    f"{self._name}: {frames} frames of {width}x{height} are {work / 1e9:.1f} Gpixel to decode, over "
+                    f"the work limit of {limits.max_decoded_pixels / 1e9:.0f} Gpixel (a shorter or smaller video fits)"
                 )
             rotation = self._first_frame_rotation()
             if rotation in (90, 270):
@@ -203,6 +213,11 @@ class VideoReader:
                         raise CorruptVideoError(f"{self._name}: cannot decode any frame ({exc})") from exc
                     self.partial = True
                     break
+                if frame.width * frame.height > self._limits.max_pixels:  # the size may change mid-stream
+                    raise LimitExceededError(
+                        f"{self._name}: frame {index} is {frame.width}x{frame.height}, over the limit "
+                        f"of {self._limits.max_pixels} pixels"
+                    )
                 time_s = float(frame.time) if frame.time is not None else index / self.info.fps
                 start = time_s if start is None else start
                 yield DecodedFrame(index, time_s - start, frame, self.info.rotation)
