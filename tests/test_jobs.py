@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vfer.config import PipelineConfig
-from vfer.errors import InvalidOptionError
+from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.jobs.blobs import BlobNotFoundError, DirectoryBlobStore, open_blob_store
 from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
 from vfer.jobs.settings import JobSettings, load_settings
@@ -82,3 +82,26 @@ def test_blob_settings_choose_the_store(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert isinstance(open_blob_store(load_settings(JobSettings)), DirectoryBlobStore)
     monkeypatch.setenv("VFER_BLOB_URL", "s3://vfer-uploads/blobs")
     assert load_settings(JobSettings).blob_url == "s3://vfer-uploads/blobs"
+
+
+def test_a_request_names_a_model_and_never_reaches_a_path(tmp_path: Path) -> None:
+    from worker.settings import WorkerSettings
+    from worker.tasks import requested_model
+
+    (tmp_path / "mine.pt").write_bytes(b"weights")
+    (tmp_path / "mine.json").write_text("{}")
+    (tmp_path / "half.pt").write_bytes(b"weights, no metadata")
+    settings = WorkerSettings(model_dir=tmp_path)
+    assert requested_model("c3d_convlstm_fer", settings) == "c3d_convlstm_fer"
+    assert requested_model("mine", settings) == str(tmp_path / "mine.pt")
+    messages = set()
+    for name in ("half", "absent", "mine.pt"):
+        with pytest.raises(ModelNotFoundError) as refused:
+            requested_model(name, settings)
+        messages.add(str(refused.value).replace(name, "NAME"))
+    assert messages == {"unknown model 'NAME'"}, "the error never tells whether a file exists"
+    for path in ("../mine", "/etc/passwd", "a/b"):
+        with pytest.raises(InvalidOptionError):
+            parse(JobOptions, {"model": path})
+    with pytest.raises(ModelNotFoundError, match="known models"):
+        JobSettings().check_model_name("mine")

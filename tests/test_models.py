@@ -139,3 +139,9 @@ def test_a_two_branch_checkpoint_loads_without_reading_the_teacher(
     loaded, _ = load_checkpoint(path)
     for name, tensor in trained.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_the_torch_free_list_of_names_is_the_registry() -> None:
+    from vfer.models import REGISTERED_MODELS, list_models
+
+    assert tuple(entry.name for entry in list_models()) == REGISTERED_MODELS

@@ -11,12 +11,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
+from celery.result import AsyncResult
 
 from vfer.config import DecodeLimits
-from vfer.errors import VferError
+from vfer.deadline import Deadline
+from vfer.errors import ModelNotFoundError, VferError
 from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store
 from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, Outcome, failed, succeeded
+from vfer.models import REGISTERED_MODELS
+from worker.deliveries import MAX_DELIVERIES, WorkerCrashedError, count_delivery
 from worker.settings import WorkerSettings
 
 log = logging.getLogger("vfer.worker")
@@ -41,7 +45,7 @@ class PredictTask(Task):  # type: ignore[misc]
         from vfer.predict import Predictor
 
         settings = settings_of(self.app)
-        model = model or settings.model
+        model = settings.model if model is None else requested_model(model, settings)
         if self._predictors is None:
             self._predictors = {}
             if settings.torch_threads:
@@ -61,16 +65,50 @@ class PredictTask(Task):  # type: ignore[misc]
         self.predictor(None)
 
 
+def requested_model(name: str, settings: WorkerSettings) -> str:
+    """What a job's model name loads: a registered model, or NAME.pt in the operator's model
+    directory. Never a path from the network; the error is the same whether or not a file exists."""
+    if name in REGISTERED_MODELS:
+        return name
+    if settings.model_dir is not None:
+        checkpoint = settings.model_dir / f"{name}.pt"
+        if checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
+            return str(checkpoint)
+    raise ModelNotFoundError(f"unknown model {name!r}")
+
+
 def settings_of(app: Celery) -> WorkerSettings:
     """The settings the app was created with (see create_worker_app)."""
     settings: WorkerSettings = app.vfer_settings
     return settings
 
 
-def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes], dict[str, Any]]) -> Outcome:
-    """Run `work` on the blob stored under `job_id`; user errors become outcomes; the blob is
-    deleted when the job ends (a transient OSError propagates, to be retried with the blob)."""
-    blobs = task.blobs
+def _deadline(task: PredictTask, job_id: str) -> Deadline:
+    """The job's time limit, a little inside Celery's hard one (which kills the process), and its
+    cancellation, read from the result backend (DELETE /jobs/{id} stores REVOKED there)."""
+    limit = settings_of(task.app).task_time_limit_s
+    return Deadline(limit - min(10.0, limit / 10), lambda: AsyncResult(job_id, app=task.app).state == "REVOKED")
+
+
+def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes, Deadline], dict[str, Any]]) -> Outcome:
+    """Run `work` on the job's blob within the job's deadline, unless the job has already killed
+    its worker MAX_DELIVERIES times."""
+    settings = settings_of(task.app)
+    delivery = count_delivery(task.app, job_id, task.request.retries or 0, settings.visibility_timeout_s * 4)
+    if delivery > MAX_DELIVERIES:
+        crashed = WorkerCrashedError(f"the job's worker died {MAX_DELIVERIES} times while running it; not tried again")
+        return finish(task.blobs, job_id, lambda _: _raise(crashed))
+    return finish(task.blobs, job_id, lambda data: work(data, _deadline(task, job_id)))
+
+
+def _raise(error: Exception) -> dict[str, Any]:
+    raise error
+
+
+def finish(blobs: BlobStore, job_id: str, work: Callable[[bytes], dict[str, Any]]) -> Outcome:
+    """`work` on the blob stored under `job_id`; user errors, time limits and cancellations become
+    outcomes; the blob is deleted when the job ends, and a failed delete never changes the outcome
+    (a transient OSError from `work` or the read propagates, to be retried with the blob)."""
     try:
         outcome = succeeded(work(blobs.read(job_id)))
     except VferError as exc:
@@ -79,7 +117,7 @@ def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes], dict[str, A
         outcome = failed("upload_expired", str(exc))
     try:
         blobs.delete(job_id)
-    except Exception:  # the job is done either way; the sweeper deletes the blob after its TTL
+    except Exception:  # the job is done either way; the gateway's sweeper deletes the blob later
         log.warning("could not delete the upload of job %s", job_id, exc_info=True)
     return outcome
 
@@ -87,14 +125,18 @@ def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes], dict[str, A
 def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
     """Predict an uploaded video."""
 
-    def work(video: bytes) -> dict[str, Any]:
+    def work(video: bytes, deadline: Deadline) -> dict[str, Any]:
         job = parse(VideoJob, payload)
         settings = settings_of(task.app)
         limits = DecodeLimits(
-            max_bytes=settings.max_upload_bytes, max_duration_s=settings.max_duration_s, max_pixels=settings.max_pixels
+            max_bytes=settings.max_upload_bytes,
+            max_duration_s=settings.max_duration_s,
+            max_pixels=settings.max_pixels,
+            max_decoded_pixels=settings.max_decoded_pixels,
         )
         config = job.options.to_pipeline_config(limits)
-        return task.predictor(job.options.model).predict(video, name=job.filename, config=config).to_dict()
+        predictor = task.predictor(job.options.model)
+        return predictor.predict(video, name=job.filename, config=config, deadline=deadline).to_dict()
 
     return _on_blob(task, job_id, work)
 
@@ -105,11 +147,11 @@ def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outco
     from vfer.jobs.framepack import unpack
     from worker.frames import to_gray
 
-    def work(blob: bytes) -> dict[str, Any]:
+    def work(blob: bytes, deadline: Deadline) -> dict[str, Any]:
         job = parse(WindowJob, payload)
         frames = [(f.time_s, to_gray(f, job.first_frame + i)) for i, f in enumerate(unpack(blob))]
         faces, state = task.predictor(job.options.model).predict_window(
-            frames, TrackerState.from_dict(job.tracks), config=job.options.to_pipeline_config()
+            frames, TrackerState.from_dict(job.tracks), config=job.options.to_pipeline_config(), deadline=deadline
         )
         return {
             "faces": [{"track_id": face.track_id, **window.to_dict()} for face in faces for window in face.windows[:1]],

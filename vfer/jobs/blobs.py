@@ -24,6 +24,8 @@ from typing import IO
 from vfer.jobs.settings import JobSettings
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+_PROBE_KEY = "f" * 32  # written and deleted by `writable`
+PARTIAL_IDLE_S = 120.0  # a partial upload unwritten this long has lost its writer
 
 
 class BlobNotFoundError(LookupError):
@@ -58,6 +60,10 @@ class BlobStore(ABC):
     def sweep(self) -> int:
         """Delete blobs older than the time-to-live; returns how many."""
 
+    @abstractmethod
+    def stale(self, older_than_s: float) -> list[str]:
+        """Keys of committed blobs older than this: the gateway deletes those whose job ended."""
+
     @contextlib.contextmanager
     def writer(self, key: str) -> Iterator[IO[bytes]]:
         """A file to write the blob into: committed on a clean exit, discarded on an error."""
@@ -72,6 +78,16 @@ class BlobStore(ABC):
     def put(self, key: str, data: bytes) -> None:
         with self.writer(key) as out:
             out.write(data)
+
+    def writable(self) -> bool:
+        """Whether a blob can be written and deleted now (readiness: a full or read-only store
+        must take the gateway out of rotation, not answer every upload with an error)."""
+        try:
+            self.put(_PROBE_KEY, b"probe")
+            self.delete(_PROBE_KEY)
+        except Exception:
+            return False
+        return True
 
 
 def is_blob_key(key: str) -> bool:
@@ -125,17 +141,31 @@ class DirectoryBlobStore(BlobStore):
         for path in (self.path(key), self._partial(key)):
             path.unlink(missing_ok=True)
 
-    def sweep(self) -> int:
-        cutoff = time.time() - self.ttl_s
-        removed = 0
+    def _ages(self) -> Iterator[tuple[Path, str | None, float]]:
+        """(path, key or None for a partial, seconds since its last write) of vfer's files only."""
+        now = time.time()
         for path in self.root.iterdir():
+            name = path.name
+            key = name if is_blob_key(name) else None
+            if key is None and not (name.startswith(".") and is_blob_key(name[1:].removesuffix(".part"))):
+                continue
             try:
-                if path.is_file() and path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-                    removed += 1
+                yield path, key, now - path.stat().st_mtime
             except FileNotFoundError:
                 continue
+
+    def sweep(self) -> int:
+        """Blobs past the TTL, and partial uploads nobody has written to for PARTIAL_IDLE_S (their
+        writer died: a live upload writes at least every upload idle timeout)."""
+        removed = 0
+        for path, key, age in self._ages():
+            if age > (self.ttl_s if key is not None else PARTIAL_IDLE_S):
+                path.unlink(missing_ok=True)
+                removed += 1
         return removed
+
+    def stale(self, older_than_s: float) -> list[str]:
+        return [key for _, key, age in self._ages() if key is not None and age > older_than_s]
 
 
 def open_blob_store(settings: JobSettings) -> BlobStore:

@@ -32,7 +32,11 @@ def parse(cls: type[P], data: dict[str, Any]) -> P:
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str | None = Field(None, max_length=200, description="a registered model (default: the server's)")
+    model: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="a model's name: registered, or in the server's model directory (default: the server's)",
+    )
     window_s: float = Field(
         PipelineConfig.window_s, ge=WINDOW_S_MIN, le=WINDOW_S_MAX, description="window length in seconds"
     )

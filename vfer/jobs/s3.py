@@ -85,13 +85,21 @@ class S3BlobStore(BlobStore):
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
 
-    def sweep(self) -> int:
-        cutoff = datetime.fromtimestamp(time.time() - self.ttl_s, tz=timezone.utc)
-        expired: list[str] = []
+    def _older_than(self, age_s: float) -> list[str]:
+        """Object keys of vfer's blobs (the bucket may hold other things) older than `age_s`."""
+        cutoff = datetime.fromtimestamp(time.time() - age_s, tz=timezone.utc)
+        found: list[str] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for item in page.get("Contents", ()):  # only vfer's blobs: the bucket may hold other things
+            for item in page.get("Contents", ()):
                 if item["LastModified"] < cutoff and is_blob_key(item["Key"].removeprefix(self.prefix)):
-                    expired.append(item["Key"])
+                    found.append(item["Key"])
+        return found
+
+    def stale(self, older_than_s: float) -> list[str]:
+        return [key.removeprefix(self.prefix) for key in self._older_than(older_than_s)]
+
+    def sweep(self) -> int:
+        expired = self._older_than(self.ttl_s)
         for start in range(0, len(expired), _DELETE_BATCH):
             batch = [{"Key": key} for key in expired[start : start + _DELETE_BATCH]]
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})

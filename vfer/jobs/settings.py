@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vfer.errors import InvalidOptionError
-from vfer.models import DEFAULT_MODEL
+from vfer.config import DecodeLimits
+from vfer.errors import InvalidOptionError, ModelNotFoundError
+from vfer.models import DEFAULT_MODEL, REGISTERED_MODELS
 
 ENV_PREFIX = "VFER_"
 EMBEDDED_BROKER = "memory://"
@@ -40,9 +41,11 @@ class JobSettings(BaseSettings):
     max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
     max_duration_s: float = Field(600.0, gt=0)
     max_pixels: int = Field(3840 * 2160, gt=0)
+    max_decoded_pixels: int = Field(DecodeLimits.max_decoded_pixels, gt=0)  # width x height x frames: the work
     task_time_limit_s: int = Field(600, gt=0)
     visibility_timeout_s: int = Field(900, gt=0)  # an unacknowledged job returns to the queue after this
-    model: str = DEFAULT_MODEL  # served when a request names none
+    model: str = DEFAULT_MODEL  # served when a request names none (a name, or the operator's checkpoint path)
+    model_dir: Path | None = None  # NAME.pt + NAME.json here may be named by requests, besides the registry
 
     @model_validator(mode="after")
     def _check_times(self: S) -> S:
@@ -69,6 +72,13 @@ class JobSettings(BaseSettings):
         if url is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^?#]*)?", url):
             raise ValueError("must be s3://BUCKET or s3://BUCKET/PREFIX")
         return url
+
+    def check_model_name(self, name: str | None) -> None:
+        """A request's model: a registered name, or (where a model directory is configured) a name
+        the worker looks up there. The worker answers for names in the directory; a path is never
+        a name (the options' pattern refuses separators)."""
+        if name is not None and name not in REGISTERED_MODELS and self.model_dir is None:
+            raise ModelNotFoundError(f"unknown model {name!r}; known models: {', '.join(REGISTERED_MODELS)}")
 
     @property
     def embedded(self) -> bool:

@@ -15,6 +15,9 @@ subject-disjoint development split without losing any class's recall (see the mo
 
 TEACHER_MODEL = "mini_xception_fer2013"
 
+REGISTERED_MODELS = ("c3d_convlstm", "c3d_convlstm_fer", "mini_xception_fer2013")
+"""The registry's names, known without torch: what a request may name (a test keeps it equal)."""
+
 _LAZY = {
     "CheckpointMeta": "vfer.models.checkpoint",
     "load_checkpoint": "vfer.models.checkpoint",
@@ -40,6 +43,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_MODEL",
+    "REGISTERED_MODELS",
     "TEACHER_MODEL",
     "CheckpointMeta",
     "create_model",
