@@ -19,6 +19,7 @@ from celery import Celery
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import ServiceError, error_body, http_status
 from service.jobs import JobClient
@@ -32,15 +33,25 @@ from vfer.errors import VferError
 from vfer.jobs.blobs import BlobStore, open_blob_store
 
 log = logging.getLogger("vfer.service")
+_STARLETTE_CODES = {404: "not_found", 405: "method_not_allowed"}
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _SWEEP_EVERY_S = 60.0
+ORPHAN_AGE_S = 120.0  # an upload this old whose job has ended or is unknown is an orphan
 
 
-async def _sweep_blobs(blobs: BlobStore) -> None:
+async def _sweep_blobs(blobs: BlobStore, jobs: JobClient) -> None:
+    """Every minute: uploads past their TTL, and orphans (uploads whose job ended without
+    deleting them); a failing store or broker is retried at the next round."""
     while True:
         await asyncio.sleep(_SWEEP_EVERY_S)
-        removed = await asyncio.to_thread(blobs.sweep)
+        try:
+            removed = await asyncio.to_thread(blobs.sweep)
+            removed += await asyncio.to_thread(jobs.remove_orphans, ORPHAN_AGE_S)
+        except Exception:
+            log.warning("the upload sweep failed; retrying in %.0f s", _SWEEP_EVERY_S, exc_info=True)
+            continue
         if removed:
-            log.info("deleted %d expired uploads", removed)
+            log.info("deleted %d expired or orphaned uploads", removed)
 
 
 def embedded_worker(app: Celery, settings: Settings) -> Any:
@@ -77,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings, app.state.jobs, blobs, host=settings.host, port=settings.grpc_port
             )
             log.warning("gRPC on %s:%d", settings.host, bound)
-        sweeper = asyncio.create_task(_sweep_blobs(blobs))
+        sweeper = asyncio.create_task(_sweep_blobs(blobs, app.state.jobs))
         try:
             yield
         finally:
@@ -103,6 +114,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = {"Retry-After": "2"} if status in (429, 503) else None
         return JSONResponse(error_body(exc.code, str(exc)), status_code=status, headers=headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Starlette's own answers (no such route, method not allowed) in the documented shape."""
+        code = _STARLETTE_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -115,8 +132,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         route = request.scope.get("route")
         name = getattr(route, "path", "unmatched")
         metrics: Metrics | None = getattr(request.app.state, "metrics", None)
-        if metrics is not None:
-            metrics.requests.labels(request.method, name, str(response.status_code)).inc()
+        if metrics is not None:  # label values from fixed sets: a client cannot grow the series
+            method = request.method if request.method in _METHODS else "other"
+            metrics.requests.labels(method, name, str(response.status_code)).inc()
             metrics.latency.labels(name).observe(time.perf_counter() - started)
         return response
 

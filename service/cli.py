@@ -11,10 +11,11 @@ def _run(args: argparse.Namespace) -> int:
 
     from service.app import create_app
     from service.settings import Settings
+    from vfer.jobs.settings import load_settings
 
     pairs = (("host", args.host), ("port", args.port), ("grpc_port", args.grpc_port))
     overrides = {k: v for k, v in pairs if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = load_settings(Settings, **overrides)  # a bad value: one line naming its variable
     where = "embedded worker, in-memory queue" if settings.embedded else f"broker {settings.broker.split('@')[-1]}"
     print(f"vfer: serving on http://{settings.host}:{settings.port}/ ({where}); open it in a browser", flush=True)
     if settings.grpc_port is not None:

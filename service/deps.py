@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
-from service.errors import UnauthorizedError
+from service.auth import authenticate
 from service.jobs import JobClient
 from service.metrics import Metrics
 from service.settings import Settings
@@ -42,10 +42,21 @@ BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-def require_api_key(request: Request, settings: SettingsDep) -> None:
-    """When keys are configured, the request must carry one of them (compared in constant time)."""
-    if not settings.api_keys:
-        return
-    given = request.headers.get(API_KEY_HEADER, "")
-    if not any(hmac.compare_digest(given.encode(), key.encode()) for key in settings.api_keys):
-        raise UnauthorizedError(f"a valid {API_KEY_HEADER} header is required")
+_API_KEY = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="needed when the server has API keys (VFER_API_KEYS)"
+)
+GivenKey = Annotated[str | None, Security(_API_KEY)]
+
+
+def require_api_key(settings: SettingsDep, given: GivenKey) -> str | None:
+    """When keys are configured, the request must carry one of them; returns it (the jobs' owner)."""
+    return authenticate(given, settings.api_keys, f"{API_KEY_HEADER} header")
+
+
+def require_metrics_key(settings: SettingsDep, given: GivenKey) -> None:
+    """/metrics needs a key like everything else, unless the operator made it public."""
+    if not settings.metrics_public:
+        require_api_key(settings, given)
+
+
+ApiKeyDep = Annotated[str | None, Depends(require_api_key)]

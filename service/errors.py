@@ -21,6 +21,24 @@ class MissingUploadError(ServiceError):
     code = "missing_upload"
 
 
+class MalformedUploadError(ServiceError):
+    """A multipart body that does not parse, or carries parts other than the video."""
+
+    code = "malformed_upload"
+
+
+class UploadTimeoutError(ServiceError):
+    """The client sent nothing for longer than the upload's idle timeout."""
+
+    code = "upload_timeout"
+
+
+class StorageUnavailableError(ServiceError):
+    """The blob store cannot take the upload (full, read-only, unreachable)."""
+
+    code = "storage_unavailable"
+
+
 class UnsupportedMediaError(ServiceError):
     code = "not_a_video"
 
@@ -66,6 +84,10 @@ HTTP_STATUS: dict[str, int] = {
     "corrupt_video": 400,
     "invalid_input": 400,
     "missing_upload": 400,
+    "malformed_upload": 400,
+    "upload_timeout": 408,
+    "not_found": 404,
+    "method_not_allowed": 405,
     "upload_expired": 410,
     "unauthorized": 401,
     "job_not_found": 404,
@@ -74,11 +96,14 @@ HTTP_STATUS: dict[str, int] = {
     "upload_too_large": 413,
     "invalid_option": 422,
     "model_not_found": 422,
+    "time_limit_exceeded": 422,
     "invalid_parameters": 422,
     "queue_full": 429,
     "stream_stalled": 503,
     "deadline_exceeded": 504,
     "broker_unavailable": 503,
+    "storage_unavailable": 503,
+    "worker_crashed": 500,
     "resource_missing": 500,
     "internal_error": 500,
 }

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from service.errors import BrokerUnavailableError, JobNotFoundError, QueueFullError
 from service.notify import SAFETY_POLL_S, Notifier
 from service.settings import Settings
+from vfer.errors import JobCancelledError
 from vfer.jobs.blobs import BlobStore
 
 QUEUED = "QUEUED"
@@ -61,9 +62,7 @@ class JobClient:
         self.settings = settings
         self.blobs = blobs
         self.notifier = notifier
-
-    def new_id(self) -> str:
-        return uuid.uuid4().hex
+        self._admission = threading.Lock()
 
     def queue_depth(self) -> int:
         """Messages waiting in the job queue (not yet taken by a worker)."""
@@ -77,15 +76,20 @@ class JobClient:
             raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
 
     def submit(self, task: str, job_id: str, payload: BaseModel) -> None:
-        """Queue the job whose blob is stored under `job_id`; raise 429/503-type errors."""
-        if self.queue_depth() >= self.settings.max_queue:
-            raise QueueFullError(f"{self.settings.max_queue} jobs are waiting; try again shortly")
+        """Queue the job whose blob is stored under `job_id`; raise 429/503-type errors.
+
+        The depth check and the send are one step per gateway (a lock), so concurrent uploads
+        never overshoot VFER_MAX_QUEUE; replicas each check before sending, so together they
+        may overshoot by at most one job per replica."""
         args = [job_id, payload.model_dump(mode="json")]
-        try:
-            self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
-            self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue)
-        except _BROKER_ERRORS as exc:
-            raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
+        with self._admission:
+            if self.queue_depth() >= self.settings.max_queue:
+                raise QueueFullError(f"{self.settings.max_queue} jobs are waiting; try again shortly")
+            try:
+                self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
+                self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue)
+            except _BROKER_ERRORS as exc:
+                raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
 
     def status(self, job_id: str) -> JobStatus:
         try:
@@ -104,6 +108,8 @@ class JobClient:
         if state == "SUCCESS" and isinstance(value, dict):
             if value.get("ok"):
                 return JobStatus(job_id, "done", result=value["result"])
+            if value["error"]["code"] == JobCancelledError.code:  # it stopped on its cancellation
+                return JobStatus(job_id, "cancelled")
             return JobStatus(job_id, "failed", error=value["error"])
         return JobStatus(job_id, "failed", error={"code": "internal_error", "message": f"the job failed: {value!r}"})
 
@@ -121,6 +127,22 @@ class JobClient:
         finally:
             self.blobs.delete(job_id)
         return JobStatus(job_id, "cancelled")
+
+    def remove_orphans(self, older_than_s: float) -> int:
+        """Delete uploads whose job has ended or is unknown (a time-limit kill, a Redis that
+        restarted empty, a cancelled stream window, a gateway killed mid-submit): the job's end
+        deletes its upload, but those ends never ran. Uploads younger than `older_than_s` are left
+        alone (their job may be a moment from being queued)."""
+        removed = 0
+        for key in self.blobs.stale(older_than_s):
+            try:
+                ended = self.status(key).finished
+            except JobNotFoundError:
+                ended = True
+            if ended:
+                self.blobs.delete(key)
+                removed += 1
+        return removed
 
     def broker_reachable(self) -> bool:
         try:

@@ -1,25 +1,39 @@
 """Stream an upload (multipart field `file`, or the raw body) into the blob store.
 
 Limits are enforced while reading: a declared Content-Length over the limit is refused before a
-byte is read, and a body that grows past it is cut off at the limit.
+byte is read, every byte of the body counts (not only the file's), a body that grows past the
+limit is cut off there, and a client that sends nothing for `idle_s` is cut off too. A multipart
+body that does not parse, or that carries any part but `file`, is the client's error (400); a
+blob store that cannot take the bytes is a 503, never a 500.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from service.errors import MissingUploadError, UnsupportedMediaError, UploadTooLargeError
+from service.errors import (
+    MalformedUploadError,
+    MissingUploadError,
+    StorageUnavailableError,
+    UnsupportedMediaError,
+    UploadTimeoutError,
+    UploadTooLargeError,
+)
 from service.sniff import SNIFF_BYTES, refusal
 from vfer.errors import EmptyInputError
 from vfer.jobs.blobs import BlobStore
 
 FIELD = "file"
 _MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
+_MAX_PART_HEADER = 8 * 1024  # one part's header line; longer is an attack, not a file name
 
 
 @dataclass
@@ -49,7 +63,7 @@ class _Sink:
 
 
 class _FilePart:
-    """python-multipart callbacks that send the `file` field to the sink and skip the rest."""
+    """python-multipart callbacks that send the `file` field to the sink and refuse any other."""
 
     def __init__(self, sink: _Sink) -> None:
         self.sink = sink
@@ -65,9 +79,15 @@ class _FilePart:
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_field += data[start:end]
+        self._check_header()
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self._header_value += data[start:end]
+        self._check_header()
+
+    def _check_header(self) -> None:
+        if len(self._header_field) + len(self._header_value) > _MAX_PART_HEADER:
+            raise MalformedUploadError(f"a multipart header is longer than {_MAX_PART_HEADER} bytes")
 
     def on_header_end(self) -> None:
         if self._header_field.lower() == b"content-disposition":
@@ -76,11 +96,15 @@ class _FilePart:
 
     def on_headers_finished(self) -> None:
         _, params = parse_options_header(self._disposition)
-        self._active = params.get(b"name") == FIELD.encode() and not self.found
-        if self._active:
-            self.found = True
-            raw = params.get(b"filename")
-            self.filename = raw.decode("utf-8", "replace") if raw else None
+        name = params.get(b"name")
+        if name != FIELD.encode():
+            shown = name.decode("utf-8", "replace")[:40] if name else "without a name"
+            raise MalformedUploadError(f"unexpected multipart field {shown!r}: send the video alone, as `{FIELD}`")
+        if self.found:
+            raise MalformedUploadError(f"more than one `{FIELD}` field in the multipart upload")
+        self.found = self._active = True
+        raw = params.get(b"filename")
+        self.filename = raw.decode("utf-8", "replace") if raw else None
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._active:
@@ -90,23 +114,48 @@ class _FilePart:
         self._active = False
 
 
-async def receive_upload(request: Request, blobs: BlobStore, key: str, limit: int) -> str | None:
+async def receive_upload(request: Request, blobs: BlobStore, key: str, limit: int, idle_s: float) -> str | None:
     """Store the request's video under `key`; returns the client's file name if it sent one."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise UploadTooLargeError(f"upload of {declared} bytes exceeds the limit of {limit} bytes")
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
-    pending = blobs.begin(key)
+    body = _body(request, limit + _MULTIPART_OVERHEAD, idle_s)
     try:
-        filename = await _read_into(request, _Sink(pending.file, limit), content_type, params)
+        pending = blobs.begin(key)
+    except OSError as exc:
+        raise StorageUnavailableError(f"the upload store cannot take uploads now: {exc}") from exc
+    try:
+        filename = await _read_into(body, _Sink(pending.file, limit), content_type, params)
         await run_in_threadpool(pending.commit)  # an object store uploads here: off the event loop
-    except BaseException:
+    except BaseException as exc:
         pending.discard()
+        if isinstance(exc, OSError):  # a full disk, a read-only volume, an unreachable bucket
+            raise StorageUnavailableError(f"the upload store cannot take uploads now: {exc}") from exc
         raise
     return filename
 
 
-async def _read_into(request: Request, sink: _Sink, content_type: bytes, params: dict[bytes, bytes]) -> str | None:
+async def _body(request: Request, limit: int, idle_s: float) -> AsyncIterator[bytes]:
+    """The body's chunks: all of them count toward `limit`, and none may take longer than `idle_s`."""
+    chunks = request.stream().__aiter__()
+    received = 0
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), idle_s)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise UploadTimeoutError(f"the upload sent nothing for {idle_s:.0f} s") from None
+        received += len(chunk)
+        if received > limit:
+            raise UploadTooLargeError(f"the request body exceeds the limit of {limit} bytes")
+        yield chunk
+
+
+async def _read_into(
+    body: AsyncIterator[bytes], sink: _Sink, content_type: bytes, params: dict[bytes, bytes]
+) -> str | None:
     filename: str | None = None
     if content_type == b"multipart/form-data":
         boundary = params.get(b"boundary")
@@ -114,14 +163,17 @@ async def _read_into(request: Request, sink: _Sink, content_type: bytes, params:
             raise MissingUploadError("multipart upload without a boundary")
         part = _FilePart(sink)
         parser = MultipartParser(boundary, _callbacks(part))  # type: ignore[arg-type]
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
+        try:
+            async for chunk in body:
+                parser.write(chunk)
+            parser.finalize()
+        except MultipartParseError as exc:
+            raise MalformedUploadError(f"the multipart body does not parse: {exc}") from None
         if not part.found:
             raise MissingUploadError(f"no `{FIELD}` field in the multipart upload")
         filename = part.filename
     else:
-        async for chunk in request.stream():
+        async for chunk in body:
             sink.write(chunk)
     sink.finish()
     return filename

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from service.deps import JobsDep, MetricsDep
+from service.deps import BlobsDep, JobsDep, MetricsDep, require_metrics_key
+from service.schemas import AUTH, errors
 
 router = APIRouter(tags=["health"])
 
@@ -17,19 +18,23 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Jobs can be taken: the broker is reachable (and, embedded, the model loaded)")
-async def readyz(request: Request, jobs: JobsDep) -> JSONResponse:
-    """Ready needs the broker, not a live worker: jobs queue until one comes, so workers may scale
-    to zero; `workers` says whether one answers right now. Embedded, the worker is this process."""
+@router.get("/readyz", summary="Jobs can be taken: the broker and the upload store work (embedded: the model loaded)")
+async def readyz(request: Request, jobs: JobsDep, blobs: BlobsDep) -> JSONResponse:
+    """Ready needs the broker and a writable upload store, not a live worker: jobs queue until one
+    comes, so workers may scale to zero; `workers` says whether one answers right now. Embedded,
+    the worker is this process."""
     broker = await run_in_threadpool(jobs.broker_reachable)
+    storage = await run_in_threadpool(blobs.writable)
     embedded = request.app.state.embedded_worker
     workers = embedded.alive if embedded is not None else broker and await run_in_threadpool(jobs.workers_alive)
-    ready = broker and (workers if embedded is not None else True)
-    body = {"status": "ready" if ready else "not ready", "broker": broker, "workers": workers}
+    ready = broker and storage and (workers if embedded is not None else True)
+    body = {"status": "ready" if ready else "not ready", "broker": broker, "storage": storage, "workers": workers}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics", summary="Prometheus metrics", dependencies=[Depends(require_metrics_key)], responses=errors(AUTH)
+)
 async def metrics(jobs: JobsDep, metrics: MetricsDep) -> Response:
     try:
         metrics.queue_depth.set(await run_in_threadpool(jobs.queue_depth))

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from service.deps import BlobsDep, JobsDep, MetricsDep, SettingsDep, require_api_key
+from service.auth import new_job_id
+from service.deps import ApiKeyDep, BlobsDep, JobsDep, MetricsDep, SettingsDep
 from service.errors import error_body, http_status
 from service.jobs import JobStatus, wait_for
+from service.schemas import AUTH, BROKER, JobBody, errors
 from service.uploads import receive_upload
 from vfer.jobs.options import JobOptions, VideoJob
 from vfer.jobs.tasks import PREDICT_TASK
 
-router = APIRouter(dependencies=[Depends(require_api_key)], tags=["predict"])
+router = APIRouter(tags=["predict"])
 
 
 class PredictQuery(JobOptions):
@@ -60,7 +62,32 @@ def job_response(status: JobStatus, metrics: MetricsDep) -> JSONResponse:
     return JSONResponse(status.to_dict(), status_code=202, headers=headers)
 
 
-@router.post("/predict", openapi_extra=_UPLOAD_BODY, summary="Predict expressions in an uploaded video")
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the prediction (the CLI's --json object), within `wait` seconds"},
+    202: {"model": JobBody, "description": "not finished within `wait`: poll `status_url`"},
+    **errors(
+        {
+            400: "empty upload, undecodable video, malformed multipart body, no `file` field",
+            **AUTH,
+            408: "the upload sent nothing for VFER_UPLOAD_IDLE_TIMEOUT_S",
+            410: "the upload expired before a worker took the job",
+            413: "over the byte, pixel, duration, frame or work limits",
+            415: "not a video",
+            422: "a bad parameter, an unknown model, or the job's time limit was reached",
+            429: "VFER_MAX_QUEUE jobs are waiting (Retry-After)",
+            500: "the job's worker crashed on it repeatedly",
+            **BROKER,
+        }
+    ),
+}
+
+
+@router.post(
+    "/predict",
+    openapi_extra=_UPLOAD_BODY,
+    responses=_RESPONSES,
+    summary="Predict expressions in an uploaded video",
+)
 async def predict(
     request: Request,
     settings: SettingsDep,
@@ -68,9 +95,11 @@ async def predict(
     blobs: BlobsDep,
     metrics: MetricsDep,
     query: Annotated[PredictQuery, Query()],
+    owner: ApiKeyDep,
 ) -> JSONResponse:
-    job_id = jobs.new_id()
-    filename = await receive_upload(request, blobs, job_id, settings.max_upload_bytes)
+    settings.check_model_name(query.model)  # before a byte of the upload is read
+    job_id = new_job_id(owner)
+    filename = await receive_upload(request, blobs, job_id, settings.max_upload_bytes, settings.upload_idle_timeout_s)
     job = VideoJob(options=query.job_options(), filename=filename or "upload")
     try:
         await run_in_threadpool(jobs.submit, PREDICT_TASK, job_id, job)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
-from vfer.errors import InvalidOptionError
+from vfer.errors import InvalidOptionError, VferError
 
 
 def format_window(window: object) -> str:
@@ -26,8 +27,9 @@ def _run(args: argparse.Namespace) -> int:
 
     from service.rpc.client import Client, encoded_frames, stream_requests
 
+    frames = _Remembering(encoded_frames(Path(args.video), args.format))
     requests = stream_requests(
-        encoded_frames(Path(args.video), args.format),
+        frames,
         encoding=args.format,
         model=args.model,
         window_s=args.window,
@@ -45,8 +47,29 @@ def _run(args: argparse.Namespace) -> int:
                 else:
                     print(format_window(window), flush=True)
         except grpc.RpcError as exc:
+            if frames.error is not None:  # our own reading failed (gRPC only says UNKNOWN): say why
+                raise frames.error from None
             raise InvalidOptionError(f"{exc.code().name}: {exc.details()}") from None
     return 0
+
+
+class _Remembering:
+    """Frames that keep the error which ended them: gRPC reads requests in its own thread and
+    reports any failure there as 'Exception iterating requests!'."""
+
+    def __init__(self, frames: Iterator[tuple[float, bytes]]) -> None:
+        self._frames = frames
+        self.error: VferError | None = None
+
+    def __iter__(self) -> Iterator[tuple[float, bytes]]:
+        return self
+
+    def __next__(self) -> tuple[float, bytes]:
+        try:
+            return next(self._frames)
+        except VferError as exc:
+            self.error = exc
+            raise
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -13,19 +14,26 @@ from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
 
 ENCODINGS = {"jpeg": (pb.FRAME_FORMAT_JPEG, ".jpg"), "png": (pb.FRAME_FORMAT_PNG, ".png")}
 
+if TYPE_CHECKING:
+    from vfer.video import VideoReader
+
 
 def _metadata(api_key: str | None) -> list[tuple[str, str]]:
     return [("x-api-key", api_key)] if api_key else []
 
 
 def encoded_frames(path: Path, encoding: str = "jpeg") -> Iterator[tuple[float, bytes]]:
-    """(time, encoded image) for every frame of a video file."""
-    import cv2
-
+    """(time, encoded image) for every frame of a video file. The file is opened and probed
+    here, so a missing file or one that is no video fails before any call is made."""
     from vfer.video import VideoReader
 
-    extension = ENCODINGS[encoding][1]
-    for frame in VideoReader(path).frames():
+    return _encode(VideoReader(path), ENCODINGS[encoding][1])
+
+
+def _encode(reader: VideoReader, extension: str) -> Iterator[tuple[float, bytes]]:
+    import cv2
+
+    for frame in reader.frames():
         ok, data = cv2.imencode(extension, frame.bgr())
         assert ok, "OpenCV could not encode a frame"
         yield frame.time_s, data.tobytes()

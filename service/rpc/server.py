@@ -12,7 +12,6 @@ Health checking and reflection are on.
 from __future__ import annotations
 
 import asyncio
-import hmac
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,12 +20,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel
 
+from service.auth import authenticate, new_job_id
 from service.errors import (
     DeadlineExceededError,
     JobFailedError,
     MalformedFrameError,
     StreamStalledError,
-    UnauthorizedError,
     UploadTooLargeError,
 )
 from service.jobs import JobClient, JobStatus, wait_for
@@ -56,14 +55,11 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         self.jobs = jobs
         self.blobs = blobs
 
-    def _authorize(self, context: grpc.aio.ServicerContext) -> None:
-        if not self.settings.api_keys:
-            return
-        given = dict(context.invocation_metadata() or ()).get(API_KEY_METADATA, "")
-        if not isinstance(given, str) or not any(
-            hmac.compare_digest(given.encode(), k.encode()) for k in self.settings.api_keys
-        ):
-            raise UnauthorizedError(f"a valid {API_KEY_METADATA} metadata entry is required")
+    def _authorize(self, context: grpc.aio.ServicerContext) -> str | None:
+        """The caller's key (the owner of the jobs it creates), or None when no keys are configured."""
+        given = dict(context.invocation_metadata() or ()).get(API_KEY_METADATA)
+        text = given if isinstance(given, str) else None
+        return authenticate(text, self.settings.api_keys, f"{API_KEY_METADATA} metadata entry")
 
     async def _submit(self, task: str, job_id: str, data: bytes, job: BaseModel) -> None:
         await asyncio.to_thread(self.blobs.put, job_id, data)
@@ -80,7 +76,7 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
 
     async def Predict(self, request: pb.PredictRequest, context: grpc.aio.ServicerContext) -> pb.PredictResponse:
         try:
-            self._authorize(context)
+            owner = self._authorize(context)
             if not request.video:
                 raise EmptyInputError("the video is empty")
             if len(request.video) > self.settings.max_upload_bytes:
@@ -88,8 +84,9 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             if reason := refusal(request.video[:512]):
                 raise NotAVideoError(reason)
             options = parse(JobOptions, given(request.options, "model", "mode", "window_s", "stride_s"))
+            self.settings.check_model_name(options.model)
             job = VideoJob(options=options, filename=request.filename or "upload")
-            job_id = self.jobs.new_id()
+            job_id = new_job_id(owner)
             await self._submit(PREDICT_TASK, job_id, request.video, job)
             context.set_trailing_metadata(((JOB_ID_METADATA, job_id),))
             remaining = context.time_remaining()
@@ -119,14 +116,14 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         reader: asyncio.Task[None] | None = None
         in_flight: str | None = None
         try:
-            self._authorize(context)
+            owner = self._authorize(context)
             reader = asyncio.create_task(self._read(request_iterator, ready))
             tracks: dict[str, Any] = {}  # the core tracker's state after the last window
             while (item := await ready.get()) is not _END:
                 if isinstance(item, BaseException):
                     raise item
                 window, options = item
-                in_flight = self.jobs.new_id()
+                in_flight = new_job_id(owner)
                 job = WindowJob(options=options, first_frame=window.first_frame, tracks=tracks)
                 await self._submit(PREDICT_WINDOW_TASK, in_flight, pack(window.frames), job)
                 status = await wait_for(self.jobs, in_flight, self.settings.stream_stall_s)
@@ -172,6 +169,7 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
                     if sampler is not None:
                         raise MalformedFrameError("the stream configuration may be sent only once, first")
                     options = stream_options(request.config)
+                    self.settings.check_model_name(options.model)  # refused at config time, not per window
                     sampler = FrameSampler(options, self.settings.max_frame_bytes, self.settings.max_pixels)
                     continue
                 if sampler is None or options is None:

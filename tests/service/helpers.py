@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,34 @@ def service_env(broker_url: str | None, blob_dir: Path, **extra: str) -> dict[st
         env["VFER_BROKER_URL"] = broker_url
     env.update(extra)
     return env
+
+
+@contextlib.contextmanager
+def vfer_serve(
+    env: dict[str, str], log: Path, *, vfer: list[str] | None = None, ready: Callable[[str], bool] | None = None
+) -> Iterator[str]:
+    """A real `vfer serve` process on a free port, until the block ends; yields its URL once
+    `ready(url)` (default: /readyz answers 200). `vfer` is the command (default: this Python's)."""
+    port = free_port()
+    command = vfer or [sys.executable, "-m", "vfer.cli"]
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        process = subprocess.Popen([*command, "serve", "--port", str(port)], env=env, stdout=out, stderr=out)
+        try:
+            wait_until(lambda: (ready or _ready)(url), 90, f"vfer serve on port {port} (log: {log})")
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _ready(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 class Worker:

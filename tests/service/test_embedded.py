@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import httpx
 import pytest
 
 from tests.media import VIDEO
-from tests.service.helpers import free_port, service_env, service_ready, wait_until
+from tests.service.helpers import service_env, service_ready, vfer_serve, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -20,27 +18,14 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def embedded_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("embedded")
-    port = free_port()
-    log = (root / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vfer.cli", "serve", "--port", str(port)],
-        env=service_env(None, root / "blobs", VFER_LOG_LEVEL="warning"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: service_ready(url), 60, f"vfer serve on port {port} (log: {root / 'serve.log'})")
+    env = service_env(None, root / "blobs", VFER_LOG_LEVEL="warning")
+    with vfer_serve(env, root / "serve.log", ready=service_ready) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def test_embedded_service_predicts_an_upload(embedded_url: str, data: Path) -> None:
     with httpx.Client(base_url=embedded_url, timeout=60) as client:
-        assert client.get("/readyz").json() == {"status": "ready", "broker": True, "workers": True}
+        assert client.get("/readyz").json() == {"status": "ready", "broker": True, "storage": True, "workers": True}
         response = client.post(
             "/predict?wait=50", files={"file": ("single_face.mp4", (VIDEO / "single_face.mp4").read_bytes())}
         )

@@ -95,6 +95,14 @@ def test_a_bad_stream_configuration_is_invalid_argument(grpc_target: str) -> Non
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "window_s" in failure.value.details()
 
 
+def test_an_unknown_model_is_refused_at_configuration(grpc_target: str) -> None:
+    """Before any frame: the configuration message alone is answered INVALID_ARGUMENT."""
+    config = pb.StreamConfig(model="no_such_model", format=pb.FRAME_FORMAT_JPEG)
+    with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
+        list(client.stream(iter([pb.StreamRequest(config=config)]), timeout=10))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "no_such_model" in failure.value.details()
+
+
 def test_not_a_video_is_invalid_argument(grpc_target: str) -> None:
     with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
         client.predict(b"hello, just text\n" * 50, timeout=30)
@@ -165,6 +173,32 @@ def test_vfer_stream_prints_one_line_per_window(grpc_target: str, data: Path) ->
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()
     assert len(lines) >= 2 and all(line.startswith("window") and "face 0" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing.mp4", "no such file"),
+        (lambda d: (d / "notes.txt", (d / "notes.txt").write_text("plain text\n" * 100))[0], "not a video"),
+        (lambda d: (d / "cut.mp4", (d / "cut.mp4").write_bytes(SINGLE.read_bytes()[:60_000]))[0], "not a video"),
+    ],
+    ids=["missing", "text", "truncated"],
+)
+def test_vfer_stream_of_a_bad_file_says_why_in_one_line(
+    grpc_target: str, data: Path, tmp_path: Path, make, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "vfer.cli", "stream", str(make(tmp_path)), "--target", grpc_target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Exception iterating" not in lines[0], run.stderr
 
 
 def test_waiting_is_bounded_when_no_worker_consumes(settings: Settings, data: Path, tmp_path: Path) -> None:

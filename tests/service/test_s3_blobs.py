@@ -153,9 +153,7 @@ def test_an_unreachable_store_is_a_transient_fault(tmp_path: Path) -> None:
 
 def test_a_failed_delete_never_fails_the_job(s3: S3Server, bucket: str) -> None:
     """The job's result stands; the sweeper deletes the blob later."""
-    from types import SimpleNamespace
-
-    from worker.tasks import _on_blob
+    from worker.tasks import finish
 
     class UndeletableStore(S3BlobStore):
         def delete(self, key: str) -> None:
@@ -165,5 +163,5 @@ def test_a_failed_delete_never_fails_the_job(s3: S3Server, bucket: str) -> None:
     name = key()
     blobs.put(name, b"clip")
     undeletable = UndeletableStore(blobs.client, blobs.bucket, blobs.prefix, blobs.ttl_s)
-    outcome = _on_blob(SimpleNamespace(blobs=undeletable), name, lambda data: {"size": len(data)})  # type: ignore[arg-type]
+    outcome = finish(undeletable, name, lambda data: {"size": len(data)})
     assert outcome == {"ok": True, "result": {"size": 4}}

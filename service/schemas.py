@@ -1,0 +1,34 @@
+"""The documented response bodies, for the OpenAPI document: errors, jobs, and which statuses
+each route answers with (all errors share one shape; `service.errors` maps codes to statuses)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable: empty_input, not_a_video, queue_full, ...")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class JobBody(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    status_url: str
+    result: dict[str, Any] | None = Field(None, description="the prediction, once done")
+    error: ErrorDetail | None = Field(None, description="why it failed")
+
+
+def errors(statuses: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each with the error body."""
+    return {status: {"model": ErrorBody, "description": why} for status, why in statuses.items()}
+
+
+AUTH = {401: "API keys are configured and the request's X-API-Key is missing or wrong"}
+BROKER = {503: "the broker or the upload store is unavailable (Retry-After)"}
