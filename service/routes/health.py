@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
@@ -33,7 +33,11 @@ async def readyz(request: Request, jobs: JobsDep, blobs: BlobsDep) -> JSONRespon
 
 
 @router.get(
-    "/metrics", summary="Prometheus metrics", dependencies=[Depends(require_metrics_key)], responses=errors(AUTH)
+    "/metrics",
+    summary="Prometheus metrics",
+    dependencies=[Depends(require_metrics_key)],
+    responses=errors(AUTH),
+    response_class=PlainTextResponse,  # Prometheus' text format
 )
 async def metrics(jobs: JobsDep, metrics: MetricsDep) -> Response:
     try:

@@ -12,10 +12,12 @@ Health checking and reflection are on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel
@@ -77,6 +79,8 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
     async def Predict(self, request: pb.PredictRequest, context: grpc.aio.ServicerContext) -> pb.PredictResponse:
         try:
             owner = self._authorize(context)
+            if isinstance(request, Undecodable):
+                raise request.error()
             if not request.video:
                 raise EmptyInputError("the video is empty")
             if len(request.video) > self.settings.max_upload_bytes:
@@ -165,6 +169,8 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             options: StreamOptions | None = None
             number = 0
             async for request in request_iterator:
+                if isinstance(request, Undecodable):
+                    raise request.error()
                 if request.HasField("config"):
                     if sampler is not None:
                         raise MalformedFrameError("the stream configuration may be sent only once, first")
@@ -187,6 +193,44 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             await ready.put(exc)
 
 
+@dataclass(frozen=True)
+class Undecodable:
+    """A request whose bytes are no valid protobuf message: the method answers INVALID_ARGUMENT
+    (gRPC's own deserialization failure would be a bare UNKNOWN)."""
+
+    reason: str
+
+    def error(self) -> MalformedFrameError:
+        return MalformedFrameError(self.reason)
+
+
+def _lenient(message: Any) -> Callable[[bytes], Any]:
+    def parse(data: bytes) -> Any:
+        try:
+            return message.FromString(data)
+        except DecodeError as exc:
+            return Undecodable(f"not a valid {message.DESCRIPTOR.name} message: {exc}")
+
+    return parse
+
+
+def _add_servicer(servicer: ExpressionServicer, server: grpc.aio.Server) -> None:
+    """As the generated `add_ExpressionServiceServicer_to_server`, with lenient request parsing."""
+    handlers = {
+        "Predict": grpc.unary_unary_rpc_method_handler(
+            servicer.Predict,
+            request_deserializer=_lenient(pb.PredictRequest),
+            response_serializer=pb.PredictResponse.SerializeToString,
+        ),
+        "StreamPredict": grpc.stream_stream_rpc_method_handler(
+            servicer.StreamPredict,
+            request_deserializer=_lenient(pb.StreamRequest),
+            response_serializer=pb.WindowResult.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+
+
 async def start_grpc_server(
     settings: Settings, jobs: JobClient, blobs: BlobStore, *, host: str = "127.0.0.1", port: int = 0
 ) -> tuple[grpc.aio.Server, int]:
@@ -195,7 +239,7 @@ async def start_grpc_server(
     server = grpc.aio.server(
         options=[("grpc.max_receive_message_length", message_limit), ("grpc.max_send_message_length", message_limit)]
     )
-    pb_grpc.add_ExpressionServiceServicer_to_server(ExpressionServicer(settings, jobs, blobs), server)
+    _add_servicer(ExpressionServicer(settings, jobs, blobs), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)

@@ -103,6 +103,19 @@ def test_an_unknown_model_is_refused_at_configuration(grpc_target: str) -> None:
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "no_such_model" in failure.value.details()
 
 
+@pytest.mark.parametrize("method", ["Predict", "StreamPredict"])
+def test_bytes_that_are_no_protobuf_message_are_invalid_argument(grpc_target: str, method: str) -> None:
+    garbage = b"\xff\xff\xff\xff not a protobuf message"
+    with grpc.insecure_channel(grpc_target) as channel, pytest.raises(grpc.RpcError) as failure:
+        path = f"/vfer.v1.ExpressionService/{method}"
+        if method == "Predict":
+            channel.unary_unary(path)(garbage, timeout=10)
+        else:
+            list(channel.stream_stream(path)(iter([garbage]), timeout=10))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT, failure.value.details()
+    assert "not a valid" in failure.value.details()
+
+
 def test_not_a_video_is_invalid_argument(grpc_target: str) -> None:
     with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
         client.predict(b"hello, just text\n" * 50, timeout=30)

@@ -26,8 +26,8 @@ SINGLE = VIDEO / "single_face.mp4"
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """30 s of a real face: about 8 s of work in paper mode (the detector on every frame)."""
-    return make_long_clip(SINGLE, 30.0, tmp_path_factory.mktemp("clips") / "long.mp4").read_bytes()
+    """60 s of a real face: 11 to 16 s of work in paper mode (the detector on every frame)."""
+    return make_long_clip(SINGLE, 60.0, tmp_path_factory.mktemp("clips") / "long.mp4").read_bytes()
 
 
 def _blobs(folder: Path) -> list[Path]:
@@ -57,7 +57,7 @@ def test_a_job_past_its_time_limit_ends_with_its_own_code(
 
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[str]:
-    """`vfer serve` with its in-process worker and a 6 s time limit (the long clip takes about 8 s)."""
+    """`vfer serve` with its in-process worker and a 6 s time limit (the long clip takes longer)."""
     env = service_env(None, tmp_path / "blobs", VFER_TASK_TIME_LIMIT_S="6", VFER_LOG_LEVEL="warning")
     with vfer_serve(env, tmp_path / "serve.log") as url:
         yield url
