@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from vfer.errors import ModelNotFoundError
-from vfer.inference import OnnxClassifier, TorchClassifier
+from vfer.inference import OnnxClassifier, TorchClassifier, load_classifier, shipped_onnx
 from vfer.labels import LABELS
-from vfer.models import CheckpointMeta, create_model, list_models, load_checkpoint, save_checkpoint
+from vfer.models import CheckpointMeta, create_model, list_models, load_checkpoint, model_entry, save_checkpoint
+from vfer.models.checkpoint import pretrained_path
 from vfer.models.export import export_onnx, export_torchscript
 from vfer.models.mini_xception import SamePadMaxPool2d
 
@@ -101,6 +102,30 @@ def test_onnx_runtime_matches_torch(tmp_path: Path, name: str) -> None:
     eager = TorchClassifier(model, meta, device=torch.device("cpu"))
     clips = np.random.default_rng(0).integers(0, 256, (5, 8, 64, 64), dtype=np.uint8)
     np.testing.assert_allclose(onnx.predict_proba(clips), eager.predict_proba(clips), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", [e.name for e in list_models()])
+def test_the_shipped_onnx_graph_is_the_shipped_model(name: str) -> None:
+    """scripts/export_onnx.py made them; shipped weights changed without a new export fail here."""
+    checkpoint = pretrained_path(model_entry(name).pretrained or "")
+    graph = shipped_onnx(checkpoint)
+    assert graph is not None, f"no ONNX graph beside {checkpoint.name}: run scripts/export_onnx.py"
+    assert not list(graph.parent.glob("*.data")), "the graphs are self-contained files"
+    model = create_model(name, pretrained=True).eval()
+    meta = CheckpointMeta(model=name)
+    clips = np.random.default_rng(1).integers(0, 256, (40, 8, 64, 64), dtype=np.uint8)  # more than one batch
+    eager = TorchClassifier(model, meta, device=torch.device("cpu")).predict_proba(clips)
+    np.testing.assert_allclose(OnnxClassifier(graph, meta).predict_proba(clips), eager, atol=1e-5)
+
+
+def test_a_trained_checkpoint_is_exported_once_into_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VFER_CACHE_DIR", str(tmp_path / "cache"))
+    checkpoint = save_checkpoint(create_model("c3d_convlstm"), tmp_path / "mine", CheckpointMeta(model="c3d_convlstm"))
+    first = load_classifier(str(checkpoint), backend="onnx")
+    cached = list((tmp_path / "cache").rglob("*"))
+    assert [p.suffix for p in cached if p.is_file()] == [".onnx"], cached
+    assert load_classifier(str(checkpoint), backend="onnx").info == first.info
+    assert list((tmp_path / "cache").rglob("*")) == cached, "the second load exports nothing"
 
 
 @pytest.mark.parametrize("name", [e.name for e in list_models()])

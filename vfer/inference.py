@@ -19,7 +19,7 @@ from torch import nn
 from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.labels import NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
-from vfer.models.checkpoint import CheckpointMeta, pretrained_path
+from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path
 
 Backend = Literal["auto", "torch", "onnx"]
 BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx")
@@ -42,6 +42,10 @@ class ClipClassifier(Protocol):
     def predict_proba(self, clips: Clips) -> Probabilities: ...
 
 
+BATCH = 32  # windows per model call: memory stays bounded however long the video (a whole
+# 600-s video's 533 windows in one ONNX Runtime call took its arena to about 4 GB)
+
+
 def select_device() -> torch.device:
     """CUDA when present, else CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -56,7 +60,7 @@ class TorchClassifier:
     """Batched inference with a PyTorch module."""
 
     def __init__(
-        self, model: nn.Module, meta: CheckpointMeta, *, device: torch.device | None = None, batch_size: int = 64
+        self, model: nn.Module, meta: CheckpointMeta, *, device: torch.device | None = None, batch_size: int = BATCH
     ) -> None:
         self.device = device or select_device()
         self.model = model.to(self.device).eval()
@@ -86,8 +90,10 @@ class OnnxClassifier:
         self.info = ModelInfo(meta.model, meta.version, "onnx", "cpu")
 
     def predict_proba(self, clips: Clips) -> Probabilities:
-        if len(clips) == 0:
-            return np.zeros((0, NUM_CLASSES), dtype=np.float32)
+        out = [self._softmax(clips[start : start + BATCH]) for start in range(0, len(clips), BATCH)]
+        return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), dtype=np.float32)
+
+    def _softmax(self, clips: Clips) -> Probabilities:
         logits = self._session.run(None, {self._input: _as_input(clips)})[0]
         logits = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
@@ -107,6 +113,12 @@ def resolve_checkpoint(model: str) -> Path:
             f"model {model!r} ships no trained weights; train it (`vfer train`) and pass the checkpoint path"
         )
     return pretrained_path(entry.pretrained)
+
+
+def shipped_onnx(checkpoint: Path) -> Path | None:
+    """The ONNX graph shipped beside a packaged checkpoint (scripts/export_onnx.py), if any."""
+    graph = checkpoint.with_suffix(".onnx")
+    return graph if checkpoint.resolve().parent == WEIGHTS_DIR and graph.is_file() else None
 
 
 def _onnx_cache(checkpoint: Path) -> Path:
@@ -144,8 +156,8 @@ def load_classifier(
     module, meta = load_checkpoint(checkpoint)
     if backend == "torch":
         return TorchClassifier(module, meta, device=device)
-    onnx_path = _onnx_cache(checkpoint)
-    if not onnx_path.is_file():
+    onnx_path = shipped_onnx(checkpoint) or _onnx_cache(checkpoint)
+    if not onnx_path.is_file():  # a trained checkpoint of the user's: exported once, then cached
         from vfer.models.export import export_onnx
 
         tmp = onnx_path.with_suffix(f".{os.getpid()}.tmp")

@@ -31,6 +31,7 @@ def export_onnx(model: nn.Module, path: Path, *, frames: int = 8, size: int = 64
             dynamo=True,
             dynamic_shapes=({0: batch},),
             verbose=False,
+            external_data=False,  # one self-contained file: it may be renamed, moved and shipped
         )
     return path
 
