@@ -83,3 +83,29 @@ def test_two_people_side_by_side_get_two_stable_tracks(face_models: FaceModels, 
     centres = sorted(f.box.x0 + f.box.width / 2 for f in found.faces)
     assert centres[0] < 640 < centres[1]
     assert all(f.samples == 8 for f in found.faces)  # each followed on every sample, none swapped
+
+
+@pytest.mark.parametrize("mode", ["fast", "paper"])
+def test_windows_are_handed_on_while_the_video_is_still_decoding(
+    face_models: FaceModels, data: Path, tmp_path: Path, mode: str
+) -> None:
+    """So the model runs alongside decoding: most windows leave before the end, none twice, and
+    the windows handed on are exactly the extraction's (the same as cutting them all at the end)."""
+    from benchmarks.clips import make_long_clip
+
+    clip = make_long_clip(VIDEO / "single_face.mp4", 12.0, tmp_path / "long.mp4")
+    decoded_to = [0.0]
+    handed: list[tuple[float, object]] = []
+    extraction = extract_faces(
+        clip,
+        face_models,
+        PipelineConfig(mode=mode),  # type: ignore[arg-type]
+        progress=lambda done, total: decoded_to.__setitem__(0, done),
+        windows=lambda window: handed.append((decoded_to[0], window)),
+    )
+    windows = [w for face in extraction.faces for w in face.windows]
+    assert len(windows) >= 10
+    assert sorted(map(id, windows)) == sorted(id(w) for _, w in handed), "every window, each once"
+    early = [at for at, _ in handed if at < 11.0]
+    assert len(early) >= len(windows) - 2, "all but the tail leave before the video's last second"
+    assert handed[0][0] < 4.0, "the first window leaves within seconds"

@@ -59,6 +59,10 @@ class Extraction:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+def _keep(window: FaceWindow) -> None:
+    """The sink of a pipeline run whose caller takes the windows at the end."""
+
+
 @dataclass
 class _Clock:
     """Busy time of one stage, in seconds."""
@@ -102,23 +106,61 @@ def _prefetch(
         worker.join()
 
 
-def _windows(track: Track, plan: SamplingPlan, max_gap: int) -> list[FaceWindow]:
+def _cut(track: Track, window: list[int], max_gap: int) -> FaceWindow | None:
+    """The window's 8 crops (each position's nearest observation), or None when the face was
+    away for more than `max_gap` positions inside it."""
     positions = track.positions
-    windows: list[FaceWindow] = []
-    for window in plan.windows(positions[0], positions[-1]):
-        chosen = [min(positions, key=lambda p, q=q: (abs(p - q), p)) for q in window]  # type: ignore[misc]
-        if max(abs(p - q) for p, q in zip(chosen, window, strict=True)) > max_gap:
-            continue  # the face was away for too long inside this window
-        obs = [track.observations[p] for p in chosen]
-        windows.append(
-            FaceWindow(
-                start_s=obs[0].time_s,
-                end_s=obs[-1].time_s,
-                box=obs[CLIP_FRAMES // 2].box,
-                frames=np.stack([o.crop for o in obs]),
-            )
-        )
-    return windows
+    chosen = [min(positions, key=lambda p, q=q: (abs(p - q), p)) for q in window]  # type: ignore[misc]
+    if max(abs(p - q) for p, q in zip(chosen, window, strict=True)) > max_gap:
+        return None
+    obs = [track.observations[p] for p in chosen]
+    return FaceWindow(
+        start_s=obs[0].time_s,
+        end_s=obs[-1].time_s,
+        box=obs[CLIP_FRAMES // 2].box,
+        frames=np.stack([o.crop for o in obs]),
+    )
+
+
+class WindowFeed:
+    """Cuts a track's windows as soon as no later frame can change them, and hands each to
+    `sink`, so the model runs while the video is still being decoded (and crops need not wait
+    for the end). A window [s, s+7] is final once the track was seen at s+7 or later and the
+    tracker has passed s+7+max_gap: no later observation can be nearer to its positions. The
+    tail window (ending on the track's last position) waits for the track to end."""
+
+    def __init__(self, plan: SamplingPlan, max_gap: int, sink: Callable[[FaceWindow], None]) -> None:
+        self.plan, self.max_gap, self.sink = plan, max_gap, sink
+        self._next: dict[int, int] = {}  # id(track) -> the next regular window's start position
+        self._cut: dict[int, dict[int, FaceWindow | None]] = {}  # id(track) -> start -> window
+
+    def advance(self, tracks: Sequence[Track], position: int) -> None:
+        """After the tracker's work at `position`: cut every window of these tracks now final."""
+        for track in tracks:
+            if not track.observations:
+                continue
+            start = self._next.setdefault(id(track), next(iter(track.observations)))  # the first, in time order
+            cut = self._cut.setdefault(id(track), {})
+            while track.last_position >= start + CLIP_FRAMES - 1 and position >= start + CLIP_FRAMES - 1 + self.max_gap:
+                window = _cut(track, list(range(start, start + CLIP_FRAMES)), self.max_gap)
+                cut[start] = window
+                if window is not None:
+                    self.sink(window)
+                start += self.plan.stride_steps
+            self._next[id(track)] = start
+
+    def windows(self, track: Track) -> list[FaceWindow]:
+        """All the track's windows, in order: those cut early, and the rest cut (and sunk) now."""
+        positions = track.positions
+        cut = self._cut.get(id(track), {})
+        windows = []
+        for window in self.plan.windows(positions[0], positions[-1]):
+            face_window = cut[window[0]] if window[0] in cut else _cut(track, window, self.max_gap)
+            if window[0] not in cut and face_window is not None:
+                self.sink(face_window)
+            if face_window is not None:
+                windows.append(face_window)
+        return windows
 
 
 def _median_box(track: Track) -> Box:
@@ -126,7 +168,7 @@ def _median_box(track: Track) -> Box:
     return Box(*(float(c) for c in coords))
 
 
-def _face_clips(track: Track, plan: SamplingPlan, config: PipelineConfig) -> FaceClips:
+def _face_clips(track: Track, feed: WindowFeed) -> FaceClips:
     obs = [track.observations[p] for p in track.positions]
     return FaceClips(
         track_id=track.key,
@@ -134,7 +176,7 @@ def _face_clips(track: Track, plan: SamplingPlan, config: PipelineConfig) -> Fac
         end_s=obs[-1].time_s,
         box=_median_box(track),
         samples=len(obs),
-        windows=_windows(track, plan, config.max_gap_steps),
+        windows=feed.windows(track),
     )
 
 
@@ -156,22 +198,35 @@ def faces_in_window(
     for position, (time_s, gray) in enumerate(frames):
         deadline.check()
         tracker.observe(position, position, time_s, gray)
-    plan = SamplingPlan(frames=tuple(range(len(frames))), stride_steps=CLIP_FRAMES)
-    clips = [_face_clips(track, plan, config) for track in tracker.finish()]
+    feed = WindowFeed(
+        SamplingPlan(frames=tuple(range(len(frames))), stride_steps=CLIP_FRAMES), config.max_gap_steps, _keep
+    )
+    clips = [_face_clips(track, feed) for track in tracker.finish()]
     return clips, tracker.state()
 
 
+Progress = Callable[[float, float], None]  # (seconds of video done, its duration)
+
+
 def extract_faces(
-    source: VideoSource, models: FaceModels, config: PipelineConfig | None = None, deadline: Deadline | None = None
+    source: VideoSource,
+    models: FaceModels,
+    config: PipelineConfig | None = None,
+    deadline: Deadline | None = None,
+    progress: Progress | None = None,
+    windows: Callable[[FaceWindow], None] | None = None,
 ) -> Extraction:
-    """Run the face pipeline on one video; `deadline` is checked at every frame."""
+    """Run the face pipeline on one video; `deadline` is checked and `progress` told at every
+    frame; `windows` receives each window as soon as it is final (all of them, by the end)."""
     config = config or PipelineConfig()
     deadline = deadline or Deadline()
+    report = progress or (lambda done, total: None)
     started = time.perf_counter()
     reader = VideoReader(source, config.limits)
     info = reader.info
     plan = plan_sampling(info.frames, info.fps, config.window_s, config.stride_s)
     position_of = {frame: pos for pos, frame in enumerate(plan.frames)}
+    feed = WindowFeed(plan, config.max_gap_steps, windows or _keep)
     opened = time.perf_counter()
 
     decode_clock, face_clock = _Clock(), _Clock()
@@ -180,21 +235,27 @@ def extract_faces(
         for frame, gray in _prefetch(reader.frames(), lambda _: True, decode_clock):
             assert gray is not None
             deadline.check()
+            report(frame.time_s, info.duration_s)
             tick = time.perf_counter()
-            paper.step(frame.index, frame.time_s, gray, position_of.get(frame.index))
+            position = position_of.get(frame.index)
+            paper.step(frame.index, frame.time_s, gray, position)
+            if position is not None:
+                feed.advance(paper.active_tracks(), position)
             face_clock.seconds += time.perf_counter() - tick
         tracks = paper.finish()
     else:
         sampled = SampledTracker(models, config)
         for frame, gray in _prefetch(reader.frames(), position_of.__contains__, decode_clock):
             deadline.check()
+            report(frame.time_s, info.duration_s)
             if gray is not None:
                 tick = time.perf_counter()
                 sampled.observe(position_of[frame.index], frame.index, frame.time_s, gray)
+                feed.advance(sampled.active_tracks(), position_of[frame.index])
                 face_clock.seconds += time.perf_counter() - tick
         tracks = sampled.finish()
 
-    faces = [_face_clips(track, plan, config) for track in tracks]
+    faces = [_face_clips(track, feed) for track in tracks]
     done = time.perf_counter()
     timings = {
         "probe": (opened - started) * 1e3,

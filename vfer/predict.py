@@ -13,8 +13,9 @@ from vfer.config import PipelineConfig
 from vfer.deadline import Deadline
 from vfer.face.tracking import FaceModels, TrackerState
 from vfer.inference import ClipClassifier, load_classifier
+from vfer.model_feed import ModelFeed, Probabilities
 from vfer.models import DEFAULT_MODEL
-from vfer.pipeline import FaceClips, GrayImage, extract_faces, faces_in_window
+from vfer.pipeline import FaceClips, GrayImage, Progress, extract_faces, faces_in_window
 from vfer.result import FacePrediction, PredictionResult, WindowPrediction, distribution
 from vfer.video.decode import VideoSource
 
@@ -43,19 +44,22 @@ class Predictor:
         name: str | None = None,
         config: PipelineConfig | None = None,
         deadline: Deadline | None = None,
+        progress: Progress | None = None,
     ) -> PredictionResult:
         """Predict one video (a path or its bytes); `config` overrides this predictor's for one call;
-        past `deadline` (or once it is cancelled) the work stops with its error."""
+        past `deadline` (or once it is cancelled) the work stops with its error; `progress` hears
+        (seconds done, duration) as frames are decoded."""
         config = config or self.config
         started = time.perf_counter()
-        extraction = extract_faces(source, self.face_models, config, deadline)
-        if deadline is not None:
-            deadline.check()
-        model_started = time.perf_counter()
-        faces = self._classify(extraction.faces)
+        with ModelFeed(self.classifier) as feed:  # windows are classified while the video decodes
+            extraction = extract_faces(source, self.face_models, config, deadline, progress, feed.submit)
+            if deadline is not None:
+                deadline.check()
+            probabilities = feed.results()
+        faces = self._assemble(extraction.faces, probabilities)
         finished = time.perf_counter()
         timings = dict(extraction.timings_ms)
-        timings["model"] = (finished - model_started) * 1e3
+        timings["model"] = feed.busy_s * 1e3  # busy time of the model thread, overlapping the rest
         timings["total"] = (finished - started) * 1e3
         info = self.classifier.info
         return PredictionResult(
@@ -86,13 +90,15 @@ class Predictor:
         if not windows:
             return []
         probs = self.classifier.predict_proba(np.stack([w.frames for w in windows]))
-        faces, offset = [], 0
+        return self._assemble(clips, {id(w): p for w, p in zip(windows, probs, strict=True)})
+
+    def _assemble(self, clips: list[FaceClips], probabilities: dict[int, Probabilities]) -> list[FacePrediction]:
+        """Each face's windows with their probabilities (keyed by the window object's id)."""
+        faces = []
         for face in clips:
-            count = len(face.windows)
-            if count == 0:
+            if not face.windows:
                 continue
-            face_probs = probs[offset : offset + count]
-            offset += count
+            face_probs = np.stack([probabilities[id(w)] for w in face.windows])
             faces.append(
                 FacePrediction(
                     track_id=face.track_id,

@@ -108,6 +108,10 @@ class _TrackerBase:
         self._next_key = max([state.next_id, *(key + 1 for key, _ in state.faces)])
         self._last_detection_s = state.last_detection_s
 
+    def active_tracks(self) -> list[Track]:
+        """The tracks still followed (their windows may still grow)."""
+        return list(self._active)
+
     def state(self) -> TrackerState:
         """The faces still followed (not retired) and the last full search, for the next window."""
         faces = tuple((t.key, t.last_box) for t in sorted(self._active, key=lambda t: t.key) if t.last_box is not None)
