@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python -m benchmarks.service
 	$(BIN)/python -m benchmarks.grpc_stream
 	$(BIN)/python -m benchmarks.load_faults
+	$(BIN)/python -m benchmarks.long_video
 
 # The deployment tools in an environment of their own (checkov's pins fight the project's).
 $(DEPLOY_VENV)/.installed: tests/deploy/requirements.txt

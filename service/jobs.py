@@ -24,6 +24,7 @@ from service.notify import SAFETY_POLL_S, Notifier
 from service.settings import Settings
 from vfer.errors import JobCancelledError
 from vfer.jobs.blobs import BlobStore
+from vfer.jobs.tasks import PROGRESS, cancel_flag
 
 QUEUED = "QUEUED"
 TERMINAL = ("done", "failed", "cancelled")
@@ -42,6 +43,7 @@ class JobStatus:
     status: str  # queued, running, done, failed, cancelled
     result: dict[str, Any] | None = None
     error: dict[str, str] | None = None
+    progress: dict[str, float] | None = None  # {"done_s", "duration_s"} of a running job
 
     @property
     def finished(self) -> bool:
@@ -53,6 +55,8 @@ class JobStatus:
             body["result"] = self.result
         if self.error is not None:
             body["error"] = self.error
+        if self.progress is not None:
+            body["progress"] = self.progress
         return body
 
 
@@ -101,6 +105,8 @@ class JobClient:
             raise JobNotFoundError(f"no job {job_id} (unknown, or its result expired)")
         if state == QUEUED:
             return JobStatus(job_id, "queued")
+        if state == PROGRESS and isinstance(value, dict):
+            return JobStatus(job_id, "running", progress=value)
         if state in ("STARTED", "RETRY"):
             return JobStatus(job_id, "running")
         if state == "REVOKED":
@@ -120,6 +126,7 @@ class JobClient:
             if status.finished:
                 AsyncResult(job_id, app=self.app).forget()
                 return status
+            self.app.backend.set(cancel_flag(job_id), "1")  # a running job stops at its next frame
             self.app.control.revoke(job_id, terminate=status.status == "running", signal="SIGKILL")
             self.app.backend.store_result(job_id, None, "REVOKED")
         except _BROKER_ERRORS as exc:

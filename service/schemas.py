@@ -23,6 +23,9 @@ class JobBody(BaseModel):
     status_url: str
     result: dict[str, Any] | None = Field(None, description="the prediction, once done")
     error: ErrorDetail | None = Field(None, description="why it failed")
+    progress: dict[str, float] | None = Field(
+        None, description='a running job\'s progress: {"done_s", "duration_s"} of the video'
+    )
 
 
 def errors(statuses: dict[int, str]) -> dict[int | str, dict[str, Any]]:

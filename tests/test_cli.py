@@ -123,3 +123,39 @@ def test_a_reader_that_leaves_early_ends_it_quietly(data: Path) -> None:
         errors = process.stderr.read().decode()
         assert process.wait(timeout=120) == 141
     assert "Traceback" not in errors and "BrokenPipe" not in errors
+
+
+def _stderr_on_a_terminal(argv: list[str]) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal (as in a shell); its exit status and stderr."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a width
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=follower) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait(timeout=120)
+    os.close(leader)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
+def test_a_long_video_shows_a_progress_bar_on_a_terminal(data: Path, tmp_path: Path) -> None:
+    from benchmarks.clips import make_long_clip
+
+    clip = str(make_long_clip(VIDEO / "single_face.mp4", 12.0, tmp_path / "long.mp4"))
+    code, shown = _stderr_on_a_terminal([sys.executable, "-m", "vfer.cli", "predict", clip])
+    assert code == 0 and "long.mp4" in shown and "12.0/12.0" in shown, shown
+    code, quiet = _stderr_on_a_terminal([sys.executable, "-m", "vfer.cli", "predict", "--quiet", clip])
+    assert code == 0 and "/12.0" not in quiet

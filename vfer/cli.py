@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib.metadata import entry_points
+from typing import Any
 
 from vfer.config import MODES
 from vfer.errors import VferError
@@ -75,6 +76,33 @@ def format_human(result: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+class _VideoBar:
+    """A progress bar on stderr, in seconds of video, for videos longer than a few seconds."""
+
+    MIN_DURATION_S = 5.0
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.bar: Any = None
+
+    def __call__(self, done_s: float, duration_s: float) -> None:
+        if self.bar is None:
+            if duration_s < self.MIN_DURATION_S:
+                return
+            from tqdm import tqdm
+
+            name = os.path.basename(self.name)
+            self.bar = tqdm(total=round(duration_s, 1), unit="s", desc=name, file=sys.stderr, leave=False)
+        self.bar.n = round(done_s, 1)
+        self.bar.update(0)  # redraws at most every tqdm.mininterval
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.n = self.bar.total
+            self.bar.refresh()
+            self.bar.close()
+
+
 def _predict(args: argparse.Namespace) -> int:
     from vfer.predict import Predictor
 
@@ -84,18 +112,23 @@ def _predict(args: argparse.Namespace) -> int:
     paths = args.paths
     failed = 0
     progress = None
-    if len(paths) > 1 and sys.stderr.isatty():
+    show = sys.stderr.isatty() and not args.quiet
+    if len(paths) > 1 and show:
         from tqdm import tqdm
 
         progress = tqdm(total=len(paths), unit="video", file=sys.stderr)
     for path in paths:
+        bar = _VideoBar(path) if show and len(paths) == 1 else None
         try:
-            result = predictor.predict(path).to_dict()
+            result = predictor.predict(path, progress=bar).to_dict()
         except VferError as exc:
             _fail(str(exc))
             failed += 1
         else:
             print(json.dumps(result) if args.json else format_human(result), flush=True)
+        finally:
+            if bar is not None:
+                bar.close()
         if progress is not None:
             progress.update()
     if progress is not None:
@@ -137,7 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict expressions of every face in videos")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="video files")
     predict.add_argument("--model", default=DEFAULT_MODEL, help="registered model or checkpoint path")
-    predict.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    predict.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="auto: PyTorch on a GPU, ONNX Runtime (about 3x faster) on a CPU",
+    )
     defaults = JobOptions()  # the same defaults as the HTTP and gRPC options
     predict.add_argument(
         "--mode", choices=MODES, default=defaults.mode, help="'paper': detector + tracker on every frame"
@@ -150,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--upsample", type=int, default=0, help="HOG upsampling: 1 finds faces down to ~40 px")
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal anyway)")
     predict.set_defaults(run=_predict)
 
     models = commands.add_parser("models", help="list registered models")

@@ -7,23 +7,24 @@ retried, never a crash); only transient faults (the blob volume hiccuping) are r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
-from celery.result import AsyncResult
 
 from vfer.config import DecodeLimits
 from vfer.deadline import Deadline
 from vfer.errors import ModelNotFoundError, VferError
 from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store
 from vfer.jobs.options import VideoJob, WindowJob, parse
-from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, Outcome, failed, succeeded
+from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer.models import REGISTERED_MODELS
 from worker.deliveries import MAX_DELIVERIES, WorkerCrashedError, count_delivery
 from worker.settings import WorkerSettings
 
 log = logging.getLogger("vfer.worker")
+PROGRESS_EVERY_S = 1.0
 
 if TYPE_CHECKING:
     from vfer.predict import Predictor
@@ -85,9 +86,24 @@ def settings_of(app: Celery) -> WorkerSettings:
 
 def _deadline(task: PredictTask, job_id: str) -> Deadline:
     """The job's time limit, a little inside Celery's hard one (which kills the process), and its
-    cancellation, read from the result backend (DELETE /jobs/{id} stores REVOKED there)."""
+    cancellation, read from the result backend (DELETE /jobs/{id} sets the job's cancel flag)."""
     limit = settings_of(task.app).task_time_limit_s
-    return Deadline(limit - min(10.0, limit / 10), lambda: AsyncResult(job_id, app=task.app).state == "REVOKED")
+    return Deadline(limit - min(10.0, limit / 10), lambda: task.app.backend.get(cancel_flag(job_id)) is not None)
+
+
+def _progress(task: PredictTask, job_id: str) -> Callable[[float, float], None]:
+    """Reports the job's progress as its state, at most once a second (GET /jobs/{id} shows it)."""
+    last = 0.0
+
+    def report(done_s: float, duration_s: float) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_S:
+            last = now
+            meta = {"done_s": round(done_s, 1), "duration_s": round(duration_s, 1)}
+            task.update_state(task_id=job_id, state=PROGRESS, meta=meta)
+
+    return report
 
 
 def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes, Deadline], dict[str, Any]]) -> Outcome:
@@ -136,7 +152,10 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
         )
         config = job.options.to_pipeline_config(limits)
         predictor = task.predictor(job.options.model)
-        return predictor.predict(video, name=job.filename, config=config, deadline=deadline).to_dict()
+        result = predictor.predict(
+            video, name=job.filename, config=config, deadline=deadline, progress=_progress(task, job_id)
+        )
+        return result.to_dict()
 
     return _on_blob(task, job_id, work)
 

@@ -154,3 +154,30 @@ def test_a_full_or_read_only_store_is_503_and_not_ready(broker_url: str, small_t
         assert read_only.status_code == 503 and read_only.json()["error"]["code"] == "storage_unavailable"
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["storage"] is False
+
+
+def test_a_running_job_reports_progress_and_stops_when_deleted(
+    broker_url: str, tmp_path: Path, long_clip: bytes, data: Path
+) -> None:
+    queue = f"progress-{uuid.uuid4().hex[:8]}"
+    settings = Settings(broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=queue)
+    worker = Worker(service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue), tmp_path / "worker.log")
+    try:
+        with TestClient(create_app(settings)) as client:
+            wait_until(lambda: client.get("/readyz").json()["workers"], 60, "the worker")
+            job = client.post("/predict?mode=paper&wait=0", content=long_clip).json()
+            wait_until(lambda: "progress" in client.get(job["status_url"]).json(), 30, "a progress report")
+            first = client.get(job["status_url"]).json()
+            assert first["status"] == "running" and first["progress"]["duration_s"] == pytest.approx(60, abs=0.5)
+            wait_until(
+                lambda: client.get(job["status_url"]).json()["progress"]["done_s"] > first["progress"]["done_s"],
+                10,
+                "progress to advance",
+            )
+            assert client.delete(job["status_url"]).json()["status"] == "cancelled"
+            started = time.monotonic()
+            after = client.post("/predict?wait=30", content=SINGLE.read_bytes())
+            assert after.status_code == 200 and time.monotonic() - started < 10, "the worker let the job go"
+            assert client.get(job["status_url"]).json()["status"] == "cancelled"
+    finally:
+        worker.stop()

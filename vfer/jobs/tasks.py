@@ -12,6 +12,13 @@ PREDICT_TASK = "vfer.predict"  # one uploaded video (VideoJob)
 PREDICT_WINDOW_TASK = "vfer.predict_window"  # one live-stream window (WindowJob)
 
 Outcome = dict[str, Any]
+PROGRESS = "PROGRESS"  # a running job's state while it reports {"done_s", "duration_s"}
+
+
+def cancel_flag(job_id: str) -> str:
+    """The result-backend key that DELETE sets and a running job polls (its state may be
+    overwritten by progress reports; a separate key is not)."""
+    return f"vfer-cancel-{job_id}"
 
 
 def succeeded(result: dict[str, Any]) -> Outcome:

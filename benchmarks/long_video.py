@@ -1,0 +1,109 @@
+"""Long videos: time and peak memory against the length of the video, side by side in one run.
+
+    python -m benchmarks.long_video [--lengths 60 600]
+
+A real 640x360 H.264 clip (single_face.mp4) looped to each length, and the same scaled to
+960x540 in HEVC, and two people side by side. Each measurement runs in a fresh process (so its
+peak RSS is its own): decoding alone (every frame, as the pipeline does, nothing else), then `Predictor.predict`
+with the default model on the default backend (auto: ONNX Runtime on a CPU) and, for the first
+clip, on eager PyTorch. Reported: wall time, the pipeline's own timings, peak RSS, the ratio to
+decoding alone, and how cost grows from the shortest clip to the longest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.clips import SINGLE_FACE, make_long_clip, make_two_face_clip
+from benchmarks.machine import describe
+
+_DECODE = """
+import sys, time
+from vfer.video import VideoReader
+started = time.perf_counter()
+for frame in VideoReader(sys.argv[1]).frames():
+    pass
+print(time.perf_counter() - started)
+"""
+
+_PREDICT = """
+import json, sys, time
+from vfer.predict import Predictor
+predictor = Predictor(backend=sys.argv[2])
+started = time.perf_counter()
+result = predictor.predict(sys.argv[1])
+print(json.dumps({"wall_s": time.perf_counter() - started, "timings_ms": result.timings_ms,
+                  "windows": sum(len(face.windows) for face in result.faces)}))
+"""
+
+
+def measure(code: str, *args: str) -> tuple[str, float]:
+    """The script's last output line, and the peak RSS (GB) of that process alone (wait4)."""
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise SystemExit(f"the measured run failed with status {process.returncode}")
+        out.seek(0)
+        return out.read().strip().splitlines()[-1], usage.ru_maxrss / 1024 / 1024
+
+
+def _row(name: str, seconds: float, clip: str, decode_s: float, backend: str) -> dict[str, object]:
+    line, peak_gb = measure(_PREDICT, clip, backend)
+    run = json.loads(line)
+    return {
+        "clip": name,
+        "clip_s": seconds,
+        "backend": backend,
+        "wall_s": round(run["wall_s"], 1),
+        "decode_only_s": round(decode_s, 1),
+        "x_decode": round(run["wall_s"] / decode_s, 2),
+        "decode_and_faces_s": round(run["timings_ms"]["decode_and_faces"] / 1e3, 1),
+        "model_busy_s": round(run["timings_ms"]["model"] / 1e3, 1),
+        "windows": run["windows"],
+        "peak_rss_gb": round(peak_gb, 2),
+    }
+
+
+CLIPS: dict[str, Callable[[float, Path], Path]] = {
+    "640x360 H.264": lambda s, out: make_long_clip(SINGLE_FACE, s, out),
+    "960x540 HEVC": lambda s, out: make_long_clip(SINGLE_FACE, s, out, size=(960, 540), codec="libx265"),
+    "two faces 1000x360": make_two_face_clip,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lengths", type=float, nargs="+", default=[60.0, 600.0])
+    parser.add_argument("--variant-lengths", type=float, nargs="+", default=[60.0, 300.0])
+    parser.add_argument("--clips", nargs="+", choices=list(CLIPS), default=list(CLIPS))
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in args.clips:
+            make = CLIPS[name]
+            main_clip = name == "640x360 H.264"
+            for seconds in sorted(args.lengths if main_clip else args.variant_lengths):
+                clip = str(make(seconds, Path(folder) / f"{len(rows)}.mp4"))
+                decode_s = float(measure(_DECODE, clip)[0])
+                for backend in ("auto", "torch") if main_clip else ("auto",):
+                    rows.append(_row(name, seconds, clip, decode_s, backend))
+                Path(clip).unlink()
+    growth = {}
+    for name, backend in {(r["clip"], r["backend"]) for r in rows}:
+        runs = sorted((r for r in rows if r["clip"] == name and r["backend"] == backend), key=lambda r: r["clip_s"])
+        key = f"{name}, {backend}: {runs[-1]['clip_s']:.0f} s over {runs[0]['clip_s']:.0f} s"
+        growth[key] = round(float(runs[-1]["wall_s"]) / float(runs[0]["wall_s"]), 2)  # type: ignore[arg-type]
+    print(json.dumps({"machine": describe(), "runs": rows, "cost_growth": growth}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
