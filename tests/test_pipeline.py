@@ -109,3 +109,18 @@ def test_windows_are_handed_on_while_the_video_is_still_decoding(
     early = [at for at, _ in handed if at < 11.0]
     assert len(early) >= len(windows) - 2, "all but the tail leave before the video's last second"
     assert handed[0][0] < 4.0, "the first window leaves within seconds"
+
+
+@pytest.mark.parametrize("mode", ["fast", "paper"])
+def test_a_cut_in_the_clock_ends_every_track(face_models: FaceModels, data: Path, mode: str) -> None:
+    """Four GRID speakers joined with `cat` are four faces, one after another, each within its own
+    3 s (they were one track, with windows ending before they started)."""
+    from tests.test_video_decode import GRID_JOINED
+
+    joined = b"".join(path.read_bytes() for path in GRID_JOINED)
+    extraction = extract_faces(joined, face_models, PipelineConfig(mode=mode))  # type: ignore[arg-type]
+    spans = [(face.start_s, face.end_s) for face in extraction.faces]
+    assert len(spans) == 4
+    for k, (start, end) in enumerate(spans):
+        assert 3 * k <= start < end < 3 * (k + 1)
+    assert all(w.start_s < w.end_s for face in extraction.faces for w in face.windows)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import av
@@ -142,8 +143,22 @@ def test_a_resolution_switch_past_the_pixel_limit_is_refused(data: Path) -> None
 
 
 def test_work_past_the_budget_is_refused_before_decoding() -> None:
-    """3,000 frames of 4K: within the byte, pixel, frame and duration limits (the repeated segment's
-    timestamps say 3 s), but 25 Gpixel of decoding, minutes of a worker. Refused by the probe."""
+    """3,000 frames of 4K: within the byte, pixel, frame and duration limits (100 s), but
+    25 Gpixel of decoding, minutes of a worker. Refused by the probe."""
     segment = _mpegts([np.zeros((2160, 3840), np.uint8)] * 30, fps=30)
     with pytest.raises(LimitExceededError, match=r"3000 frames of 3840x2160 are 24.9 Gpixel to decode, over the work"):
         VideoReader(segment * 100)
+
+
+GRID_JOINED = [VIDEO / "grid" / n for n in ("bbaf2n.mpg", "brbk7n.mpg", "id2_vcd_swwp2s.mpg", "lbax4n.mpg")]
+
+
+def test_clips_joined_with_cat_keep_one_clock(data: Path) -> None:
+    """Four 3-s GRID clips joined with `cat`: each restarts its timestamps at 0. The video is 12 s
+    (it was reported as 3 s), times never go back, and each restart is marked as a cut."""
+    reader = VideoReader(b"".join(path.read_bytes() for path in GRID_JOINED))
+    assert reader.info.frames == 300 and reader.info.duration_s == pytest.approx(12.0, abs=0.05)
+    frames = list(reader.frames())
+    times = [f.time_s for f in frames]
+    assert all(b > a for a, b in itertools.pairwise(times)) and times[-1] == pytest.approx(11.96)
+    assert [f.index for f in frames if f.cut] == [75, 150, 225]

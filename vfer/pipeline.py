@@ -237,6 +237,8 @@ def extract_faces(
             deadline.check()
             report(frame.time_s, info.duration_s)
             tick = time.perf_counter()
+            if frame.cut:
+                paper.cut()
             position = position_of.get(frame.index)
             paper.step(frame.index, frame.time_s, gray, position)
             if position is not None:
@@ -248,6 +250,8 @@ def extract_faces(
         for frame, gray in _prefetch(reader.frames(), position_of.__contains__, decode_clock):
             deadline.check()
             report(frame.time_s, info.duration_s)
+            if frame.cut:
+                sampled.cut()
             if gray is not None:
                 tick = time.perf_counter()
                 sampled.observe(position_of[frame.index], frame.index, frame.time_s, gray)

@@ -108,6 +108,17 @@ class _TrackerBase:
         self._next_key = max([state.next_id, *(key + 1 for key, _ in state.faces)])
         self._last_detection_s = state.last_detection_s
 
+    def cut(self) -> None:
+        """The video's clock was cut here (clips joined end to end): no face carries over, and
+        the next frame is searched whole."""
+        for track in list(self._active):
+            self._end(track)
+        self._last_detection_s = None
+
+    def _end(self, track: Track) -> None:
+        self._active.remove(track)
+        self._finished.append(track)
+
     def active_tracks(self) -> list[Track]:
         """The tracks still followed (their windows may still grow)."""
         return list(self._active)
@@ -218,9 +229,8 @@ class PaperTracker(_TrackerBase):
         track.last_box = box
 
     def _end(self, track: Track) -> None:
-        self._active.remove(track)
+        super()._end(track)
         self._correlation.pop(track.key, None)
-        self._finished.append(track)
 
     def step(self, frame_index: int, time_s: float, gray: GrayImage, position: int | None) -> None:
         """Advance every track by one frame; crop faces when the frame is a grid position."""

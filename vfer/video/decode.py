@@ -56,6 +56,47 @@ class VideoInfo:
         }
 
 
+# A timestamp this far behind the last (beyond B-frame reordering) restarts the clock, as in
+# files joined with `cat`; one this far ahead is a jump. Both continue from the last good time.
+RESET_S = 0.5
+JUMP_S = 10.0
+
+
+class MonotonicClock:
+    """Seconds from the video's start that never go back: a restart or a jump in the stream's
+    own timestamps continues one frame after the last good time, and says it was a cut."""
+
+    def __init__(self, frame_s: float) -> None:
+        self.frame_s = frame_s
+        self._offset: float | None = None
+        self._last_raw = 0.0
+        self._last = 0.0
+
+    def place(self, raw_s: float) -> tuple[float, bool]:
+        """(time, whether the stream's clock was cut just before this frame)."""
+        cut = False
+        if self._offset is None:
+            self._offset = -raw_s
+        elif raw_s < self._last_raw - RESET_S or raw_s > self._last_raw + JUMP_S:
+            self._offset = self._last + self.frame_s - raw_s
+            cut = True
+        self._last_raw = raw_s
+        self._last = raw_s + self._offset
+        return self._last, cut
+
+
+def segments_duration(times_s: list[float], frame_s: float) -> float:
+    """Seconds covered by timestamps in decode order, summing the spans between clock cuts."""
+    total, low, high = 0.0, times_s[0], times_s[0]
+    for t in times_s[1:]:
+        if t < high - RESET_S or t > high + JUMP_S:
+            total += high - low + frame_s
+            low = high = t
+        else:
+            low, high = min(low, t), max(high, t)
+    return total + high - low + frame_s
+
+
 @dataclass
 class DecodedFrame:
     """One decoded frame; conversion to a gray array happens only when asked for."""
@@ -64,6 +105,7 @@ class DecodedFrame:
     time_s: float
     frame: av.VideoFrame
     rotation: int
+    cut: bool = False  # the stream's clock restarted or jumped just before this frame
 
     def gray(self) -> GrayImage:
         """The frame as a C-contiguous uint8 gray image, upright."""
@@ -140,7 +182,7 @@ class VideoReader:
                     f"{self._name}: {container.duration / av.time_base:.1f} s exceeds the limit "
                     f"of {limits.max_duration_s:.0f} s"
                 )
-            frames, last_pts, first_pts = 0, None, None
+            frames, times = 0, []
             try:
                 for packet in container.demux(stream):
                     if packet.size == 0:
@@ -148,9 +190,8 @@ class VideoReader:
                     frames += 1
                     if frames > limits.max_frames:
                         raise LimitExceededError(f"{self._name}: more than {limits.max_frames} frames")
-                    if packet.pts is not None:
-                        first_pts = packet.pts if first_pts is None else min(first_pts, packet.pts)
-                        last_pts = packet.pts if last_pts is None else max(last_pts, packet.pts)
+                    if packet.pts is not None and stream.time_base is not None:
+                        times.append(float(packet.pts * stream.time_base))
             except av.FFmpegError:
                 self.partial = True  # damaged tail: decode what the demuxer could read
             if stream.frames and frames < stream.frames:
@@ -158,10 +199,8 @@ class VideoReader:
             if frames < 2:
                 raise NotAVideoError(f"{self._name}: a still image is not a video")
             fps = float(stream.average_rate or stream.guessed_rate or 25)
-            span = 0.0
-            if first_pts is not None and last_pts is not None and stream.time_base is not None:
-                span = float((last_pts - first_pts) * stream.time_base)
-            duration = max(span + 1.0 / fps, frames / fps) if span <= 0 else span + 1.0 / fps
+            covered = segments_duration(times, 1.0 / fps) if times else 0.0
+            duration = covered if covered > 1.0 / fps else frames / fps
             if duration > limits.max_duration_s:
                 raise LimitExceededError(
                     f"{self._name}: {duration:.1f} s exceeds the limit of {limits.max_duration_s:.0f} s"
@@ -195,12 +234,13 @@ class VideoReader:
             return round(frame.rotation / 90.0) % 4 * 90
 
     def frames(self) -> Iterator[DecodedFrame]:
-        """Decode every frame in presentation order; stop quietly (partial) on a damaged tail."""
+        """Decode every frame in presentation order, timed by a clock that never goes back; stop
+        quietly (partial) on a damaged tail."""
         container = self._open()
         try:
             stream = container.streams.video[0]
             stream.thread_type = "SLICE"  # measured faster than frame threading here
-            start: float | None = None
+            clock = MonotonicClock(1.0 / self.info.fps)
             index = 0
             decoded = iter(container.decode(stream))
             while index < self.info.frames:
@@ -218,9 +258,8 @@ class VideoReader:
                         f"{self._name}: frame {index} is {frame.width}x{frame.height}, over the limit "
                         f"of {self._limits.max_pixels} pixels"
                     )
-                time_s = float(frame.time) if frame.time is not None else index / self.info.fps
-                start = time_s if start is None else start
-                yield DecodedFrame(index, time_s - start, frame, self.info.rotation)
+                time_s, cut = clock.place(float(frame.time) if frame.time is not None else index / self.info.fps)
+                yield DecodedFrame(index, time_s, frame, self.info.rotation, cut)
                 index += 1
             if index == 0:
                 raise CorruptVideoError(f"{self._name}: no frame could be decoded")
