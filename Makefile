@@ -6,7 +6,7 @@ DEMO_CLIP ?= ../shared/data/video/single_face.mp4
 
 DEPLOY_VENV ?= .venv-deploy
 
-.PHONY: install serve demo test test-fast lint bench deploy-tools deploy-check deploy-test
+.PHONY: install serve demo test test-fast lint browser bench deploy-tools deploy-check deploy-test
 
 # torch is installed first and pinned: 2.13.0 is the CPU build here; an unpinned torch pulls CUDA.
 $(VENV)/.installed: pyproject.toml
@@ -30,7 +30,14 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The web-page test drives Chromium: installed from Debian's packages when missing (as root),
+# otherwise the command to run is printed at once.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  { echo "make test needs Chromium for the web-page test: sudo apt-get install chromium" >&2; exit 1; }
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 # The unit tier: in-process, no servers or subprocesses, in seconds.

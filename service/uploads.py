@@ -179,6 +179,13 @@ async def _read_into(
     return filename
 
 
+def declared_filename(request: Request) -> str | None:
+    """A raw body's file name, from its `Content-Disposition` header (`attachment; filename=x`)."""
+    _, params = parse_options_header(request.headers.get("content-disposition", ""))
+    raw = params.get(b"filename")
+    return raw.decode("utf-8", "replace") if raw else None
+
+
 def _callbacks(part: _FilePart) -> dict[str, object]:
     names = (
         "on_part_begin",

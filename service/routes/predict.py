@@ -14,7 +14,7 @@ from service.deps import ApiKeyDep, BlobsDep, JobsDep, MetricsDep, SettingsDep
 from service.errors import error_body, http_status
 from service.jobs import JobStatus, wait_for
 from service.schemas import AUTH, BROKER, JobBody, errors
-from service.uploads import receive_upload
+from service.uploads import declared_filename, receive_upload
 from vfer.jobs.options import JobOptions, VideoJob
 from vfer.jobs.tasks import PREDICT_TASK
 
@@ -25,9 +25,12 @@ class PredictQuery(JobOptions):
     """The query of POST /predict: the job's options (from the contract) and how long to wait."""
 
     wait: float | None = Field(None, ge=0, description="seconds to wait for the result (0: answer 202 at once)")
+    filename: str | None = Field(
+        None, max_length=255, description="the result's `source` for a raw-body upload (else Content-Disposition's)"
+    )
 
     def job_options(self) -> JobOptions:
-        return JobOptions(**self.model_dump(exclude={"wait"}))
+        return JobOptions(**self.model_dump(exclude={"wait", "filename"}))
 
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -100,7 +103,8 @@ async def predict(
     settings.check_model_name(query.model)  # before a byte of the upload is read
     job_id = new_job_id(owner)
     filename = await receive_upload(request, blobs, job_id, settings.max_upload_bytes, settings.upload_idle_timeout_s)
-    job = VideoJob(options=query.job_options(), filename=filename or "upload")
+    name = filename or query.filename or declared_filename(request) or "upload"
+    job = VideoJob(options=query.job_options(), filename=name)
     try:
         await run_in_threadpool(jobs.submit, PREDICT_TASK, job_id, job)
     except BaseException:

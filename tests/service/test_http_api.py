@@ -36,6 +36,16 @@ def test_raw_body_upload_and_options(client: TestClient, data: Path) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["options"] == {"mode": "fast", "window_s": 1.0, "stride_s": 0.5}
     assert len(response.json()["faces"][0]["windows"]) >= 3
+    assert response.json()["source"] == "upload", "no name given"
+
+
+def test_a_raw_body_upload_keeps_the_name_it_is_given(client: TestClient, data: Path) -> None:
+    clip = SINGLE.read_bytes()
+    by_query = client.post("/predict", params={"filename": "holiday.mp4"}, content=clip)
+    assert by_query.status_code == 200 and by_query.json()["source"] == "holiday.mp4"
+    header = {"Content-Disposition": 'attachment; filename="interview.mov"'}
+    by_header = client.post("/predict", headers=header, content=clip)
+    assert by_header.status_code == 200 and by_header.json()["source"] == "interview.mov"
 
 
 def test_async_job_life_cycle(client: TestClient, settings: Settings, data: Path) -> None:
