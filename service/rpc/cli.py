@@ -23,9 +23,9 @@ def format_window(window: object) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     import grpc
-    from google.protobuf.json_format import MessageToDict
 
     from service.rpc.client import Client, encoded_frames, stream_requests
+    from service.rpc.convert import window_result_dict
 
     frames = _Remembering(encoded_frames(Path(args.video), args.format))
     requests = stream_requests(
@@ -39,11 +39,8 @@ def _run(args: argparse.Namespace) -> int:
     with Client(args.target, api_key=args.api_key) as client:
         try:
             for window in client.stream(requests):
-                if args.json:
-                    message = MessageToDict(
-                        window, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-                    )
-                    print(json.dumps(message), flush=True)
+                if args.json:  # the HTTP result's schema, not protobuf's JSON mapping
+                    print(json.dumps(window_result_dict(window)), flush=True)
                 else:
                     print(format_window(window), flush=True)
         except grpc.RpcError as exc:

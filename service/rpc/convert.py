@@ -51,3 +51,24 @@ def predict_response(result: dict[str, Any], job_id: str) -> pb.PredictResponse:
         timings_ms=result["timings_ms"],
         job_id=job_id,
     )
+
+
+def window_result_dict(message: pb.WindowResult) -> dict[str, Any]:
+    """A stream window back in the result schema of HTTP and the CLI: labels in their order,
+    boxes as [x, y, width, height], times to the millisecond (`vfer stream --json`)."""
+    labels = list(message.labels)
+    return {
+        "index": message.index,
+        "start_s": round(message.start_s, 3),
+        "end_s": round(message.end_s, 3),
+        "labels": labels,
+        "faces": [
+            {
+                "track_id": face.track_id,
+                "box": [face.box.x, face.box.y, face.box.width, face.box.height],
+                "distribution": {label: round(face.distribution[label], 6) for label in labels},
+                "label": face.label,
+            }
+            for face in message.faces
+        ],
+    }

@@ -35,6 +35,14 @@ def grpc_target(settings: Settings, worker: Worker) -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def predictor_result(client) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The HTTP result of the same clip, for the schema to compare with."""
+    response = client.post("/predict", content=GRID.read_bytes())
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
 def stream(target: str, path: Path, **kw: object) -> list[pb.WindowResult]:
     with Client(target) as client:
         return list(client.stream(stream_requests(encoded_frames(path), **kw), timeout=120))  # type: ignore[arg-type]
@@ -186,6 +194,31 @@ def test_vfer_stream_prints_one_line_per_window(grpc_target: str, data: Path) ->
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()
     assert len(lines) >= 2 and all(line.startswith("window") and "face 0" in line for line in lines)
+
+
+def test_vfer_stream_json_speaks_the_result_schema(grpc_target: str, data: Path, predictor_result: dict) -> None:  # type: ignore[type-arg]
+    """Labels in their order, boxes as [x, y, w, h], times to the millisecond: as HTTP and the CLI
+    write a window (protobuf's JSON mapping had map order, {x, y, width, height}, 16 digits)."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "vfer.cli", "stream", str(GRID), "--target", grpc_target, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    windows = [json.loads(line) for line in run.stdout.splitlines()]
+    http_window = predictor_result["faces"][0]["windows"][0]
+    for window in windows:
+        assert window["labels"] == list(LABELS) and window["start_s"] == round(window["start_s"], 3)
+        face = window["faces"][0]
+        assert list(face["distribution"]) == list(LABELS) and len(face["box"]) == 4
+        # A stream window times all its faces at once; each face is an HTTP window's other fields.
+        assert set(face) - {"track_id"} == set(http_window) - {"start_s", "end_s"}
+        assert all(isinstance(v, int) for v in face["box"]) and isinstance(http_window["box"], list)
 
 
 @pytest.mark.parametrize(
