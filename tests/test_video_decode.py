@@ -68,6 +68,16 @@ def test_a_text_file_is_not_a_video(tmp_path: Path) -> None:
         VideoReader(notes)
 
 
+@pytest.mark.parametrize("suffix", [".bin", ".xbin", ".adf", ".idf", ""])
+def test_random_bytes_are_not_a_video_whatever_the_name(tmp_path: Path, suffix: str) -> None:
+    """FFmpeg's text-art demuxers take any bytes named .bin (and kin) as a 1280x10000 picture; the
+    CLI used to call that an oversized video while HTTP (no name) said not a video: one answer."""
+    noise = tmp_path / f"noise{suffix}"
+    noise.write_bytes(np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes())
+    with pytest.raises(NotAVideoError, match="not a video"):
+        VideoReader(noise)
+
+
 def test_a_still_image_is_not_a_video(data: Path) -> None:
     with pytest.raises(NotAVideoError, match="still image"):
         VideoReader(data / "faces" / "canada" / "003f.jpg")

@@ -32,6 +32,8 @@ GrayImage = npt.NDArray[np.uint8]
 _IMAGE_FORMAT_SUFFIXES = ("_pipe", "image2")
 # Demuxers that turn any bytes into pictures: FFmpeg's "tty" renders text files as ANSI art.
 _TEXT_FORMATS = ("tty",)
+# Text-art codecs: the bin/xbin/adf/idf demuxers (chosen by file name) read any bytes as one.
+_TEXT_ART_CODECS = ("ansi", "bintext", "xbin", "idf")
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,8 @@ class VideoReader:
             stream = container.streams.video[0]
             if container.format.name in _TEXT_FORMATS:
                 raise NotAVideoError(f"{self._name}: this is text, not a video")
+            if stream.codec_context.name in _TEXT_ART_CODECS:
+                raise NotAVideoError(f"{self._name}: not a video (no video stream, only bytes read as text art)")
             if container.format.name.endswith(_IMAGE_FORMAT_SUFFIXES):
                 raise NotAVideoError(f"{self._name}: a still image is not a video")
             width, height = stream.codec_context.width, stream.codec_context.height
