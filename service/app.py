@@ -19,6 +19,7 @@ from celery import Celery
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import ServiceError, error_body, http_status
@@ -26,7 +27,7 @@ from service.jobs import JobClient
 from service.metrics import Metrics
 from service.notify import create_notifier
 from service.queue import create_celery
-from service.routes import health, jobs, page, predict
+from service.routes import docs, health, jobs, page, predict
 from service.settings import Settings, get_settings
 from vfer import __version__
 from vfer.errors import VferError
@@ -104,9 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Video facial-expression recognition: upload a clip, get per-face expression distributions.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes.docs from local assets, not a CDN
+        redoc_url=None,
     )
-    for router in (predict.router, jobs.router, health.router, page.router):
+    for router in (predict.router, jobs.router, health.router, page.router, docs.router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
+    app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.ASSETS), name="docs-assets")
 
     @app.exception_handler(VferError)
     async def vfer_error(request: Request, exc: VferError) -> JSONResponse:

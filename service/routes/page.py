@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 router = APIRouter(tags=["page"])
-PAGE = Path(__file__).resolve().parent.parent / "static" / "index.html"
+STATIC = Path(__file__).resolve().parent.parent / "static"
+PAGE = STATIC / "index.html"
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -18,6 +18,8 @@ from tests.service.helpers import (
     Worker,
     redis_alive,
     service_env,
+    service_ready,
+    vfer_serve,
     wait_until,
 )
 
@@ -84,3 +86,12 @@ def client(settings: Settings, worker: Worker) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         wait_until(lambda: test_client.get("/readyz").json()["workers"], 60, "a worker to answer /readyz")
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def embedded_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`vfer serve` with no broker: the embedded default, its worker in the same process."""
+    root = tmp_path_factory.mktemp("embedded")
+    env = service_env(None, root / "blobs", VFER_LOG_LEVEL="warning")
+    with vfer_serve(env, root / "serve.log", ready=service_ready) as url:
+        yield url

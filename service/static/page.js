@@ -1,0 +1,300 @@
+// The result page: uploads a clip, follows its job, plays the clip with each face's box and label
+// drawn over it, and shows each face's expressions as bands over the video's time.
+"use strict";
+
+const COLORS = {neutral: "#98a2b3", surprise: "#f79009", happy: "#12b76a", disgust: "#7a5af8",
+                sad: "#2e90fa", fear: "#ee46bc", anger: "#f04438"};
+// What each error code means to the person who uploaded the clip (the server's text goes under "details").
+const MESSAGES = {
+  empty_input: "The file is empty.",
+  not_a_video: "This file is not a video that vfer can read (a picture, a text or another kind of file?).",
+  corrupt_video: "The video is damaged: none of its pictures could be decoded.",
+  invalid_input: "The file could not be used as a video.",
+  limit_exceeded: "The video is too big for this server (its size, resolution, length or number of frames).",
+  upload_too_large: "The file is larger than this server accepts.",
+  missing_upload: "No file arrived with the upload.",
+  malformed_upload: "The upload arrived damaged; please try again.",
+  upload_timeout: "The upload stalled and was stopped; please try again.",
+  upload_expired: "The uploaded file expired before a worker could read it; please upload it again.",
+  unauthorized: "This server needs a valid API key: enter it above.",
+  job_not_found: "The job is unknown or has expired.",
+  invalid_option: "An option of the request is not valid.",
+  invalid_parameters: "An option of the request is not valid.",
+  model_not_found: "The server does not have the requested model.",
+  time_limit_exceeded: "The video took longer than this server allows for one job; try a shorter clip.",
+  cancelled: "The job was cancelled.",
+  queue_full: "The server is busy; please try again in a moment.",
+  broker_unavailable: "The server cannot reach its job queue right now; please try again in a moment.",
+  storage_unavailable: "The server cannot store uploads right now; please try again in a moment.",
+  deadline_exceeded: "The server did not answer in time; please try again.",
+  worker_crashed: "The video stopped the worker that read it, three times; it was not analysed.",
+  resource_missing: "The server is missing one of its models; its operator has to fix this.",
+  internal_error: "The server failed unexpectedly; please try again later.",
+  network: "The server could not be reached.",
+};
+const NO_FACE = "vfer finds faces that look roughly toward the camera and are large and bright enough; " +
+  "profiles, covered faces, tiny or very dark faces are missed.";
+
+const $ = (id) => document.getElementById(id);
+const pct = (p) => `${Math.round(p * 100)} %`;
+const seconds = (t) => (t >= 60 ? `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, "0")}` : `${+t.toFixed(1)} s`);
+
+class RequestError extends Error {
+  constructor(code, detail, httpStatus) {
+    super(MESSAGES[code] || `The server answered ${httpStatus || "with an error"}.`);
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+function setStatus(text, {error = false, fraction = null, busy = false, detail = null} = {}) {
+  $("status").className = error ? "error" : "";
+  $("status-text").textContent = text;
+  const bar = $("progress");
+  bar.hidden = !(busy || fraction !== null);
+  if (fraction === null) bar.removeAttribute("value"); else bar.value = fraction;
+  $("status-detail").hidden = !detail;
+  $("status-detail").querySelector("code").textContent = detail || "";
+}
+
+function failure(status, body) {
+  const error = (body && body.error) || {};
+  return new RequestError(error.code, error.message, status);
+}
+
+// --- upload and job --------------------------------------------------------------------------
+
+function send(file, headers) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "predict?wait=10");
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    const mb = (n) => (n / 1e6).toFixed(1);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) setStatus(`Uploading ${file.name}: ${mb(e.loaded)} of ${mb(e.total)} MB`, {fraction: e.loaded / e.total});
+    };
+    xhr.upload.onload = () => setStatus(`${file.name} uploaded; finding faces…`, {busy: true});
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON: a proxy's page */ }
+      resolve({status: xhr.status, body});
+    };
+    xhr.onerror = () => reject(new RequestError("network", null));
+    const form = new FormData();
+    form.append("file", file);
+    xhr.send(form);
+  });
+}
+
+async function poll(url, headers) {
+  for (;;) {
+    const r = await fetch(url, {headers});
+    const body = await r.json().catch(() => null);
+    if (!r.ok) throw failure(r.status, body);
+    if (body.status === "done") return body.result;
+    if (body.status === "failed" || body.status === "cancelled") throw failure(r.status, body.error ? body : {error: {code: "cancelled"}});
+    const p = body.progress;
+    if (p && p.duration_s > 0) setStatus(`Analysing: ${seconds(p.done_s)} of ${seconds(p.duration_s)}`, {fraction: p.done_s / p.duration_s});
+    else setStatus(body.status === "queued" ? "Waiting for a worker…" : "Analysing…", {busy: true});
+    await new Promise((ok) => setTimeout(ok, 500));
+  }
+}
+
+async function upload(file) {
+  const headers = {};
+  if ($("key").value) headers["X-API-Key"] = $("key").value;
+  $("result").hidden = true;
+  setStatus(`Uploading ${file.name}…`, {busy: true});
+  try {
+    const {status, body} = await send(file, headers);
+    let result;
+    if (status === 200) result = body;
+    else if (status === 202) result = await poll(body.status_url, headers);
+    else throw failure(status, body);
+    show(result, file);
+    setStatus(`${file.name}: done`);
+  } catch (e) {
+    setStatus(e.message, {error: true, detail: e.detail || null});
+    if (!(e instanceof RequestError)) throw e;
+  }
+}
+
+// --- the result ------------------------------------------------------------------------------
+
+const mid = (w) => (w.start_s + w.end_s) / 2;
+
+// Each window owns the time nearest its centre, from the face's first start to its last end.
+function spans(face) {
+  const ws = face.windows;
+  return ws.map((w, i) => ({
+    window: w,
+    from: i === 0 ? w.start_s : (mid(ws[i - 1]) + mid(w)) / 2,
+    to: i === ws.length - 1 ? w.end_s : (mid(w) + mid(ws[i + 1])) / 2,
+  }));
+}
+
+// The face at time t: its box moving linearly between window centres, the nearest window's label.
+function faceAt(face, t) {
+  const ws = face.windows;
+  if (!ws.length || t < ws[0].start_s || t > ws[ws.length - 1].end_s) return null;
+  let i = 0;
+  while (i < ws.length - 1 && mid(ws[i + 1]) <= t) i++;
+  const a = ws[i], b = ws[Math.min(i + 1, ws.length - 1)];
+  const f = b === a || t <= mid(a) ? 0 : (t - mid(a)) / (mid(b) - mid(a));
+  return {box: a.box.map((v, k) => v + (b.box[k] - v) * f), window: f < 0.5 ? a : b};
+}
+
+function ticks(duration) {
+  const step = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((s) => duration / s <= 5) || 1200;
+  const out = [];
+  for (let t = 0; t <= duration - step * 0.35; t += step) out.push(t);
+  out.push(duration);
+  return out;
+}
+
+function timeline(face, duration) {
+  const x = (t) => `${(100 * Math.min(Math.max(t / duration, 0), 1)).toFixed(3)}%`;
+  const bands = spans(face).map(({window: w, from, to}) => {
+    const p = w.distribution[w.label];
+    const tip = `${from.toFixed(2)}–${to.toFixed(2)} s: ${w.label} ${pct(p)}`;
+    return `<span class="band${p < 0.5 ? " weak" : ""}" data-label="${w.label}" data-from="${from}" data-to="${to}"
+      style="left:${x(from)};width:calc(${x(to)} - ${x(from)});background:${COLORS[w.label]}" title="${tip}"></span>`;
+  }).join("");
+  const all = ticks(duration);
+  const axis = all.map((t, i) => `<span class="${i === 0 ? "first" : i === all.length - 1 ? "last" : ""}" style="left:${x(t)}">${seconds(t)}</span>`).join("");
+  return `<div class="timeline" data-track="${face.track_id}" tabindex="0" role="slider" aria-valuemin="0"
+      aria-valuemax="${duration}" aria-label="expressions of face ${face.track_id} over time; click to seek">
+    <div class="lane">${bands}<div class="cursor"></div></div>
+    <div class="axis">${axis}</div>
+    <div class="caption">time in the video · a band's colour is the expression of that part (paler: under 50 %); click to seek</div>
+  </div>`;
+}
+
+function bars(labels, dist) {
+  return labels.map((l) => `<div class="bar" data-label="${l}"><span>${l}</span>
+    <div class="track"><div class="fill" style="width:${pct(dist[l]).replace(" ", "")};background:${COLORS[l]}"></div></div>
+    <span>${pct(dist[l])}</span></div>`).join("");
+}
+
+let current = null;  // {result, duration}
+
+function show(result, file) {
+  const duration = result.video.duration_s || Math.max(0, ...result.faces.map((f) => f.end_s));
+  current = {result, duration};
+  $("result").hidden = false;
+  const labels = result.labels;
+  $("legend").innerHTML = labels.map((l) => `<span><i style="background:${COLORS[l]}"></i>${l}</span>`).join("");
+  if (result.no_face) {
+    $("headline").textContent = "No face found in this video";
+    $("subline").textContent = NO_FACE;
+    $("bars").innerHTML = ""; $("faces").innerHTML = ""; $("legend").innerHTML = "";
+  } else {
+    $("headline").textContent = `Main face: ${result.label} (${pct(result.distribution[result.label])})`;
+    const n = result.faces.length;
+    $("subline").textContent = `${n} face${n > 1 ? "s" : ""} in ${seconds(duration)} of video` + (result.partial ? " · the end of the file was damaged: only its readable part was analysed" : "");
+    $("bars").innerHTML = bars(labels, result.distribution);
+    $("faces").innerHTML = result.faces.map((f) => `<div class="face" data-track="${f.track_id}">
+      <strong>Face ${f.track_id}</strong> <span class="muted">seen ${f.start_s.toFixed(2)}–${f.end_s.toFixed(2)} s, mostly
+      <span class="face-label">${f.label}</span> (${pct(f.distribution[f.label])})</span>${timeline(f, duration)}</div>`).join("");
+  }
+  loadVideo(file);
+  for (const lane of document.querySelectorAll(".timeline")) {
+    lane.addEventListener("click", (e) => seek(lane, e.clientX));
+    lane.addEventListener("keydown", (e) => {
+      const step = {ArrowLeft: -1, ArrowRight: 1}[e.key];
+      if (step) { e.preventDefault(); setTime(clock() + step); }
+    });
+  }
+  draw();
+}
+
+// --- playback, overlay, cursor ---------------------------------------------------------------
+
+let manualTime = 0;  // the cursor's time when the browser cannot play the clip
+const video = $("video");
+const playable = () => video.readyState >= 1 && video.videoWidth > 0;
+const clock = () => (playable() ? video.currentTime : manualTime);
+
+function setTime(t) {
+  const clamped = Math.min(Math.max(t, 0), current ? current.duration : 0);
+  if (playable()) video.currentTime = clamped; else manualTime = clamped;
+  draw();
+}
+
+function seek(lane, clientX) {
+  const rect = lane.querySelector(".lane").getBoundingClientRect();
+  setTime(((clientX - rect.left) / rect.width) * current.duration);
+}
+
+function loadVideo(file) {
+  if (video.src) URL.revokeObjectURL(video.src);
+  $("playnote").hidden = true;
+  $("player").hidden = false;
+  video.src = URL.createObjectURL(file);
+}
+
+function cannotPlay() {
+  $("player").hidden = true;
+  $("playnote").hidden = false;
+  $("playnote").textContent = "This browser cannot show this kind of video, so it is not played here; the results below are complete.";
+}
+video.addEventListener("error", cannotPlay);
+video.addEventListener("loadedmetadata", () => { if (!video.videoWidth) cannotPlay(); });  // sound only: e.g. HEVC
+for (const event of ["loadedmetadata", "seeked", "timeupdate", "pause"]) video.addEventListener(event, () => draw());
+video.addEventListener("play", function frame() {
+  draw();
+  if (!video.paused && !video.ended) requestAnimationFrame(frame);
+});
+window.addEventListener("resize", () => draw());
+
+function draw() {
+  if (!current) return;
+  const t = clock();
+  for (const cursor of document.querySelectorAll(".timeline .cursor")) {
+    cursor.style.left = `${(100 * Math.min(t / (current.duration || 1), 1)).toFixed(3)}%`;
+  }
+  for (const el of document.querySelectorAll(".timeline")) el.setAttribute("aria-valuenow", t.toFixed(2));
+  const canvas = $("overlay");
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(canvas.clientWidth * ratio);
+  canvas.height = Math.round(canvas.clientHeight * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  canvas.dataset.drawn = "0";
+  if (!playable()) return;
+  // The picture inside the element (letterboxed, like object-fit: contain) and the result's pixels.
+  const scale = Math.min(canvas.width / video.videoWidth, canvas.height / video.videoHeight);
+  const left = (canvas.width - video.videoWidth * scale) / 2, top = (canvas.height - video.videoHeight * scale) / 2;
+  const sx = (video.videoWidth * scale) / current.result.video.width, sy = (video.videoHeight * scale) / current.result.video.height;
+  let drawn = 0;
+  ctx.font = `${Math.round(13 * ratio)}px system-ui, sans-serif`;
+  ctx.lineWidth = 2.5 * ratio;
+  for (const face of current.result.faces) {
+    const at = faceAt(face, t);
+    if (!at) continue;
+    const [x, y, w, h] = at.box;
+    const label = at.window.label, color = COLORS[label];
+    const bx = left + x * sx, by = top + y * sy;
+    ctx.strokeStyle = color;
+    ctx.strokeRect(bx, by, w * sx, h * sy);
+    const text = `${face.track_id}: ${label} ${pct(at.window.distribution[label])}`;
+    const pad = 4 * ratio, th = 18 * ratio, tw = ctx.measureText(text).width + 2 * pad;
+    const ty = by - th >= 0 ? by - th : by;
+    ctx.fillStyle = color;
+    ctx.fillRect(bx - ctx.lineWidth / 2, ty, tw, th);
+    ctx.fillStyle = "#fff";
+    ctx.fillText(text, bx + pad - ctx.lineWidth / 2, ty + th - 5 * ratio);
+    drawn++;
+  }
+  canvas.dataset.drawn = String(drawn);
+}
+
+// --- choosing a file -------------------------------------------------------------------------
+
+const drop = $("drop");
+drop.addEventListener("click", () => $("file").click());
+drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("file").click(); });
+$("file").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]); });

@@ -1,0 +1,219 @@
+"""The web page in headless Chromium against the embedded `vfer serve`, with the internet shut out:
+the clip plays under its face boxes, each face's timeline spans its real time and seeks, errors and
+no-face results read as sentences, and /docs loads from local assets. Screenshots at desktop and
+phone widths land in build/screenshots/ for a person to look at."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.media import VIDEO
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.fail("Chromium is needed for the page test: apt-get install chromium (make test does it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Page:
+    """A page of a fresh context that may reach only the service and collects console errors."""
+
+    def __init__(self, browser: Any, url: str, viewport: dict[str, int], scale: float = 1) -> None:
+        self.context = browser.new_context(viewport=viewport, device_scale_factor=scale)
+        self.context.route("**/*", lambda route: _local_only(route, url))
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.goto(url)
+
+    def upload(self, clip: Path) -> None:
+        self.page.set_input_files("#file", str(clip))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _local_only(route: Any, url: str) -> None:
+    if route.request.url.startswith((url, "blob:", "data:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser: Any, embedded_url: str) -> None:
+    clip = VIDEO / "single_face.mp4"
+    with httpx.Client(base_url=embedded_url, timeout=60) as client:
+        expected = client.post("/predict?wait=50", files={"file": (clip.name, clip.read_bytes())}).json()
+    face, duration = expected["faces"][0], expected["video"]["duration_s"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, viewport, scale in (("desktop", DESKTOP, 1), ("phone", PHONE, 3)):
+        view = Page(browser, embedded_url, viewport, scale)
+        page = view.page
+        try:
+            view.upload(clip)
+            page.wait_for_selector(".timeline .band", timeout=60_000)
+            assert (
+                page.inner_text("#headline")
+                == f"Main face: {expected['label']} ({round(100 * expected['distribution'][expected['label']])} %)"
+            )
+            assert page.locator("#bars .bar").count() == 7
+            page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=20_000)
+
+            # The timeline spans the face's real time: its first band starts at start_s, its last ends at end_s.
+            lane = page.locator(".timeline .lane").first.bounding_box()
+            bands = page.locator(".timeline .band")
+            first, last = bands.first.bounding_box(), bands.last.bounding_box()
+            assert abs(first["x"] - (lane["x"] + lane["width"] * face["start_s"] / duration)) < 2
+            assert abs(last["x"] + last["width"] - (lane["x"] + lane["width"] * face["end_s"] / duration)) < 2
+            assert bands.count() == len(face["windows"])
+            assert [bands.nth(i).get_attribute("data-label") for i in range(bands.count())] == [
+                w["label"] for w in face["windows"]
+            ]
+
+            # Click to seek: a click at 60 % of the lane moves the video and the cursor there.
+            page.locator(".timeline .lane").first.click(position={"x": 0.6 * lane["width"], "y": lane["height"] / 2})
+            page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {0.6 * duration}) < 0.1")
+            lane = page.locator(".timeline .lane").first.bounding_box()  # scrolled into view by the click
+            cursor = page.locator(".timeline .cursor").first.bounding_box()
+            assert abs(cursor["x"] + 1 - (lane["x"] + 0.6 * lane["width"])) < 2
+
+            # Paused at 0.6 of the clip the face's box is drawn, in its label's colour, where the result puts it.
+            page.wait_for_function("document.getElementById('overlay').dataset.drawn === '1'")
+            assert _box_edge_is_drawn(page, expected, 0.6 * duration)
+
+            # It plays: time advances and the box follows.
+            page.evaluate("document.getElementById('video').currentTime = 0; document.getElementById('video').play()")
+            page.wait_for_function("document.getElementById('video').currentTime > 0.5", timeout=10_000)
+            page.evaluate("document.getElementById('video').pause()")
+            page.wait_for_function("document.getElementById('overlay').dataset.drawn === '1'")
+
+            # Legible at phone width: no axis text under 12 CSS pixels, no horizontal scrolling.
+            sizes = page.eval_on_selector_all(
+                ".timeline .axis span", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
+            )
+            assert sizes and min(sizes) >= 12
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            axis = page.locator(".timeline .axis span")
+            assert axis.last.inner_text().endswith("s") and axis.last.is_visible()
+            page.screenshot(path=str(SCREENSHOTS / f"page-{name}.png"), full_page=True)
+            assert view.errors == []
+        finally:
+            view.close()
+
+
+def _box_edge_is_drawn(page: Any, result: dict[str, Any], t: float) -> bool:
+    """Whether the overlay has opaque pixels on the top edge of the face's box at time t (moving
+    linearly between the centres of the windows around t), mapped from video pixels to the canvas."""
+    windows = result["faces"][0]["windows"]
+    centres = [(w["start_s"] + w["end_s"]) / 2 for w in windows]
+    boxes = [w["box"] for w in windows]
+    if t <= centres[0] or t >= centres[-1]:
+        x, y, w, _ = boxes[0] if t <= centres[0] else boxes[-1]
+    else:
+        i = max(k for k, c in enumerate(centres) if c <= t)
+        share = (t - centres[i]) / (centres[i + 1] - centres[i])
+        x, y, w, _ = (a + (b - a) * share for a, b in zip(boxes[i], boxes[i + 1], strict=True))
+    return bool(
+        page.evaluate(
+            """([x, y, w, vw, vh]) => {
+              const c = document.getElementById('overlay'), v = document.getElementById('video');
+              const scale = Math.min(c.width / v.videoWidth, c.height / v.videoHeight);
+              const left = (c.width - v.videoWidth * scale) / 2, top = (c.height - v.videoHeight * scale) / 2;
+              const sx = v.videoWidth * scale / vw, sy = v.videoHeight * scale / vh;
+              const px = c.getContext('2d').getImageData(left + (x + w / 2) * sx, top + y * sy - 4, 1, 9).data;
+              for (let i = 3; i < px.length; i += 4) if (px[i] > 200) return true;
+              return false;
+            }""",
+            [x, y, w, result["video"]["width"], result["video"]["height"]],
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "empty.mp4", "The file is empty."),
+        (bytes(range(256)) * 400, "noise.mp4", "This file is not a video that vfer can read"),
+    ],
+    ids=["empty", "random-bytes"],
+)
+def test_errors_read_as_sentences_with_the_server_text_under_details(
+    browser: Any, embedded_url: str, tmp_path: Path, content: bytes, name: str, message: str
+) -> None:
+    upload = tmp_path / name
+    upload.write_bytes(content)
+    view = Page(browser, embedded_url, DESKTOP)
+    try:
+        view.upload(upload)
+        view.page.wait_for_selector("#status.error", timeout=60_000)
+        assert view.page.inner_text("#status-text").startswith(message)
+        assert "Invalid data" not in view.page.inner_text("#status-text")
+        assert view.page.locator("#result").is_hidden()
+    finally:
+        view.close()
+
+
+def test_a_clip_without_a_face_says_so_and_why(browser: Any, embedded_url: str) -> None:
+    view = Page(browser, embedded_url, DESKTOP)
+    try:
+        view.upload(VIDEO / "no_face.mp4")
+        view.page.wait_for_selector("#result:not([hidden])", timeout=60_000)
+        assert view.page.inner_text("#headline") == "No face found in this video"
+        assert "toward the camera" in view.page.inner_text("#subline")
+        assert view.page.locator(".timeline").count() == 0
+        assert view.errors == []
+    finally:
+        view.close()
+
+
+def test_the_api_docs_load_with_the_internet_shut_out(browser: Any, embedded_url: str) -> None:
+    view = Page(browser, embedded_url, DESKTOP)
+    try:
+        view.page.goto(f"{embedded_url}/docs")
+        view.page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+        assert view.page.locator(".opblock-summary-path", has_text="/predict").count() >= 1
+        assert view.errors == []
+    finally:
+        view.close()
+
+
+def test_a_clip_the_browser_cannot_play_still_shows_its_timeline(browser: Any, embedded_url: str) -> None:
+    """MPEG-PS (the GRID corpus) plays in no browser: the page says so and keeps the results."""
+    view = Page(browser, embedded_url, DESKTOP)
+    try:
+        view.upload(VIDEO / "grid" / "bbaf2n.mpg")
+        view.page.wait_for_selector(".timeline .band", timeout=60_000)
+        view.page.wait_for_selector("#playnote:not([hidden])", timeout=10_000)
+        assert "cannot show this kind of video" in view.page.inner_text("#playnote")
+        assert view.page.locator("#player").is_hidden()
+        lane = view.page.locator(".timeline .lane").first
+        box = lane.bounding_box()
+        lane.click(position={"x": 0.5 * box["width"], "y": box["height"] / 2})
+        assert abs(float(view.page.get_attribute(".timeline", "aria-valuenow") or "nan") - 1.5) < 0.1
+        assert view.errors == []
+    finally:
+        view.close()
