@@ -66,3 +66,22 @@ def faststart_copy(source: Path, out: Path) -> Path:
             packet.stream = target
             dst.mux(packet)
     return out
+
+
+def band_share(png: Path, color: str) -> float:
+    """The share of a timeline PNG's lanes (their grey plus every band) that `color` covers, in
+    columns of the rows that are mostly lane (not the legend's or the labels')."""
+    from vfer.plots import COLORS, LANE
+
+    image = cv2.imread(str(png))[:, :, ::-1].astype(np.int16)
+
+    def pixels(hex_color: str) -> npt.NDArray[np.bool_]:
+        rgb = np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
+        return np.abs(image - rgb).max(axis=2) <= 6
+
+    lanes = pixels(LANE)
+    for band_color in COLORS.values():
+        lanes |= pixels(band_color)
+    rows = lanes.sum(axis=1) > 0.5 * image.shape[1]
+    band = pixels(color)[rows].any(axis=0)
+    return float(band.sum() / lanes[rows].any(axis=0).sum())

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import VIDEO, faststart_copy
+from tests.media import VIDEO, band_share, faststart_copy
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
+from vfer.plots import COLORS
 
 
 def vfer(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -35,6 +36,24 @@ def test_predict_json_follows_the_schema(data: Path) -> None:
         assert sum(window["distribution"].values()) == pytest.approx(1.0, abs=1e-4)
         assert window["label"] == max(window["distribution"], key=window["distribution"].get)
         assert 0 <= window["start_s"] < window["end_s"] <= 2.4
+
+
+def test_plot_draws_each_window_over_the_real_time_of_the_face(data: Path, tmp_path: Path) -> None:
+    """A face seen for the first 2.3 s of a 6.4-s clip: its bands cover that share of the lane."""
+    run = vfer("predict", VIDEO / "face_noface.mov", "--json", "--plot", tmp_path / "timeline.png")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    [face] = result["faces"]
+    labels = {w["label"] for w in face["windows"]}
+    drawn = sum(band_share(tmp_path / "timeline.png", COLORS[label]) for label in labels)
+    assert drawn == pytest.approx((face["end_s"] - face["start_s"]) / result["video"]["duration_s"], abs=0.01)
+    assert all(band_share(tmp_path / "timeline.png", COLORS[label]) == 0 for label in set(LABELS) - labels)
+
+
+def test_plot_of_several_videos_is_a_folder_of_pngs(data: Path, tmp_path: Path) -> None:
+    run = vfer("predict", VIDEO / "single_face.mp4", VIDEO / "no_face.mp4", "--quiet", "--plot", tmp_path / "plots")
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["no_face.png", "single_face.png"]
 
 
 def test_predict_without_a_face_succeeds_with_no_face(data: Path) -> None:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from vfer.config import MODES
@@ -126,6 +127,8 @@ def _predict(args: argparse.Namespace) -> int:
             failed += 1
         else:
             print(json.dumps(result) if args.json else format_human(result), flush=True)
+            if args.plot:
+                _plot(result, _plot_path(Path(args.plot), Path(path), several=len(paths) > 1))
         finally:
             if bar is not None:
                 bar.close()
@@ -134,6 +137,21 @@ def _predict(args: argparse.Namespace) -> int:
     if progress is not None:
         progress.close()
     return EXIT_INPUT if failed else 0
+
+
+def _plot_path(plot: Path, video: Path, *, several: bool) -> Path:
+    """One video: the PNG itself; several: a folder of `<video name>.png`."""
+    if not several:
+        return plot
+    plot.mkdir(parents=True, exist_ok=True)
+    return plot / f"{video.stem}.png"
+
+
+def _plot(result: dict[str, Any], path: Path) -> None:
+    from vfer.plots import plot_timeline
+
+    plot_timeline(result["faces"], result["video"]["duration_s"], path, title=str(result["source"]))
+    print(f"vfer: timeline written to {path}", file=sys.stderr)
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -189,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--upsample", type=int, default=0, help="HOG upsampling: 1 finds faces down to ~40 px")
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
     predict.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal anyway)")
+    predict.add_argument(
+        "--plot", metavar="OUT", help="write each face's expression timeline as a PNG (several videos: a folder)"
+    )
     predict.set_defaults(run=_predict)
 
     models = commands.add_parser("models", help="list registered models")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from vfer.errors import InvalidOptionError, VferError
 
@@ -36,18 +38,36 @@ def _run(args: argparse.Namespace) -> int:
         stride_s=args.stride,
         realtime=args.realtime,
     )
+    windows = []
     with Client(args.target, api_key=args.api_key) as client:
         try:
             for window in client.stream(requests):
+                windows.append(window_result_dict(window))
                 if args.json:  # the HTTP result's schema, not protobuf's JSON mapping
-                    print(json.dumps(window_result_dict(window)), flush=True)
+                    print(json.dumps(windows[-1]), flush=True)
                 else:
                     print(format_window(window), flush=True)
         except grpc.RpcError as exc:
             if frames.error is not None:  # our own reading failed (gRPC only says UNKNOWN): say why
                 raise frames.error from None
             raise InvalidOptionError(f"{exc.code().name}: {exc.details()}") from None
+    if args.plot:
+        from vfer.plots import plot_timeline
+
+        duration = max((w["end_s"] for w in windows), default=0.0)
+        plot_timeline(faces_of(windows), duration, args.plot, title=Path(args.video).name)
+        print(f"vfer: timeline written to {args.plot}", file=sys.stderr)
     return 0
+
+
+def faces_of(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stream windows regrouped by face, as the `faces` of a whole-clip result."""
+    faces: dict[int, dict[str, Any]] = {}
+    for window in windows:
+        for face in window["faces"]:
+            entry = faces.setdefault(face["track_id"], {"track_id": face["track_id"], "windows": []})
+            entry["windows"].append({"start_s": window["start_s"], "end_s": window["end_s"], **face})
+    return [faces[track] for track in sorted(faces)]
 
 
 class _Remembering:
@@ -80,4 +100,5 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     parser.add_argument("--realtime", action="store_true", help="send frames at their own pace (default: at once)")
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--json", action="store_true", help="one JSON object per window")
+    parser.add_argument("--plot", metavar="OUT.png", help="write each face's expression timeline as a PNG")
     parser.set_defaults(run=_run)

@@ -166,7 +166,7 @@ function timeline(face, duration) {
       aria-valuemax="${duration}" aria-label="expressions of face ${face.track_id} over time; click to seek">
     <div class="lane">${bands}<div class="cursor"></div></div>
     <div class="axis">${axis}</div>
-    <div class="caption">time in the video · a band's colour is the expression of that part (paler: under 50 %); click to seek</div>
+    <div class="caption">time in the video · a band's colour is the expression of that part (thinner: under 50 %); click to seek</div>
   </div>`;
 }
 

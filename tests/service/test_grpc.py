@@ -16,10 +16,11 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from service.queue import create_celery
 from service.rpc.client import Client, encoded_frames, stream_requests
 from service.settings import Settings
-from tests.media import VIDEO
+from tests.media import VIDEO, band_share
 from tests.service.helpers import GrpcServer, RedisServer, Worker, wait_until
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
+from vfer.plots import COLORS
 from vfer_rpc.v1 import expression_pb2 as pb
 
 SINGLE = VIDEO / "single_face.mp4"
@@ -196,7 +197,12 @@ def test_vfer_stream_prints_one_line_per_window(grpc_target: str, data: Path) ->
     assert len(lines) >= 2 and all(line.startswith("window") and "face 0" in line for line in lines)
 
 
-def test_vfer_stream_json_speaks_the_result_schema(grpc_target: str, data: Path, predictor_result: dict) -> None:  # type: ignore[type-arg]
+def test_vfer_stream_json_speaks_the_result_schema(
+    grpc_target: str,
+    data: Path,
+    predictor_result: dict,  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
     """Labels in their order, boxes as [x, y, w, h], times to the millisecond: as HTTP and the CLI
     write a window (protobuf's JSON mapping had map order, {x, y, width, height}, 16 digits)."""
     import json
@@ -204,13 +210,28 @@ def test_vfer_stream_json_speaks_the_result_schema(grpc_target: str, data: Path,
     import sys
 
     run = subprocess.run(
-        [sys.executable, "-m", "vfer.cli", "stream", str(GRID), "--target", grpc_target, "--json"],
+        [
+            sys.executable,
+            "-m",
+            "vfer.cli",
+            "stream",
+            str(GRID),
+            "--target",
+            grpc_target,
+            "--json",
+            "--plot",
+            str(tmp_path / "stream.png"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert run.returncode == 0, run.stderr
     windows = [json.loads(line) for line in run.stdout.splitlines()]
+    # --plot: the face's bands cover the time its windows span, in their labels' colours.
+    spanned = (windows[-1]["end_s"] - windows[0]["start_s"]) / windows[-1]["end_s"]
+    drawn = sum(band_share(tmp_path / "stream.png", COLORS[label]) for label in LABELS)
+    assert drawn == pytest.approx(spanned, abs=0.02)  # a pixel column lost at each change of colour
     http_window = predictor_result["faces"][0]["windows"][0]
     for window in windows:
         assert window["labels"] == list(LABELS) and window["start_s"] == round(window["start_s"], 3)
