@@ -43,7 +43,7 @@ def main() -> None:
             model = create_model(entry.name, pretrained=entry.pretrained is not None).eval()
             meta = CheckpointMeta(model=entry.name)
             eager = TorchClassifier(model, meta, device=torch.device("cpu"))
-            onnx = OnnxClassifier(export_onnx(model, Path(tmp) / f"{entry.name}.onnx"), meta)
+            onnx = OnnxClassifier(export_onnx(model, Path(tmp) / f"{entry.name}.onnx", meta), meta)
             params = sum(p.numel() for p in model.parameters())
             for batch in (1, 32):
                 clips = rng.integers(0, 256, (batch, 8, 64, 64), dtype=np.uint8)

@@ -10,7 +10,7 @@ again whenever shipped weights change.
 from __future__ import annotations
 
 from vfer.models import create_model, list_models
-from vfer.models.checkpoint import pretrained_path
+from vfer.models.checkpoint import pretrained_path, read_meta
 from vfer.models.export import export_onnx
 
 
@@ -19,7 +19,8 @@ def main() -> None:
         if entry.pretrained is None:
             continue
         target = pretrained_path(entry.pretrained).with_suffix(".onnx")
-        export_onnx(create_model(entry.name, pretrained=True).eval(), target)
+        checkpoint = pretrained_path(entry.pretrained)
+        export_onnx(create_model(entry.name, pretrained=True).eval(), target, read_meta(checkpoint))
         print(f"wrote {target} ({target.stat().st_size:,} bytes)")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.media import VIDEO, band_share, faststart_copy
+from tests.schema import assert_result
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
 from vfer.plots import COLORS
@@ -23,6 +24,7 @@ def test_predict_json_follows_the_schema(data: Path) -> None:
     run = vfer("predict", VIDEO / "single_face.mp4", "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
+    assert_result(result)
     assert result["labels"] == list(LABELS)
     assert result["no_face"] is False and result["partial"] is False
     assert result["model"]["name"] == DEFAULT_MODEL and result["model"]["version"]
@@ -54,6 +56,34 @@ def test_plot_of_several_videos_is_a_folder_of_pngs(data: Path, tmp_path: Path) 
     run = vfer("predict", VIDEO / "single_face.mp4", VIDEO / "no_face.mp4", "--quiet", "--plot", tmp_path / "plots")
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["no_face.png", "single_face.png"]
+
+
+def test_an_exported_onnx_file_is_one_file_that_predict_takes(data: Path, tmp_path: Path) -> None:
+    """`vfer export` says it is working, writes one file with the labels and input spec inside,
+    and `vfer predict --model m.onnx` (a bare name, from its folder) runs it like the shipped model."""
+    run = vfer("export", DEFAULT_MODEL, "--format", "onnx", "--out", tmp_path / "m.onnx")
+    assert run.returncode == 0, run.stderr
+    assert "exporting" in run.stderr and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    assert props["labels"] == ",".join(LABELS) and json.loads(props["input"])["shape"] == [1, 8, 64, 64]
+    clip = str(VIDEO / "single_face.mp4")
+    mine = subprocess.run(
+        [sys.executable, "-m", "vfer.cli", "predict", clip, "--model", "m.onnx", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert mine.returncode == 0, mine.stderr
+    shipped = json.loads(vfer("predict", clip, "--json", "--backend", "onnx").stdout)
+    result = json.loads(mine.stdout)
+    assert result["model"] == shipped["model"]
+    for label in LABELS:
+        assert result["distribution"][label] == pytest.approx(shipped["distribution"][label], abs=1e-4)
+    refused = vfer("predict", clip, "--model", tmp_path / "m.onnx", "--backend", "torch")
+    assert refused.returncode == 2 and "--backend onnx" in refused.stderr
 
 
 def test_predict_without_a_face_succeeds_with_no_face(data: Path) -> None:

@@ -98,7 +98,7 @@ def test_onnx_runtime_matches_torch(tmp_path: Path, name: str) -> None:
     torch.manual_seed(0)
     model = create_model(name, pretrained=True).eval()
     meta = CheckpointMeta(model=name)
-    onnx = OnnxClassifier(export_onnx(model, tmp_path / "m.onnx"), meta)
+    onnx = OnnxClassifier(export_onnx(model, tmp_path / "m.onnx", meta), meta)
     eager = TorchClassifier(model, meta, device=torch.device("cpu"))
     clips = np.random.default_rng(0).integers(0, 256, (5, 8, 64, 64), dtype=np.uint8)
     np.testing.assert_allclose(onnx.predict_proba(clips), eager.predict_proba(clips), atol=1e-5)

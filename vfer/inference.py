@@ -6,7 +6,9 @@ A classifier takes uint8 clips (N, T, S, S) and returns probabilities (N, 7) in 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -17,9 +19,11 @@ import torch
 from torch import nn
 
 from vfer.errors import InvalidOptionError, ModelNotFoundError
-from vfer.labels import NUM_CLASSES
+from vfer.labels import LABELS, NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
 from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path
+
+log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "torch", "onnx"]
 BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx")
@@ -150,7 +154,10 @@ def load_classifier(
     device: torch.device | None = None,
     threads: int | None = None,
 ) -> ClipClassifier:
-    """Load a model once for many predictions; the ONNX graph is exported once and cached on disk."""
+    """Load a model once for many predictions: a registered name, a checkpoint or an exported
+    `.onnx` file; a checkpoint's ONNX graph is exported once and cached on disk."""
+    if model.endswith(".onnx"):
+        return _exported_onnx(Path(model), backend, threads)
     backend = resolve_backend(backend)
     checkpoint = resolve_checkpoint(model)
     module, meta = load_checkpoint(checkpoint)
@@ -160,7 +167,22 @@ def load_classifier(
     if not onnx_path.is_file():  # a trained checkpoint of the user's: exported once, then cached
         from vfer.models.export import export_onnx
 
+        log.warning("exporting %s to ONNX once (about half a minute); cached in %s", checkpoint, onnx_path.parent)
+        started = time.perf_counter()
         tmp = onnx_path.with_suffix(f".{os.getpid()}.tmp")
-        export_onnx(module, tmp)
+        export_onnx(module, tmp, meta)
         tmp.replace(onnx_path)
+        log.warning("exported in %.0f s", time.perf_counter() - started)
     return OnnxClassifier(onnx_path, meta, threads=threads)
+
+
+def _exported_onnx(path: Path, backend: str, threads: int | None) -> ClipClassifier:
+    """A file from `vfer export --format onnx`: ONNX Runtime, with the metadata the file carries."""
+    from vfer.models.export import read_onnx_meta
+
+    if backend not in ("auto", "onnx"):
+        raise InvalidOptionError(f"{path} is an ONNX model: it runs with --backend onnx (or auto), not {backend}")
+    meta = read_onnx_meta(path)
+    if tuple(meta.labels) != LABELS:
+        raise ModelNotFoundError(f"{path}: labels {meta.labels} differ from {list(LABELS)}")
+    return OnnxClassifier(path, meta, threads=threads)

@@ -1,4 +1,5 @@
-"""Result dictionaries (the CLI/HTTP schema) to `vfer.v1` messages."""
+"""Result dictionaries (the CLI/HTTP schema, vfer/result.schema.json) to `vfer.v1` messages and
+back: one field for each field, so a gRPC client and an HTTP client read the same result."""
 
 from __future__ import annotations
 
@@ -50,7 +51,72 @@ def predict_response(result: dict[str, Any], job_id: str) -> pb.PredictResponse:
         video=pb.VideoInfo(**result["video"]),
         timings_ms=result["timings_ms"],
         job_id=job_id,
+        options=pb.AppliedOptions(**result["options"]),
     )
+
+
+def _box_list(message: pb.Box) -> list[int]:
+    return [message.x, message.y, message.width, message.height]
+
+
+def _distribution(values: Any, labels: list[str]) -> dict[str, float]:
+    """A protobuf map (no order, float32) as the schema's: label order, 6 decimals."""
+    return {label: round(values[label], 6) for label in labels}
+
+
+def _seconds(value: float) -> float:
+    return round(value, 3)
+
+
+def result_dict(message: pb.PredictResponse) -> dict[str, Any]:
+    """A unary response back in the result schema, as HTTP returns it (for Python clients)."""
+    labels = list(message.labels)
+    faces = [
+        {
+            "track_id": f.track_id,
+            "start_s": _seconds(f.start_s),
+            "end_s": _seconds(f.end_s),
+            "box": _box_list(f.box),
+            "samples": f.samples,
+            "distribution": _distribution(f.distribution, labels),
+            "label": f.label,
+            "windows": [
+                {
+                    "start_s": _seconds(w.start_s),
+                    "end_s": _seconds(w.end_s),
+                    "box": _box_list(w.box),
+                    "distribution": _distribution(w.distribution, labels),
+                    "label": w.label,
+                }
+                for w in f.windows
+            ],
+        }
+        for f in message.faces
+    ]
+    return {
+        "source": message.source,
+        "labels": labels,
+        "label": message.label or None,
+        "distribution": _distribution(message.distribution, labels) if message.distribution else None,
+        "main_track_id": None if message.main_track_id < 0 else message.main_track_id,
+        "no_face": message.no_face,
+        "partial": message.partial,
+        "faces": faces,
+        "model": {k: getattr(message.model, k) for k in ("name", "version", "backend", "device")},
+        "video": {
+            "duration_s": _seconds(message.video.duration_s),
+            "fps": round(message.video.fps, 3),
+            "frames": message.video.frames,
+            "width": message.video.width,
+            "height": message.video.height,
+        },
+        "options": {
+            "mode": message.options.mode,
+            "window_s": message.options.window_s,
+            "stride_s": message.options.stride_s,
+        },
+        "timings_ms": dict(message.timings_ms),
+    }
 
 
 def window_result_dict(message: pb.WindowResult) -> dict[str, Any]:
@@ -59,14 +125,14 @@ def window_result_dict(message: pb.WindowResult) -> dict[str, Any]:
     labels = list(message.labels)
     return {
         "index": message.index,
-        "start_s": round(message.start_s, 3),
-        "end_s": round(message.end_s, 3),
+        "start_s": _seconds(message.start_s),
+        "end_s": _seconds(message.end_s),
         "labels": labels,
         "faces": [
             {
                 "track_id": face.track_id,
-                "box": [face.box.x, face.box.y, face.box.width, face.box.height],
-                "distribution": {label: round(face.distribution[label], 6) for label in labels},
+                "box": _box_list(face.box),
+                "distribution": _distribution(face.distribution, labels),
                 "label": face.label,
             }
             for face in message.faces

@@ -15,8 +15,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from service.queue import create_celery
 from service.rpc.client import Client, encoded_frames, stream_requests
+from service.rpc.convert import result_dict
 from service.settings import Settings
 from tests.media import VIDEO, band_share
+from tests.schema import assert_result, assert_stream_window
 from tests.service.helpers import GrpcServer, RedisServer, Worker, wait_until
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
@@ -58,6 +60,38 @@ def test_unary_predict_returns_typed_faces(grpc_target: str, data: Path) -> None
     assert sum(face.distribution.values()) == pytest.approx(1, abs=1e-3)
     assert face.windows and face.box.width > 100
     assert response.video.frames == 72 and response.model.name == DEFAULT_MODEL
+
+
+def test_the_unary_response_is_the_http_result_field_for_field(grpc_target: str, predictor_result: dict) -> None:  # type: ignore[type-arg]
+    """The same clip over gRPC and HTTP: `result_dict` of the response equals the HTTP body (up to
+    float32 rounding and the timings), and both follow vfer/result.schema.json."""
+    with Client(grpc_target) as client:
+        response = client.predict(GRID.read_bytes(), filename="upload", timeout=60)
+    assert response.job_id
+    result = result_dict(response)
+    assert_result(result)
+    assert_result(predictor_result)
+    assert result["timings_ms"].keys() == predictor_result["timings_ms"].keys()
+    assert _without_timings(result) == pytest.approx(_without_timings(predictor_result), abs=1e-6)
+
+
+def _without_timings(result: dict) -> dict:  # type: ignore[type-arg]
+    """The result flattened to path -> value (pytest.approx compares flat mappings), no timings."""
+    flat: dict[str, object] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}", item)
+        elif isinstance(value, list):
+            flat[f"{prefix}#"] = len(value)
+            for i, item in enumerate(value):
+                walk(f"{prefix}[{i}]", item)
+        else:
+            flat[prefix] = value
+
+    walk("", {k: v for k, v in result.items() if k != "timings_ms"})
+    return flat
 
 
 @pytest.mark.parametrize("path", [SINGLE, GRID], ids=["single_face", "grid"])
@@ -228,6 +262,8 @@ def test_vfer_stream_json_speaks_the_result_schema(
     )
     assert run.returncode == 0, run.stderr
     windows = [json.loads(line) for line in run.stdout.splitlines()]
+    for window in windows:
+        assert_stream_window(window)
     # --plot: the face's bands cover the time its windows span, in their labels' colours.
     spanned = (windows[-1]["end_s"] - windows[0]["start_s"]) / windows[-1]["end_s"]
     drawn = sum(band_share(tmp_path / "stream.png", COLORS[label]) for label in LABELS)

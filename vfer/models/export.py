@@ -1,20 +1,32 @@
-"""Export a clip model to ONNX (dynamic batch) or TorchScript."""
+"""Export a clip model to ONNX (dynamic batch) or TorchScript.
+
+An exported ONNX file is one self-contained file that carries the checkpoint's metadata (labels,
+input, preprocessing, provenance) under the `vfer.meta` key, so `vfer predict --model m.onnx`
+needs nothing beside it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from vfer.errors import ModelNotFoundError
+from vfer.models.checkpoint import CheckpointMeta
+
 MAX_BATCH = 4096
+META_KEY = "vfer.meta"
 
 
-def export_onnx(model: nn.Module, path: Path, *, frames: int = 8, size: int = 64) -> Path:
-    """Write `model` as ONNX with input `clips` (B, 1, T, H, W) and output `logits` (B, 7)."""
+def export_onnx(model: nn.Module, path: Path, meta: CheckpointMeta, *, frames: int = 8, size: int = 64) -> Path:
+    """Write `model` as ONNX with input `clips` (B, 1, T, H, W) and output `logits` (B, 7), and
+    `meta` in the file's metadata."""
     example = torch.rand(2, 1, frames, size, size)
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -33,7 +45,39 @@ def export_onnx(model: nn.Module, path: Path, *, frames: int = 8, size: int = 64
             verbose=False,
             external_data=False,  # one self-contained file: it may be renamed, moved and shipped
         )
+    _write_meta(path, meta)
     return path
+
+
+def _write_meta(path: Path, meta: CheckpointMeta) -> None:
+    import onnx
+
+    graph = onnx.load(str(path))
+    del graph.metadata_props[:]
+    for key, value in {
+        META_KEY: json.dumps(asdict(meta)),
+        "labels": ",".join(meta.labels),  # for tools that know nothing of vfer (Netron, onnxruntime)
+        "input": json.dumps(meta.input),
+    }.items():
+        graph.metadata_props.add(key=key, value=value)
+    graph.doc_string = f"vfer {meta.model} {meta.version}: clips (B, 1, T, H, W) in [0, 1] -> logits (B, 7)"
+    onnx.save(graph, str(path))
+
+
+def read_onnx_meta(path: Path) -> CheckpointMeta:
+    """The metadata `export_onnx` wrote into an ONNX file."""
+    import onnx
+
+    if not path.is_file():
+        raise ModelNotFoundError(f"ONNX model {path} not found")
+    try:
+        graph = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and onnx's own errors for a damaged file
+        raise ModelNotFoundError(f"{path} is not an ONNX model ({exc})") from exc
+    props = {entry.key: entry.value for entry in graph.metadata_props}
+    if META_KEY not in props:
+        raise ModelNotFoundError(f"{path} has no vfer metadata (labels, input): export it with `vfer export`")
+    return CheckpointMeta.from_dict(json.loads(props[META_KEY]))
 
 
 def export_torchscript(model: nn.Module, path: Path, *, frames: int = 8, size: int = 64) -> Path:

@@ -61,15 +61,22 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from vfer.models import create_model, load_checkpoint, model_entry
+    from vfer.models import create_model, model_entry
+    from vfer.models.checkpoint import CheckpointMeta, load_checkpoint, pretrained_path, read_meta
     from vfer.models.export import export_onnx, export_torchscript
 
     if args.model.endswith((".pt", ".json")) or os.sep in args.model:
-        model, _ = load_checkpoint(Path(args.model))
+        model, meta = load_checkpoint(Path(args.model))
     else:  # a registered model: with its shipped weights, or the bare architecture
-        model = create_model(args.model, pretrained=model_entry(args.model).pretrained is not None).eval()
+        stem = model_entry(args.model).pretrained
+        model = create_model(args.model, pretrained=stem is not None).eval()
+        meta = read_meta(pretrained_path(stem)) if stem else CheckpointMeta(model=args.model, version="untrained")
     out = Path(args.out)
-    path = export_onnx(model, out) if args.format == "onnx" else export_torchscript(model, out)
+    if args.format == "onnx":
+        print(f"exporting {args.model} to ONNX (about half a minute on a CPU)…", file=sys.stderr, flush=True)
+        path = export_onnx(model, out, meta)
+    else:
+        path = export_torchscript(model, out)
     print(f"wrote {path}")
     return 0
 

@@ -128,8 +128,18 @@ class PredictRequest(_message.Message):
     options: PredictOptions
     def __init__(self, video: _Optional[bytes] = ..., filename: _Optional[str] = ..., options: _Optional[_Union[PredictOptions, _Mapping]] = ...) -> None: ...
 
+class AppliedOptions(_message.Message):
+    __slots__ = ("mode", "window_s", "stride_s")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_S_FIELD_NUMBER: _ClassVar[int]
+    STRIDE_S_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    window_s: float
+    stride_s: float
+    def __init__(self, mode: _Optional[str] = ..., window_s: _Optional[float] = ..., stride_s: _Optional[float] = ...) -> None: ...
+
 class PredictResponse(_message.Message):
-    __slots__ = ("source", "labels", "label", "distribution", "main_track_id", "no_face", "partial", "faces", "model", "video", "timings_ms", "job_id")
+    __slots__ = ("source", "labels", "label", "distribution", "main_track_id", "no_face", "partial", "faces", "model", "video", "timings_ms", "job_id", "options")
     class DistributionEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +166,7 @@ class PredictResponse(_message.Message):
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_MS_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
     source: str
     labels: _containers.RepeatedScalarFieldContainer[str]
     label: str
@@ -168,7 +179,8 @@ class PredictResponse(_message.Message):
     video: VideoInfo
     timings_ms: _containers.ScalarMap[str, float]
     job_id: str
-    def __init__(self, source: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., label: _Optional[str] = ..., distribution: _Optional[_Mapping[str, float]] = ..., main_track_id: _Optional[int] = ..., no_face: _Optional[bool] = ..., partial: _Optional[bool] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ..., video: _Optional[_Union[VideoInfo, _Mapping]] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., job_id: _Optional[str] = ...) -> None: ...
+    options: AppliedOptions
+    def __init__(self, source: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., label: _Optional[str] = ..., distribution: _Optional[_Mapping[str, float]] = ..., main_track_id: _Optional[int] = ..., no_face: _Optional[bool] = ..., partial: _Optional[bool] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ..., video: _Optional[_Union[VideoInfo, _Mapping]] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., job_id: _Optional[str] = ..., options: _Optional[_Union[AppliedOptions, _Mapping]] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
     __slots__ = ("model", "window_s", "stride_s", "format")
