@@ -17,7 +17,7 @@ import torch
 from benchmarks.machine import describe
 from vfer.inference import OnnxClassifier, TorchClassifier
 from vfer.models import create_model, list_models
-from vfer.models.checkpoint import CheckpointMeta
+from vfer.models.checkpoint import CheckpointMeta, pretrained_path, read_meta
 from vfer.models.export import export_onnx
 
 
@@ -41,12 +41,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for entry in list_models():
             model = create_model(entry.name, pretrained=entry.pretrained is not None).eval()
-            meta = CheckpointMeta(model=entry.name)
+            meta = read_meta(pretrained_path(entry.pretrained)) if entry.pretrained else CheckpointMeta(model=entry.name)
+            channels, frames, height, width = meta.input["shape"]
             eager = TorchClassifier(model, meta, device=torch.device("cpu"))
             onnx = OnnxClassifier(export_onnx(model, Path(tmp) / f"{entry.name}.onnx", meta), meta)
             params = sum(p.numel() for p in model.parameters())
             for batch in (1, 32):
-                clips = rng.integers(0, 256, (batch, 8, 64, 64), dtype=np.uint8)
+                shape = (batch, frames, height, width) + ((3,) if channels == 3 else ())
+                clips = rng.integers(0, 256, shape, dtype=np.uint8)
                 t = _ms_per_clip(eager.predict_proba, clips, args.repeats)
                 o = _ms_per_clip(onnx.predict_proba, clips, args.repeats)
                 print(f"{entry.name:<24} {params:>8,} {batch:>6} {t:>14.2f} {o:>13.2f} {t / o:>10.2f}x")

@@ -17,11 +17,25 @@ from vfer.models.mini_xception import SamePadMaxPool2d
 CLIP = (1, 8, 64, 64)
 
 
+def shipped_meta(name: str) -> CheckpointMeta:
+    """The metadata of a registered model's shipped weights: its declared input among them."""
+    from vfer.models.checkpoint import pretrained_path, read_meta
+
+    return read_meta(pretrained_path(model_entry(name).pretrained or ""))
+
+
+def declared_clips(name: str, count: int, seed: int) -> np.ndarray:
+    """uint8 clips (N, T, S, S[, 3]) of the shape the model's checkpoint declares."""
+    channels, frames, height, width = shipped_meta(name).input["shape"]
+    shape = (count, frames, height, width) + ((3,) if channels == 3 else ())
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
 @pytest.mark.parametrize("name", [e.name for e in list_models()])
 def test_every_model_maps_clips_to_seven_logits(name: str) -> None:
     model = create_model(name).eval()
     with torch.no_grad():
-        out = model(torch.rand(3, *CLIP))
+        out = model(torch.rand(3, *shipped_meta(name).input["shape"]))
     assert out.shape == (3, len(LABELS))
 
 
@@ -42,7 +56,10 @@ def test_paper_model_refuses_a_wrong_clip_shape() -> None:
 
 
 def test_unknown_model_lists_the_known_ones() -> None:
-    with pytest.raises(ModelNotFoundError, match="known models: c3d_convlstm, c3d_convlstm_fer, mini_xception_fer2013"):
+    with pytest.raises(
+        ModelNotFoundError,
+        match="known models: c3d_convlstm, c3d_convlstm_fer, faceapi_expression, mini_xception_fer2013",
+    ):
         create_model("resnet")
 
 
@@ -97,10 +114,10 @@ def test_same_pad_pooling_puts_the_extra_pixel_bottom_right() -> None:
 def test_onnx_runtime_matches_torch(tmp_path: Path, name: str) -> None:
     torch.manual_seed(0)
     model = create_model(name, pretrained=True).eval()
-    meta = CheckpointMeta(model=name)
+    meta = shipped_meta(name)
     onnx = OnnxClassifier(export_onnx(model, tmp_path / "m.onnx", meta), meta)
     eager = TorchClassifier(model, meta, device=torch.device("cpu"))
-    clips = np.random.default_rng(0).integers(0, 256, (5, 8, 64, 64), dtype=np.uint8)
+    clips = declared_clips(name, 5, 0)
     np.testing.assert_allclose(onnx.predict_proba(clips), eager.predict_proba(clips), atol=1e-5)
 
 
@@ -112,8 +129,8 @@ def test_the_shipped_onnx_graph_is_the_shipped_model(name: str) -> None:
     assert graph is not None, f"no ONNX graph beside {checkpoint.name}: run scripts/export_onnx.py"
     assert not list(graph.parent.glob("*.data")), "the graphs are self-contained files"
     model = create_model(name, pretrained=True).eval()
-    meta = CheckpointMeta(model=name)
-    clips = np.random.default_rng(1).integers(0, 256, (40, 8, 64, 64), dtype=np.uint8)  # more than one batch
+    meta = shipped_meta(name)
+    clips = declared_clips(name, 40, 1)  # more than one batch
     eager = TorchClassifier(model, meta, device=torch.device("cpu")).predict_proba(clips)
     np.testing.assert_allclose(OnnxClassifier(graph, meta).predict_proba(clips), eager, atol=1e-5)
 
@@ -131,8 +148,9 @@ def test_a_trained_checkpoint_is_exported_once_into_one_file(tmp_path: Path, mon
 @pytest.mark.parametrize("name", [e.name for e in list_models()])
 def test_torchscript_export_matches_eager(tmp_path: Path, name: str) -> None:
     model = create_model(name, pretrained=True).eval()
-    scripted = torch.jit.load(str(export_torchscript(model, tmp_path / "m.ts")))
-    x = torch.rand(3, *CLIP)
+    meta = shipped_meta(name)
+    scripted = torch.jit.load(str(export_torchscript(model, tmp_path / "m.ts", meta)))
+    x = torch.rand(3, *meta.input["shape"])
     with torch.no_grad():
         torch.testing.assert_close(scripted(x), model(x))
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.media import VIDEO
-from vfer.config import PipelineConfig
+from vfer.config import ALIGNED_GRAY, CropSpec, PipelineConfig
 from vfer.face.tracking import FaceModels
 from vfer.pipeline import extract_faces
 from vfer.video import VideoReader
@@ -34,6 +34,26 @@ def test_single_face_gives_one_track_with_windows(face_models: FaceModels, data:
     assert face.windows and all(w.frames.shape == (8, 64, 64) for w in face.windows)
     x, _, w, _ = face.box.to_xywh()
     assert 120 < w < 220 and 0 < x < 640 - w  # a face-sized box inside the 640x360 frame
+
+
+@pytest.mark.parametrize("mode", ["fast", "paper"])
+def test_each_crop_a_model_declares_is_made_and_the_gray_path_is_unchanged(
+    face_models: FaceModels, data: Path, mode: str
+) -> None:
+    """Aligned gray crops for the video models and colour face-box crops for face-api's net, from
+    one pass; asking for colour changes nothing of the gray crops."""
+    box_rgb = CropSpec("box", 112, color=True)
+    both = extract_faces(
+        VIDEO / "single_face.mp4", face_models, PipelineConfig(mode=mode, crops=(ALIGNED_GRAY, box_rgb))
+    )
+    gray = extract_faces(VIDEO / "single_face.mp4", face_models, PipelineConfig(mode=mode))
+    [face], [gray_face] = both.faces, gray.faces
+    for window, gray_window in zip(face.windows, gray_face.windows, strict=True):
+        assert window.clips[box_rgb].shape == (8, 112, 112, 3)
+        np.testing.assert_array_equal(window.frames, gray_window.frames)
+        red, blue = window.clips[box_rgb][..., 0].astype(float), window.clips[box_rgb][..., 2].astype(float)
+        assert red.mean() > blue.mean() + 5  # skin: RGB order, not the decoder's BGR
+    assert list(face.windows[0].clips) == [ALIGNED_GRAY, box_rgb]
 
 
 def test_face_then_no_face_ends_the_track_at_the_cut(face_models: FaceModels, data: Path) -> None:

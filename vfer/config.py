@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from vfer.errors import InvalidOptionError
 
 Mode = Literal["fast", "paper"]
+CropKind = Literal["aligned", "box"]
 MODES: tuple[str, ...] = ("fast", "paper")
 CLIP_FRAMES = 8
 """Frames per clip: first, last and 6 at equal intervals between (paper section III-A)."""
@@ -35,6 +36,38 @@ class DecodeLimits:
 
 
 @dataclass(frozen=True)
+class CropSpec:
+    """What one model takes per frame: which crop, its side, and colour (RGB) or gray."""
+
+    kind: CropKind = "aligned"
+    size: int = 64
+    color: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("aligned", "box"):
+            raise InvalidOptionError(f"crop kind must be aligned or box, not {self.kind!r}")
+        if self.kind == "aligned" and self.color:
+            raise InvalidOptionError("aligned crops are gray")
+        if not 16 <= self.size <= 512:
+            raise InvalidOptionError("crop size must be between 16 and 512")
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color else 1
+
+    @classmethod
+    def from_preprocessing(cls, preprocessing: dict[str, Any]) -> CropSpec:
+        """From a checkpoint's `preprocessing`; older checkpoints (no `crop` key) are aligned 64 gray."""
+        if "crop" not in preprocessing:
+            return cls()
+        return cls(preprocessing["crop"], int(preprocessing["size"]), preprocessing.get("color") == "rgb")
+
+
+ALIGNED_GRAY = CropSpec()
+"""The paper's crop: what the video models and the FER2013 mini-Xception take."""
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """How a video becomes aligned 8-frame face clips."""
 
@@ -43,7 +76,7 @@ class PipelineConfig:
     stride_s: float = 1.0  # window stride, rounded to whole sampling steps
     detect_interval_s: float = 2.0  # full-frame search for more faces while some are tracked
     upsample: int = 0  # HOG pyramid upsampling: 0 finds faces >= ~80 px, 1 >= ~40 px (4x slower)
-    crop_size: int = 64
+    crops: tuple[CropSpec, ...] = (ALIGNED_GRAY,)  # made at every sample: the predictor's models' crops
     gamma: float = 1.5  # applied to dark crops only
     dark_threshold: float = 80.0  # mean gray level of the aligned crop below which it counts as dark
     max_gap_steps: int = 2  # missed samples a track survives (filled from its nearest sample)
@@ -63,5 +96,7 @@ class PipelineConfig:
             raise InvalidOptionError("upsample must be 0, 1 or 2")
         if self.gamma <= 0:
             raise InvalidOptionError("gamma must be positive")
+        if not self.crops:
+            raise InvalidOptionError("at least one crop is needed")
         if self.min_track_samples < 1 or self.max_gap_steps < 0:
             raise InvalidOptionError("min_track_samples must be >= 1 and max_gap_steps >= 0")

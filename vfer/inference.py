@@ -1,6 +1,8 @@
-"""Run a clip model on batches of aligned clips, with PyTorch (CUDA when present) or ONNX Runtime.
+"""Run a clip model on batches of face clips, with PyTorch (CUDA when present) or ONNX Runtime.
 
-A classifier takes uint8 clips (N, T, S, S) and returns probabilities (N, 7) in LABELS order.
+A classifier declares the crops it takes (`crops`, from its checkpoint's metadata), takes uint8
+clips of each, (N, T, S, S) gray or (N, T, S, S, 3) RGB, and returns probabilities (N, 7) in
+LABELS order.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import hashlib
 import logging
 import os
 import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -18,10 +22,12 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from vfer.config import CropSpec
 from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.labels import LABELS, NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
 from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path
+from vfer.pipeline import FaceWindow
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,16 @@ class ModelInfo:
 class ClipClassifier(Protocol):
     info: ModelInfo
 
-    def predict_proba(self, clips: Clips) -> Probabilities: ...
+    @property
+    def crops(self) -> tuple[CropSpec, ...]:
+        """The crops whose clips predict_clips needs."""
+
+    def predict_clips(self, clips: Mapping[CropSpec, Clips]) -> Probabilities: ...
+
+
+def classify_windows(classifier: ClipClassifier, windows: Sequence[FaceWindow]) -> Probabilities:
+    """The probabilities of each window, from the clips of the crops the classifier takes."""
+    return classifier.predict_clips({spec: np.stack([w.clips[spec] for w in windows]) for spec in classifier.crops})
 
 
 BATCH = 32  # windows per model call: memory stays bounded however long the video (a whole
@@ -56,11 +71,29 @@ def select_device() -> torch.device:
 
 
 def _as_input(clips: Clips) -> npt.NDArray[np.float32]:
-    # (N, T, S, S) uint8 -> (N, 1, T, S, S) float in [0, 1]
-    return (clips.astype(np.float32) / 255.0)[:, None]
+    # (N, T, S, S) uint8 -> (N, 1, T, S, S), or (N, T, S, S, 3) -> (N, 3, T, S, S); float in [0, 1]
+    scaled = clips.astype(np.float32) / 255.0
+    return scaled[:, None] if clips.ndim == 4 else np.ascontiguousarray(scaled.transpose(0, 4, 1, 2, 3))
 
 
-class TorchClassifier:
+class _OneCrop(ABC):
+    """A classifier of one model: one crop, the one its checkpoint declares."""
+
+    crop: CropSpec
+
+    @property
+    def crops(self) -> tuple[CropSpec, ...]:
+        return (self.crop,)
+
+    def predict_clips(self, clips: Mapping[CropSpec, Clips]) -> Probabilities:
+        return self.predict_proba(clips[self.crop])
+
+    @abstractmethod
+    def predict_proba(self, clips: Clips) -> Probabilities:
+        """Probabilities (N, K) of clips (N, T, S, S[, 3]) of this model's crop."""
+
+
+class TorchClassifier(_OneCrop):
     """Batched inference with a PyTorch module."""
 
     def __init__(
@@ -70,6 +103,7 @@ class TorchClassifier:
         self.model = model.to(self.device).eval()
         self.batch_size = batch_size
         self.info = ModelInfo(meta.model, meta.version, "torch", self.device.type)
+        self.crop = CropSpec.from_preprocessing(meta.preprocessing)
 
     @torch.inference_mode()
     def predict_proba(self, clips: Clips) -> Probabilities:
@@ -80,7 +114,7 @@ class TorchClassifier:
         return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), dtype=np.float32)
 
 
-class OnnxClassifier:
+class OnnxClassifier(_OneCrop):
     """Batched inference with ONNX Runtime on the CPU."""
 
     def __init__(self, onnx_path: Path, meta: CheckpointMeta, *, threads: int | None = None) -> None:
@@ -92,6 +126,7 @@ class OnnxClassifier:
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self.info = ModelInfo(meta.model, meta.version, "onnx", "cpu")
+        self.crop = CropSpec.from_preprocessing(meta.preprocessing)
 
     def predict_proba(self, clips: Clips) -> Probabilities:
         out = [self._softmax(clips[start : start + BATCH]) for start in range(0, len(clips), BATCH)]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vfer.inference import BATCH, ClipClassifier
+from vfer.inference import BATCH, ClipClassifier, classify_windows
 from vfer.pipeline import FaceWindow
 
 Probabilities = npt.NDArray[np.float32]  # (7,) for one window
@@ -78,7 +78,7 @@ class ModelFeed:
             return  # the caller hears of the error; what is still queued is only drained
         started = time.perf_counter()
         try:
-            probabilities = self._classifier.predict_proba(np.stack([w.frames for w in windows]))
+            probabilities = classify_windows(self._classifier, windows)
         except BaseException as exc:  # re-raised to the caller; the thread goes on draining the queue
             self._error = exc
             return

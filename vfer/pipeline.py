@@ -16,25 +16,31 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from vfer.config import CLIP_FRAMES, PipelineConfig
+from vfer.config import ALIGNED_GRAY, CLIP_FRAMES, CropSpec, PipelineConfig
 from vfer.deadline import Deadline
 from vfer.face.geometry import Box
-from vfer.face.tracking import FaceModels, PaperTracker, SampledTracker, Track, TrackerState
+from vfer.face.tracking import ColorImage, FaceModels, PaperTracker, SampledTracker, Track, TrackerState
 from vfer.video.decode import DecodedFrame, VideoInfo, VideoReader, VideoSource
 from vfer.video.sampling import SamplingPlan, plan_sampling
 
 GrayImage = npt.NDArray[np.uint8]
+Clip = npt.NDArray[np.uint8]
 _PREFETCH = 16  # decoded frames buffered ahead of the face work
 
 
 @dataclass
 class FaceWindow:
-    """One paper clip of one face: 8 aligned crops and when they were taken."""
+    """One paper clip of one face: its 8 crops of each kind the models asked for, and when."""
 
     start_s: float
     end_s: float
     box: Box  # the face box at the window's middle frame
-    frames: GrayImage  # (T=8, S, S) uint8
+    clips: dict[CropSpec, Clip]  # (T=8, S, S) gray or (T=8, S, S, 3) RGB uint8, by crop
+
+    @property
+    def frames(self) -> Clip:
+        """The paper's clip: 8 aligned 64x64 gray crops (what the video models take)."""
+        return self.clips[ALIGNED_GRAY]
 
 
 @dataclass
@@ -70,11 +76,15 @@ class _Clock:
     seconds: float = 0.0
 
 
+Pictures = tuple[GrayImage, ColorImage | None]  # a wanted frame in gray, and in BGR when asked
+
+
 def _prefetch(
-    frames: Iterator[DecodedFrame], wanted: Callable[[int], bool], clock: _Clock
-) -> Iterator[tuple[DecodedFrame, GrayImage | None]]:
-    """Decode in a thread, converting wanted frames to gray there; re-raise its errors here."""
-    buffer: queue.Queue[tuple[DecodedFrame, GrayImage | None] | BaseException | None] = queue.Queue(_PREFETCH)
+    frames: Iterator[DecodedFrame], wanted: Callable[[int], bool], clock: _Clock, *, color: bool
+) -> Iterator[tuple[DecodedFrame, Pictures | None]]:
+    """Decode in a thread, converting wanted frames to gray (and BGR, for colour crops) there;
+    re-raise its errors here."""
+    buffer: queue.Queue[tuple[DecodedFrame, Pictures | None] | BaseException | None] = queue.Queue(_PREFETCH)
     stop = threading.Event()
 
     def produce() -> None:
@@ -83,7 +93,7 @@ def _prefetch(
             for frame in frames:
                 if stop.is_set():
                     return
-                item = (frame, frame.gray() if wanted(frame.index) else None)
+                item = (frame, _pictures(frame, color) if wanted(frame.index) else None)
                 clock.seconds += time.perf_counter() - tick
                 buffer.put(item)
                 tick = time.perf_counter()
@@ -106,6 +116,12 @@ def _prefetch(
         worker.join()
 
 
+def _pictures(frame: DecodedFrame, color: bool) -> Pictures:
+    """The frame in gray (the face work's), and in BGR too when a model wants colour crops: both
+    from the decoder, so gray is the same whichever models run."""
+    return frame.gray(), frame.bgr() if color else None
+
+
 def _cut(track: Track, window: list[int], max_gap: int) -> FaceWindow | None:
     """The window's 8 crops (each position's nearest observation), or None when the face was
     away for more than `max_gap` positions inside it."""
@@ -118,7 +134,7 @@ def _cut(track: Track, window: list[int], max_gap: int) -> FaceWindow | None:
         start_s=obs[0].time_s,
         end_s=obs[-1].time_s,
         box=obs[CLIP_FRAMES // 2].box,
-        frames=np.stack([o.crop for o in obs]),
+        clips={spec: np.stack([o.crops[spec] for o in obs]) for spec in obs[0].crops},
     )
 
 
@@ -230,31 +246,32 @@ def extract_faces(
     opened = time.perf_counter()
 
     decode_clock, face_clock = _Clock(), _Clock()
+    color = any(spec.color for spec in config.crops)
     if config.mode == "paper":
         paper = PaperTracker(models, config)
-        for frame, gray in _prefetch(reader.frames(), lambda _: True, decode_clock):
-            assert gray is not None
+        for frame, pictures in _prefetch(reader.frames(), lambda _: True, decode_clock, color=color):
+            assert pictures is not None
             deadline.check()
             report(frame.time_s, info.duration_s)
             tick = time.perf_counter()
             if frame.cut:
                 paper.cut()
             position = position_of.get(frame.index)
-            paper.step(frame.index, frame.time_s, gray, position)
+            paper.step(frame.index, frame.time_s, pictures[0], position, pictures[1])
             if position is not None:
                 feed.advance(paper.active_tracks(), position)
             face_clock.seconds += time.perf_counter() - tick
         tracks = paper.finish()
     else:
         sampled = SampledTracker(models, config)
-        for frame, gray in _prefetch(reader.frames(), position_of.__contains__, decode_clock):
+        for frame, pictures in _prefetch(reader.frames(), position_of.__contains__, decode_clock, color=color):
             deadline.check()
             report(frame.time_s, info.duration_s)
             if frame.cut:
                 sampled.cut()
-            if gray is not None:
+            if pictures is not None:
                 tick = time.perf_counter()
-                sampled.observe(position_of[frame.index], frame.index, frame.time_s, gray)
+                sampled.observe(position_of[frame.index], frame.index, frame.time_s, *pictures)
                 feed.advance(sampled.active_tracks(), position_of[frame.index])
                 face_clock.seconds += time.perf_counter() - tick
         tracks = sampled.finish()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import numpy as np
 from vfer.config import PipelineConfig
 from vfer.deadline import Deadline
 from vfer.face.tracking import FaceModels, TrackerState
-from vfer.inference import ClipClassifier, load_classifier
+from vfer.inference import ClipClassifier, classify_windows, load_classifier
 from vfer.model_feed import ModelFeed, Probabilities
 from vfer.models import DEFAULT_MODEL
 from vfer.pipeline import FaceClips, GrayImage, Progress, extract_faces, faces_in_window
@@ -33,9 +33,13 @@ class Predictor:
         classifier: ClipClassifier | None = None,
         threads: int | None = None,
     ) -> None:
-        self.config = config or PipelineConfig()
-        self.face_models = face_models or FaceModels.load(upsample=self.config.upsample)
         self.classifier = classifier or load_classifier(model, backend=backend, threads=threads)
+        self.config = self._cropping(config or PipelineConfig())
+        self.face_models = face_models or FaceModels.load(upsample=self.config.upsample)
+
+    def _cropping(self, config: PipelineConfig) -> PipelineConfig:
+        """`config`, making the crops this predictor's model takes."""
+        return replace(config, crops=self.classifier.crops)
 
     def predict(
         self,
@@ -49,7 +53,7 @@ class Predictor:
         """Predict one video (a path or its bytes); `config` overrides this predictor's for one call;
         past `deadline` (or once it is cancelled) the work stops with its error; `progress` hears
         (seconds done, duration) as frames are decoded."""
-        config = config or self.config
+        config = self._cropping(config) if config else self.config
         started = time.perf_counter()
         with ModelFeed(self.classifier) as feed:  # windows are classified while the video decodes
             extraction = extract_faces(source, self.face_models, config, deadline, progress, feed.submit)
@@ -82,14 +86,15 @@ class Predictor:
     ) -> tuple[list[FacePrediction], TrackerState]:
         """Faces and expressions in one window of a live stream's sampled frames; `state` comes
         from the stream's previous window, and the returned one goes to its next."""
-        clips, state = faces_in_window(frames, self.face_models, config or self.config, state, deadline)
+        config = self._cropping(config) if config else self.config
+        clips, state = faces_in_window(frames, self.face_models, config, state, deadline)
         return self._classify(clips), state
 
     def _classify(self, clips: list[FaceClips]) -> list[FacePrediction]:
         windows = [w for face in clips for w in face.windows]
         if not windows:
             return []
-        probs = self.classifier.predict_proba(np.stack([w.frames for w in windows]))
+        probs = classify_windows(self.classifier, windows)
         return self._assemble(clips, {id(w): p for w, p in zip(windows, probs, strict=True)})
 
     def _assemble(self, clips: list[FaceClips], probabilities: dict[int, Probabilities]) -> list[FacePrediction]:

@@ -22,13 +22,16 @@ import dlib
 import numpy as np
 import numpy.typing as npt
 
-from vfer.config import PipelineConfig
+from vfer.config import CropSpec, PipelineConfig
 from vfer.face.align import AlignSpec, align_face, brighten_if_dark
+from vfer.face.crops import box_crop
 from vfer.face.detector import FaceDetector
 from vfer.face.geometry import Box
 from vfer.face.landmarks import LandmarkPredictor
 
 GrayImage = npt.NDArray[np.uint8]
+ColorImage = npt.NDArray[np.uint8]  # (H, W, 3) BGR, as decoded
+Crop = npt.NDArray[np.uint8]  # (S, S) gray or (S, S, 3) RGB
 
 _SAME_FACE_IOU = 0.3  # a detection this close to a track's box is that track's face
 _DUPLICATE_IOU = 0.5  # two tracks this close at one frame follow the same face
@@ -42,7 +45,7 @@ class Observation:
     frame_index: int
     time_s: float
     box: Box
-    crop: GrayImage  # (S, S) uint8, aligned
+    crops: dict[CropSpec, Crop]  # every crop the models asked for
 
 
 @dataclass
@@ -99,7 +102,6 @@ class _TrackerBase:
     def __init__(self, models: FaceModels, config: PipelineConfig, state: TrackerState | None = None) -> None:
         self._models = models
         self._config = config
-        self._spec = AlignSpec(size=config.crop_size)
         self._finished: list[Track] = []
         self._renumber = state is None  # a stream (any state, even empty) keeps the ids it hands out
         state = state or TrackerState()
@@ -138,13 +140,32 @@ class _TrackerBase:
         self._active.append(track)
         return track
 
-    def _observe(self, track: Track, position: int, frame_index: int, time_s: float, gray: GrayImage, box: Box) -> None:
-        landmarks = self._models.landmarks(gray, box)
-        crop = align_face(gray, landmarks, self._spec)
-        crop = brighten_if_dark(crop, self._config.gamma, self._config.dark_threshold)
-        track.observations[position] = Observation(frame_index, time_s, box, crop)
+    def _observe(
+        self,
+        track: Track,
+        position: int,
+        frame_index: int,
+        time_s: float,
+        gray: GrayImage,
+        box: Box,
+        color: ColorImage | None,
+    ) -> None:
+        crops = {spec: self._crop(spec, gray, box, color) for spec in self._config.crops}
+        track.observations[position] = Observation(frame_index, time_s, box, crops)
         track.last_box = box
         track.last_position = position
+
+    def _crop(self, spec: CropSpec, gray: GrayImage, box: Box, color: ColorImage | None) -> Crop:
+        """One crop of the face in `box`; a colour crop of a gray-only frame (a gray stream) is
+        the gray crop in three channels."""
+        if spec.kind == "aligned":
+            crop = align_face(gray, self._models.landmarks(gray, box), AlignSpec(size=spec.size))
+            return brighten_if_dark(crop, self._config.gamma, self._config.dark_threshold)
+        if not spec.color:
+            return box_crop(gray, box, spec.size)
+        if color is None:
+            return np.repeat(box_crop(gray, box, spec.size)[:, :, None], 3, axis=2)
+        return box_crop(color[:, :, ::-1], box, spec.size)  # BGR -> RGB
 
     def _retire_stale(self, position: int) -> None:
         """End tracks unseen for more than max_gap_steps positions."""
@@ -183,14 +204,18 @@ class _TrackerBase:
 class SampledTracker(_TrackerBase):
     """Default strategy: work only at grid frames."""
 
-    def observe(self, position: int, frame_index: int, time_s: float, gray: GrayImage) -> None:
+    def observe(
+        self, position: int, frame_index: int, time_s: float, gray: GrayImage, color: ColorImage | None = None
+    ) -> None:
+        """Find and crop the faces of one grid frame (`color`: the BGR frame, when a model wants
+        colour crops)."""
         detector = self._models.detector
         self._retire_stale(position)
         for track in self._active:
             assert track.last_box is not None, "an active track always has a box"
             box = detector.detect_near(gray, track.last_box)
             if box is not None:
-                self._observe(track, position, frame_index, time_s, gray, box)
+                self._observe(track, position, frame_index, time_s, gray, box, color)
         if not self._active or self._detection_due(time_s):
             self._last_detection_s = time_s
             for box in detector.detect(gray):
@@ -200,7 +225,7 @@ class SampledTracker(_TrackerBase):
                 ):
                     continue
                 track = self._revivable(box, position) or self._new_track()
-                self._observe(track, position, frame_index, time_s, gray, box)
+                self._observe(track, position, frame_index, time_s, gray, box, color)
         self._drop_duplicates(position)
 
     def _revivable(self, box: Box, position: int) -> Track | None:
@@ -232,7 +257,9 @@ class PaperTracker(_TrackerBase):
         super()._end(track)
         self._correlation.pop(track.key, None)
 
-    def step(self, frame_index: int, time_s: float, gray: GrayImage, position: int | None) -> None:
+    def step(
+        self, frame_index: int, time_s: float, gray: GrayImage, position: int | None, color: ColorImage | None = None
+    ) -> None:
         """Advance every track by one frame; crop faces when the frame is a grid position."""
         for track in list(self._active):
             tracker = self._correlation[track.key]
@@ -246,7 +273,7 @@ class PaperTracker(_TrackerBase):
         if position is not None:
             for track in self._active:
                 assert track.last_box is not None, "an active track always has a box"
-                self._observe(track, position, frame_index, time_s, gray, track.last_box)
+                self._observe(track, position, frame_index, time_s, gray, track.last_box, color)
             self._drop_duplicates(position)
 
     def _reconcile(self, detections: list[Box], gray: GrayImage) -> None:

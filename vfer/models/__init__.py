@@ -15,7 +15,7 @@ subject-disjoint development split without losing any class's recall (see the mo
 
 TEACHER_MODEL = "mini_xception_fer2013"
 
-REGISTERED_MODELS = ("c3d_convlstm", "c3d_convlstm_fer", "mini_xception_fer2013")
+REGISTERED_MODELS = ("c3d_convlstm", "c3d_convlstm_fer", "faceapi_expression", "mini_xception_fer2013")
 """The registry's names, known without torch: what a request may name (a test keeps it equal)."""
 
 _LAZY = {
@@ -26,7 +26,12 @@ _LAZY = {
     "list_models": "vfer.models.registry",
     "model_entry": "vfer.models.registry",
 }
-_BUILDERS = ("vfer.models.c3d_convlstm", "vfer.models.mini_xception", "vfer.models.two_branch")
+_BUILDERS = (
+    "vfer.models.c3d_convlstm",
+    "vfer.models.faceapi_expression",
+    "vfer.models.mini_xception",
+    "vfer.models.two_branch",
+)
 
 if TYPE_CHECKING:
     from vfer.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint

@@ -24,10 +24,10 @@ MAX_BATCH = 4096
 META_KEY = "vfer.meta"
 
 
-def export_onnx(model: nn.Module, path: Path, meta: CheckpointMeta, *, frames: int = 8, size: int = 64) -> Path:
-    """Write `model` as ONNX with input `clips` (B, 1, T, H, W) and output `logits` (B, 7), and
-    `meta` in the file's metadata."""
-    example = torch.rand(2, 1, frames, size, size)
+def export_onnx(model: nn.Module, path: Path, meta: CheckpointMeta) -> Path:
+    """Write `model` as ONNX with input `clips` (B, C, T, H, W), the shape `meta` declares, and
+    output `logits` (B, 7), and `meta` in the file's metadata."""
+    example = torch.rand(2, *meta.input["shape"])
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     path.parent.mkdir(parents=True, exist_ok=True)
     quiet = io.StringIO()
@@ -60,7 +60,7 @@ def _write_meta(path: Path, meta: CheckpointMeta) -> None:
         "input": json.dumps(meta.input),
     }.items():
         graph.metadata_props.add(key=key, value=value)
-    graph.doc_string = f"vfer {meta.model} {meta.version}: clips (B, 1, T, H, W) in [0, 1] -> logits (B, 7)"
+    graph.doc_string = f"vfer {meta.model} {meta.version}: clips (B, C, T, H, W) in [0, 1] -> logits (B, 7)"
     onnx.save(graph, str(path))
 
 
@@ -80,12 +80,12 @@ def read_onnx_meta(path: Path) -> CheckpointMeta:
     return CheckpointMeta.from_dict(json.loads(props[META_KEY]))
 
 
-def export_torchscript(model: nn.Module, path: Path, *, frames: int = 8, size: int = 64) -> Path:
-    """Write `model` traced to TorchScript."""
+def export_torchscript(model: nn.Module, path: Path, meta: CheckpointMeta) -> Path:
+    """Write `model` traced to TorchScript, on an input of the shape `meta` declares."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         traced = torch.jit.trace(  # type: ignore[no-untyped-call]
-            model.eval(), torch.rand(2, 1, frames, size, size)
+            model.eval(), torch.rand(2, *meta.input["shape"])
         )
     traced.save(str(path))
     return path

@@ -76,7 +76,7 @@ def _export(args: argparse.Namespace) -> int:
         print(f"exporting {args.model} to ONNX (about half a minute on a CPU)…", file=sys.stderr, flush=True)
         path = export_onnx(model, out, meta)
     else:
-        path = export_torchscript(model, out)
+        path = export_torchscript(model, out, meta)
     print(f"wrote {path}")
     return 0
 
