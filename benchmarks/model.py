@@ -41,7 +41,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for entry in list_models():
             model = create_model(entry.name, pretrained=entry.pretrained is not None).eval()
-            meta = read_meta(pretrained_path(entry.pretrained)) if entry.pretrained else CheckpointMeta(model=entry.name)
+            meta = (
+                read_meta(pretrained_path(entry.pretrained)) if entry.pretrained else CheckpointMeta(model=entry.name)
+            )
             channels, frames, height, width = meta.input["shape"]
             eager = TorchClassifier(model, meta, device=torch.device("cpu"))
             onnx = OnnxClassifier(export_onnx(model, Path(tmp) / f"{entry.name}.onnx", meta), meta)

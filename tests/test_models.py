@@ -186,5 +186,32 @@ def test_a_two_branch_checkpoint_loads_without_reading_the_teacher(
 
 def test_the_torch_free_list_of_names_is_the_registry() -> None:
     from vfer.models import REGISTERED_MODELS, list_models
+    from vfer.models.ensemble import list_ensembles
 
-    assert tuple(entry.name for entry in list_models()) == REGISTERED_MODELS
+    names = [entry.name for entry in list_models()] + [spec.name for spec in list_ensembles()]
+    assert tuple(sorted(names)) == REGISTERED_MODELS
+
+
+def test_the_ensemble_averages_its_calibrated_members() -> None:
+    """fer_ensemble on clips of both crops: the mean of each member's temperature-scaled
+    distribution, each member fed its own crop (aligned gray 64, face box RGB 112)."""
+    from vfer.config import ALIGNED_GRAY, CropSpec
+    from vfer.inference import calibrate
+    from vfer.models.ensemble import ensemble_spec
+
+    ensemble = load_classifier("fer_ensemble", backend="onnx")
+    box = CropSpec("box", 112, color=True)
+    assert ensemble.crops == (ALIGNED_GRAY, box) and ensemble.info.name == "fer_ensemble"
+    rng = np.random.default_rng(3)
+    clips = {
+        ALIGNED_GRAY: rng.integers(0, 256, (4, 8, 64, 64), np.uint8),
+        box: rng.integers(0, 256, (4, 8, 112, 112, 3), np.uint8),
+    }
+    spec = ensemble_spec("fer_ensemble")
+    assert spec is not None
+    expected = np.mean(
+        [calibrate(load_classifier(m.model, backend="onnx").predict_clips(clips), m.temperature) for m in spec.members],
+        axis=0,
+    )
+    np.testing.assert_allclose(ensemble.predict_clips(clips), expected, atol=1e-6)
+    assert np.allclose(expected.sum(axis=1), 1, atol=1e-5)

@@ -156,19 +156,30 @@ def _plot(result: dict[str, Any], path: Path) -> None:
 
 def _models(args: argparse.Namespace) -> int:
     from vfer.models import list_models
+    from vfer.models.ensemble import list_ensembles
 
-    rows = []
-    for entry in list_models():
-        params = sum(p.numel() for p in entry.builder().parameters())
-        rows.append(
-            {
-                "name": entry.name,
-                "default": entry.name == DEFAULT_MODEL,
-                "weights": entry.pretrained is not None,
-                "parameters": params,
-                "summary": entry.summary,
-            }
-        )
+    parameters = {entry.name: sum(p.numel() for p in entry.builder().parameters()) for entry in list_models()}
+    rows: list[dict[str, Any]] = [
+        {
+            "name": entry.name,
+            "default": entry.name == DEFAULT_MODEL,
+            "weights": entry.pretrained is not None,
+            "parameters": parameters[entry.name],
+            "summary": entry.summary,
+        }
+        for entry in list_models()
+    ]
+    rows += [
+        {
+            "name": ensemble.name,
+            "default": ensemble.name == DEFAULT_MODEL,
+            "weights": True,
+            "parameters": sum(parameters[member.model] for member in ensemble.members),
+            "summary": ensemble.summary,
+        }
+        for ensemble in list_ensembles()
+    ]
+    rows.sort(key=lambda row: str(row["name"]))
     if args.json:
         print(json.dumps({"labels": list(LABELS), "models": rows}))
         return 0

@@ -27,6 +27,7 @@ from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.labels import LABELS, NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
 from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path
+from vfer.models.ensemble import EnsembleSpec, ensemble_spec
 from vfer.pipeline import FaceWindow
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,36 @@ class OnnxClassifier(_OneCrop):
         return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def calibrate(probs: Probabilities, temperature: float) -> Probabilities:
+    """Temperature scaling of probabilities: softmax(log p / T)."""
+    logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+class EnsembleClassifier:
+    """Members' calibrated distributions, averaged; each member gets the clips of its own crop."""
+
+    def __init__(self, spec: EnsembleSpec, members: Sequence[ClipClassifier]) -> None:
+        self.spec = spec
+        self.members = list(members)
+        backends = sorted({m.info.backend for m in members})
+        devices = sorted({m.info.device for m in members})
+        self.info = ModelInfo(spec.name, spec.version, "+".join(backends), "+".join(devices))
+
+    @property
+    def crops(self) -> tuple[CropSpec, ...]:
+        return tuple(dict.fromkeys(crop for member in self.members for crop in member.crops))
+
+    def predict_clips(self, clips: Mapping[CropSpec, Clips]) -> Probabilities:
+        calibrated = [
+            calibrate(classifier.predict_clips(clips), member.temperature)
+            for classifier, member in zip(self.members, self.spec.members, strict=True)
+        ]
+        return np.mean(calibrated, axis=0).astype(np.float32)
+
+
 def resolve_checkpoint(model: str) -> Path:
     """A registered model name with shipped weights, or a path to a checkpoint (.pt + .json)."""
     if model.endswith((".pt", ".json")) or os.sep in model:
@@ -193,6 +224,10 @@ def load_classifier(
     `.onnx` file; a checkpoint's ONNX graph is exported once and cached on disk."""
     if model.endswith(".onnx"):
         return _exported_onnx(Path(model), backend, threads)
+    ensemble = ensemble_spec(model) if os.sep not in model else None
+    if ensemble is not None:
+        members = [load_classifier(m.model, backend=backend, device=device, threads=threads) for m in ensemble.members]
+        return EnsembleClassifier(ensemble, members)
     backend = resolve_backend(backend)
     checkpoint = resolve_checkpoint(model)
     module, meta = load_checkpoint(checkpoint)

@@ -202,9 +202,11 @@ def faces_in_window(
     config: PipelineConfig,
     state: TrackerState | None = None,
     deadline: Deadline | None = None,
+    colors: Sequence[ColorImage] | None = None,
 ) -> tuple[list[FaceClips], TrackerState]:
     """Track faces over one window whose frames are already its grid samples (a live stream's
     window, a frame folder). Each face found on enough of them gets one 8-frame window.
+    `colors`: the same frames in BGR, for colour crops (without them, those are gray).
 
     In a stream, `state` is what its previous window left (`TrackerState()` for the first): its
     faces keep their ids and are searched for near their last boxes. Returns the faces and the
@@ -213,7 +215,7 @@ def faces_in_window(
     deadline = deadline or Deadline()
     for position, (time_s, gray) in enumerate(frames):
         deadline.check()
-        tracker.observe(position, position, time_s, gray)
+        tracker.observe(position, position, time_s, gray, colors[position] if colors else None)
     feed = WindowFeed(
         SamplingPlan(frames=tuple(range(len(frames))), stride_steps=CLIP_FRAMES), config.max_gap_steps, _keep
     )

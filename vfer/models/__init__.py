@@ -15,8 +15,9 @@ subject-disjoint development split without losing any class's recall (see the mo
 
 TEACHER_MODEL = "mini_xception_fer2013"
 
-REGISTERED_MODELS = ("c3d_convlstm", "c3d_convlstm_fer", "faceapi_expression", "mini_xception_fer2013")
-"""The registry's names, known without torch: what a request may name (a test keeps it equal)."""
+REGISTERED_MODELS = ("c3d_convlstm", "c3d_convlstm_fer", "faceapi_expression", "fer_ensemble", "mini_xception_fer2013")
+"""The registry's and the shipped ensembles' names, known without torch: what a request may name
+(a test keeps it equal)."""
 
 _LAZY = {
     "CheckpointMeta": "vfer.models.checkpoint",

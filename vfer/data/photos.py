@@ -1,0 +1,48 @@
+"""Labelled photos as still clips (a photo 8 times), with the crops any set of models asks for:
+the development data that every model, frame or video, is measured on alike."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vfer.config import CLIP_FRAMES, CropSpec, PipelineConfig
+from vfer.face.tracking import FaceModels
+from vfer.labels import LABELS
+from vfer.pipeline import FaceWindow, faces_in_window
+
+
+@dataclass(frozen=True)
+class LabelledPhoto:
+    path: Path
+    label: str  # one of LABELS
+    subject: str  # "<set>/<id>": the person, for subject-disjoint splits
+
+
+def london_and_canada(data: Path) -> Iterator[LabelledPhoto]:
+    """The Face Research Lab London set (neutral and smiling, CC BY 4.0) and Canada set (neutral, CC BY)."""
+    london = data / "faces" / "london"
+    with (london / "labels.csv").open() as listing:
+        for row in csv.DictReader(listing):
+            label = "happy" if row["label"] in ("smiling", "happy") else row["label"]
+            assert label in LABELS, row
+            yield LabelledPhoto(london / row["file"], label, f"london/{row['subject_id']}")
+    for photo in sorted((data / "faces" / "canada").glob("*.jpg")):
+        yield LabelledPhoto(photo, "neutral", f"canada/{photo.stem}")
+
+
+def photo_window(path: Path, models: FaceModels, crops: Sequence[CropSpec]) -> FaceWindow | None:
+    """The largest face of a photo as one still 8-frame window with each crop; None without a face."""
+    bgr = np.asarray(cv2.imread(str(path)), dtype=np.uint8)
+    gray = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    frames = [(i / 10, gray) for i in range(CLIP_FRAMES)]
+    config = PipelineConfig(crops=tuple(crops))
+    faces = [f for f in faces_in_window(frames, models, config, colors=[bgr] * CLIP_FRAMES)[0] if f.windows]
+    if not faces:
+        return None
+    return max(faces, key=lambda f: f.box.area).windows[0]
