@@ -14,7 +14,7 @@ from tests.media import VIDEO
 from vfer.data.cache import load_cache
 from vfer.data.layouts import read_layout
 from vfer.data.prepare import prepare
-from vfer.models import create_model, list_models
+from vfer.models import create_model, list_models, model_entry
 from vfer.training.distill import UNLABELLED, blend_targets, teacher_targets
 from vfer.training.train import TrainConfig, predict_proba, train
 
@@ -98,7 +98,10 @@ def test_vfer_export_writes_a_runnable_model_for_every_registered_model(name: st
     out = tmp_path / f"m.{fmt}"
     run = vfer("export", name, "--format", fmt, "--out", out)
     assert run.returncode == 0, run.stderr
-    x = np.random.default_rng(0).random((3, 1, 8, 64, 64), dtype=np.float32)
+    from vfer.models.checkpoint import pretrained_path, read_meta
+
+    shape = read_meta(pretrained_path(model_entry(name).pretrained or "")).input["shape"]  # (C, T, H, W)
+    x = np.random.default_rng(0).random((3, *shape), dtype=np.float32)
     if fmt == "onnx":
         import onnxruntime as ort
 

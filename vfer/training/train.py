@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,9 @@ class TrainConfig:
     batch_size: int = 32
     seed: int = 0
     progress: bool = True
+    # The kept epoch: best validation accuracy (the paper's checkpoint; ties: the first), or lowest
+    # validation loss, which soft targets make informative on every class.
+    select_by: Literal["accuracy", "loss"] = "accuracy"
 
 
 @dataclass
@@ -66,13 +70,16 @@ def train(
     train_x: Clips,
     train_y: npt.NDArray[np.int64] | npt.NDArray[np.float32],
     val_x: Clips,
-    val_y: npt.NDArray[np.int64],
+    val_y: npt.NDArray[np.int64] | npt.NDArray[np.float32],
     config: TrainConfig = TrainConfig(),
     *,
     device: torch.device | None = None,
     description: str = "train",
+    sample_weights: npt.NDArray[np.float64] | None = None,
 ) -> History:
-    """Train in place; the model ends with its best-validation-accuracy weights."""
+    """Train in place; the model ends with its best-validation weights (`config.select_by`).
+    Targets are class indices or distributions (distillation); `sample_weights` draws each
+    epoch's clips with replacement in proportion to them (balanced classes), else a permutation."""
     seed_everything(config.seed)
     device = device or select_device()
     model.to(device)
@@ -82,9 +89,15 @@ def train(
     history = History()
     best_state, best_accuracy = copy.deepcopy(model.state_dict()), -1.0
     epochs = tqdm(range(config.epochs), desc=description, unit="epoch", disable=not config.progress, leave=False)
+    draw = None if sample_weights is None else sample_weights / sample_weights.sum()
+    val_target = torch.from_numpy(val_y)
+    best_loss = float("inf")
     for epoch in epochs:
         model.train()
-        order = generator.permutation(len(train_x))
+        if draw is None:
+            order = generator.permutation(len(train_x))
+        else:
+            order = generator.choice(len(train_x), len(train_x), p=draw)
         total = 0.0
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size]
@@ -95,12 +108,15 @@ def train(
             total += float(loss.detach()) * len(idx)
         history.train_loss.append(total / len(order))
         probs = predict_proba(model, val_x, device=device)
-        val_loss = float(F.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-12)), torch.from_numpy(val_y)))
-        accuracy = float((probs.argmax(1) == val_y).mean())
+        log_probs = torch.log(torch.from_numpy(probs).clamp_min(1e-12))
+        val_loss = float(_loss(log_probs, val_target))  # cross-entropy: softmax of log p is p
+        hard = val_y if val_y.ndim == 1 else val_y.argmax(1)
+        accuracy = float((probs.argmax(1) == hard).mean())
         history.val_loss.append(val_loss)
         history.val_accuracy.append(accuracy)
-        if accuracy > best_accuracy:
-            best_accuracy, history.best_epoch = accuracy, epoch
+        better = val_loss < best_loss if config.select_by == "loss" else accuracy > best_accuracy
+        if better:
+            best_accuracy, best_loss, history.best_epoch = accuracy, val_loss, epoch
             best_state = copy.deepcopy(model.state_dict())
         epochs.set_postfix(loss=f"{history.train_loss[-1]:.3f}", val_acc=f"{accuracy:.3f}")
     model.load_state_dict(best_state)
