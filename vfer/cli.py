@@ -108,7 +108,7 @@ def _predict(args: argparse.Namespace) -> int:
     from vfer.predict import Predictor
 
     options = parse(JobOptions, {"mode": args.mode, "window_s": args.window, "stride_s": args.stride})
-    config = replace(options.to_pipeline_config(), upsample=args.upsample)
+    config = replace(options.to_pipeline_config(), upsample=args.upsample, landmarks=args.landmarks)
     predictor = Predictor(args.model, backend=args.backend, config=config)
     paths = args.paths
     failed = 0
@@ -216,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--stride", type=float, default=defaults.stride_s, metavar="S", help="window stride in seconds"
     )
     predict.add_argument("--upsample", type=int, default=0, help="HOG upsampling: 1 finds faces down to ~40 px")
+    predict.add_argument(
+        "--landmarks",
+        type=int,
+        choices=(68, 5),
+        default=68,
+        help="aligner: dlib's 68-point model (iBUG 300-W: non-commercial) or its 5-point model (no such restriction)",
+    )
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
     predict.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal anyway)")
     predict.add_argument(

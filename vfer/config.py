@@ -76,6 +76,7 @@ class PipelineConfig:
     stride_s: float = 1.0  # window stride, rounded to whole sampling steps
     detect_interval_s: float = 2.0  # full-frame search for more faces while some are tracked
     upsample: int = 0  # HOG pyramid upsampling: 0 finds faces >= ~80 px, 1 >= ~40 px (4x slower)
+    landmarks: int = 68  # the aligner's landmark model: 68 points (iBUG 300-W, non-commercial) or 5 (dlib's)
     crops: tuple[CropSpec, ...] = (ALIGNED_GRAY,)  # made at every sample: the predictor's models' crops
     gamma: float = 1.5  # applied to dark crops only
     dark_threshold: float = 80.0  # mean gray level of the aligned crop below which it counts as dark
@@ -92,6 +93,8 @@ class PipelineConfig:
             raise InvalidOptionError("stride_s must be positive and at most window_s")
         if self.detect_interval_s <= 0:
             raise InvalidOptionError("detect_interval_s must be positive")
+        if self.landmarks not in (5, 68):
+            raise InvalidOptionError("landmarks must be 68 or 5")
         if self.upsample not in (0, 1, 2):
             raise InvalidOptionError("upsample must be 0, 1 or 2")
         if self.gamma <= 0:

@@ -35,7 +35,7 @@ class Predictor:
     ) -> None:
         self.classifier = classifier or load_classifier(model, backend=backend, threads=threads)
         self.config = self._cropping(config or PipelineConfig())
-        self.face_models = face_models or FaceModels.load(upsample=self.config.upsample)
+        self.face_models = face_models or FaceModels.load(self.config.upsample, self.config.landmarks)
 
     def _cropping(self, config: PipelineConfig) -> PipelineConfig:
         """`config`, making the crops this predictor's model takes."""

@@ -36,12 +36,15 @@ def london_and_canada(data: Path) -> Iterator[LabelledPhoto]:
         yield LabelledPhoto(photo, "neutral", f"canada/{photo.stem}")
 
 
-def photo_window(path: Path, models: FaceModels, crops: Sequence[CropSpec]) -> FaceWindow | None:
-    """The largest face of a photo as one still 8-frame window with each crop; None without a face."""
+def photo_window(
+    path: Path, models: FaceModels, crops: Sequence[CropSpec], *, landmarks: int = 68
+) -> FaceWindow | None:
+    """The largest face of a photo as one still 8-frame window with each crop; None without a
+    face. `landmarks` must be what `models` were loaded with."""
     bgr = np.asarray(cv2.imread(str(path)), dtype=np.uint8)
     gray = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
     frames = [(i / 10, gray) for i in range(CLIP_FRAMES)]
-    config = PipelineConfig(crops=tuple(crops))
+    config = PipelineConfig(crops=tuple(crops), landmarks=landmarks)
     faces = [f for f in faces_in_window(frames, models, config, colors=[bgr] * CLIP_FRAMES)[0] if f.windows]
     if not faces:
         return None

@@ -94,8 +94,8 @@ class FaceModels:
     landmarks: LandmarkPredictor
 
     @classmethod
-    def load(cls, upsample: int = 0) -> FaceModels:
-        return cls(FaceDetector(upsample=upsample), LandmarkPredictor())
+    def load(cls, upsample: int = 0, landmarks: int = 68) -> FaceModels:
+        return cls(FaceDetector(upsample=upsample), LandmarkPredictor(points=landmarks))
 
 
 class _TrackerBase:
