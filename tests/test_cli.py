@@ -61,7 +61,7 @@ def test_plot_of_several_videos_is_a_folder_of_pngs(data: Path, tmp_path: Path) 
 def test_an_exported_onnx_file_is_one_file_that_predict_takes(data: Path, tmp_path: Path) -> None:
     """`vfer export` says it is working, writes one file with the labels and input spec inside,
     and `vfer predict --model m.onnx` (a bare name, from its folder) runs it like the shipped model."""
-    run = vfer("export", DEFAULT_MODEL, "--format", "onnx", "--out", tmp_path / "m.onnx")
+    run = vfer("export", "c3d_convlstm_fer", "--format", "onnx", "--out", tmp_path / "m.onnx")
     assert run.returncode == 0, run.stderr
     assert "exporting" in run.stderr and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
     import onnx
@@ -77,13 +77,15 @@ def test_an_exported_onnx_file_is_one_file_that_predict_takes(data: Path, tmp_pa
         cwd=tmp_path,
     )
     assert mine.returncode == 0, mine.stderr
-    shipped = json.loads(vfer("predict", clip, "--json", "--backend", "onnx").stdout)
+    shipped = json.loads(vfer("predict", clip, "--json", "--model", "c3d_convlstm_fer", "--backend", "onnx").stdout)
     result = json.loads(mine.stdout)
     assert result["model"] == shipped["model"]
     for label in LABELS:
         assert result["distribution"][label] == pytest.approx(shipped["distribution"][label], abs=1e-4)
     refused = vfer("predict", clip, "--model", tmp_path / "m.onnx", "--backend", "torch")
     assert refused.returncode == 2 and "--backend onnx" in refused.stderr
+    ensemble = vfer("export", "fer_ensemble", "--out", tmp_path / "e.onnx")
+    assert ensemble.returncode == 2 and "export each of them" in ensemble.stderr
 
 
 def test_predict_without_a_face_succeeds_with_no_face(data: Path) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from vfer.config import PipelineConfig
 from vfer.deadline import Deadline
-from vfer.face.tracking import FaceModels, TrackerState
+from vfer.face.tracking import ColorImage, FaceModels, TrackerState
 from vfer.inference import ClipClassifier, classify_windows, load_classifier
 from vfer.model_feed import ModelFeed, Probabilities
 from vfer.models import DEFAULT_MODEL
@@ -36,6 +36,11 @@ class Predictor:
         self.classifier = classifier or load_classifier(model, backend=backend, threads=threads)
         self.config = self._cropping(config or PipelineConfig())
         self.face_models = face_models or FaceModels.load(self.config.upsample, self.config.landmarks)
+
+    @property
+    def wants_color(self) -> bool:
+        """Whether the model takes colour crops (a stream's frames are then decoded in colour)."""
+        return any(spec.color for spec in self.classifier.crops)
 
     def _cropping(self, config: PipelineConfig) -> PipelineConfig:
         """`config`, making the crops this predictor's model takes."""
@@ -83,11 +88,13 @@ class Predictor:
         *,
         config: PipelineConfig | None = None,
         deadline: Deadline | None = None,
+        colors: Sequence[ColorImage] | None = None,
     ) -> tuple[list[FacePrediction], TrackerState]:
-        """Faces and expressions in one window of a live stream's sampled frames; `state` comes
-        from the stream's previous window, and the returned one goes to its next."""
+        """Faces and expressions in one window of a live stream's sampled frames (`colors`: the
+        same frames in BGR, for colour crops); `state` comes from the stream's previous window,
+        and the returned one goes to its next."""
         config = self._cropping(config) if config else self.config
-        clips, state = faces_in_window(frames, self.face_models, config, state, deadline)
+        clips, state = faces_in_window(frames, self.face_models, config, state, deadline, colors)
         return self._classify(clips), state
 
     def _classify(self, clips: list[FaceClips]) -> list[FacePrediction]:

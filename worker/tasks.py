@@ -165,13 +165,20 @@ def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outco
     """Faces and expressions in one live-stream window, tracked on from the stream's last window."""
     from vfer.face.tracking import TrackerState
     from vfer.jobs.framepack import unpack
-    from worker.frames import to_gray
+    from worker.frames import decode_frame
 
     def work(blob: bytes, deadline: Deadline) -> dict[str, Any]:
         job = parse(WindowJob, payload)
-        frames = [(f.time_s, to_gray(f, job.first_frame + i)) for i, f in enumerate(unpack(blob))]
-        faces, state = task.predictor(job.options.model).predict_window(
-            frames, TrackerState.from_dict(job.tracks), config=job.options.to_pipeline_config(), deadline=deadline
+        predictor = task.predictor(job.options.model)
+        packed = unpack(blob)
+        pictures = [decode_frame(f, job.first_frame + i, color=predictor.wants_color) for i, f in enumerate(packed)]
+        colors = [bgr for _, bgr in pictures if bgr is not None]
+        faces, state = predictor.predict_window(
+            [(f.time_s, gray) for f, (gray, _) in zip(packed, pictures, strict=True)],
+            TrackerState.from_dict(job.tracks),
+            config=job.options.to_pipeline_config(),
+            deadline=deadline,
+            colors=colors if len(colors) == len(pictures) else None,
         )
         return {
             "faces": [{"track_id": face.track_id, **window.to_dict()} for face in faces for window in face.windows[:1]],

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from vfer.errors import InvalidOptionError
+
 COMMANDS = ("prepare", "train", "evaluate", "export")
 CORE_INSTALL_HINT = "pip install 'vfer[core]'"
 
@@ -63,8 +65,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from vfer.models import create_model, model_entry
     from vfer.models.checkpoint import CheckpointMeta, load_checkpoint, pretrained_path, read_meta
+    from vfer.models.ensemble import ensemble_spec
     from vfer.models.export import export_onnx, export_torchscript
 
+    if (ensemble := ensemble_spec(args.model)) is not None:
+        members = ", ".join(member.model for member in ensemble.members)
+        raise InvalidOptionError(f"{args.model} is an ensemble of {members}: export each of them")
     if args.model.endswith((".pt", ".json")) or os.sep in args.model:
         model, meta = load_checkpoint(Path(args.model))
     else:  # a registered model: with its shipped weights, or the bare architecture
