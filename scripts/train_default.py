@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from vfer.config import ALIGNED_GRAY, CropSpec, PipelineConfig
 from vfer.data.augment import transform
+from vfer.data.photos import development_people
 from vfer.face.tracking import FaceModels
 from vfer.inference import ClipClassifier, load_classifier
 from vfer.labels import LABELS
@@ -125,16 +126,6 @@ def build(models: FaceModels, crops: tuple[CropSpec, ...], variants: int, seed: 
     return clips
 
 
-def dev_subjects(subjects: list[str], seed: int) -> set[str]:
-    """A quarter of the people of each source, and of the videos, for development."""
-    rng = np.random.default_rng(seed)
-    chosen: set[str] = set()
-    for source in ("london", "canada", "video"):
-        people = sorted({s for s in subjects if s.startswith(source + "/")})
-        chosen |= set(rng.permutation(people)[: max(1, len(people) // 4)].tolist())
-    return chosen
-
-
 def classify(classifier: ClipClassifier, clips: Clips, index: np.ndarray, batch: int = 64) -> np.ndarray:
     """A classifier's probabilities on the clips at `index`, each crop it takes."""
     out = []
@@ -189,7 +180,8 @@ def main() -> None:
     everything = np.arange(len(labels))
     teacher_probs = classify(teacher, clips, everything)
     targets = blend_targets(teacher_probs, labels, label_weight=0.5)
-    dev = dev_subjects(subjects, args.seed)
+    dev = development_people(DATA, args.seed)
+    assert dev <= set(subjects), "every person and video gave clips: the split is the documented one"
     is_dev = np.array([s in dev for s in subjects])
     train_idx, dev_idx = np.flatnonzero(~is_dev), np.flatnonzero(is_dev)
     rng = np.random.default_rng(args.seed + 1)

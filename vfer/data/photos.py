@@ -36,6 +36,20 @@ def london_and_canada(data: Path) -> Iterator[LabelledPhoto]:
         yield LabelledPhoto(photo, "neutral", f"canada/{photo.stem}")
 
 
+def development_people(data: Path, seed: int = 0) -> set[str]:
+    """The subject-disjoint development split of the shipped video models (scripts/train_default.py):
+    a quarter of the London people, of the Canada people and of the GRID videos, never trained on."""
+    with (data / "faces" / "london" / "labels.csv").open() as listing:
+        london = sorted({f"london/{row['subject_id']}" for row in csv.DictReader(listing)})
+    canada = sorted(f"canada/{p.stem}" for p in (data / "faces" / "canada").glob("*.jpg"))
+    videos = sorted(f"video/{p.stem}" for p in (data / "video" / "grid").glob("*.mpg"))
+    rng = np.random.default_rng(seed)
+    chosen: set[str] = set()
+    for people in (london, canada, videos):
+        chosen |= set(rng.permutation(people)[: max(1, len(people) // 4)].tolist())
+    return chosen
+
+
 def photo_window(
     path: Path, models: FaceModels, crops: Sequence[CropSpec], *, landmarks: int = 68
 ) -> FaceWindow | None:

@@ -72,7 +72,7 @@ class C3DConvLSTM(nn.Module):
 
 
 @register_model(
-    summary="paper model: 3 Conv3d + ConvLSTM(16); shipped weights distilled from the FER2013 model",
+    summary="paper model: 3 Conv3d + ConvLSTM(16); shipped weights distilled from fer_ensemble",
     pretrained="c3d_convlstm_distilled",
 )
 def c3d_convlstm(**kwargs: object) -> C3DConvLSTM:
