@@ -155,13 +155,15 @@ def test_torchscript_export_matches_eager(tmp_path: Path, name: str) -> None:
         torch.testing.assert_close(scripted(x), model(x))
 
 
-def test_the_two_branch_model_keeps_no_dead_head_and_old_checkpoints_still_load() -> None:
-    from vfer.models.checkpoint import pretrained_path
-
+def test_the_two_branch_model_keeps_no_dead_head_and_old_checkpoints_still_load(tmp_path: Path) -> None:
+    """Checkpoints from before the video branch's unused head was dropped hold `video.fc.*`:
+    loading skips them."""
     fresh = create_model("c3d_convlstm_fer", pretrained_fer=False)
     assert not [k for k in fresh.state_dict() if k.startswith("video.fc")]
-    old = pretrained_path("c3d_convlstm_fer_distilled")
-    assert "video.fc.weight" in torch.load(old, weights_only=True), "the shipped file predates the fix"
+    meta = CheckpointMeta(model="c3d_convlstm_fer", model_kwargs={"pretrained_fer": False})
+    old = save_checkpoint(fresh, tmp_path / "old", meta)
+    state = torch.load(old, weights_only=True)
+    torch.save({**state, "video.fc.weight": torch.zeros(7, 1024), "video.fc.bias": torch.zeros(7)}, old)
     loaded, _ = load_checkpoint(old)
     assert loaded.state_dict().keys() == fresh.state_dict().keys()
 
