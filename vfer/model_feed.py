@@ -86,3 +86,4 @@ class ModelFeed:
             self.busy_s += time.perf_counter() - started
         for window, probs in zip(windows, probabilities, strict=True):
             self._probabilities[id(window)] = probs
+            window.clips = {}  # its crops are not needed again: memory stays flat over a long video
