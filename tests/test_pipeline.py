@@ -144,3 +144,34 @@ def test_a_cut_in_the_clock_ends_every_track(face_models: FaceModels, data: Path
     for k, (start, end) in enumerate(spans):
         assert 3 * k <= start < end < 3 * (k + 1)
     assert all(w.start_s < w.end_s for face in extraction.faces for w in face.windows)
+
+
+def test_the_feed_drops_crops_no_later_window_can_use_and_cuts_the_same_windows() -> None:
+    """A long track's early observations lose their crops as its windows are cut (memory flat over
+    a long video); every window is what the unreleased track gives, gaps included."""
+    import copy
+
+    from vfer.face.geometry import Box
+    from vfer.face.tracking import Observation, Track
+    from vfer.pipeline import WindowFeed, _cut
+    from vfer.video.sampling import SamplingPlan
+
+    track = Track(key=0)
+    for position in [p for p in range(60) if p not in (20, 21, 40)]:  # short gaps are filled from neighbours
+        crop = np.full((64, 64), position, np.uint8)
+        track.observations[position] = Observation(position, position / 3.5, Box(0, 0, 10, 10), {ALIGNED_GRAY: crop})
+    whole = copy.deepcopy(track)
+    plan, sunk = SamplingPlan(frames=tuple(range(60)), stride_steps=4), []
+    feed = WindowFeed(plan, max_gap=2, sink=sunk.append)
+    growing = Track(key=0)
+    for position in range(60):
+        if position in track.observations:
+            growing.observations[position] = track.observations[position]
+            growing.last_position = position
+        feed.advance([growing], position)
+    windows = feed.windows(growing)
+    assert not growing.observations[0].crops and not growing.observations[40 - 9].crops, "early crops released"
+    expected = [_cut(whole, w, 2) for w in plan.windows(0, 59)]
+    assert len(windows) == len([w for w in expected if w is not None]) == len(sunk)
+    for got, want in zip(windows, [w for w in expected if w is not None], strict=True):
+        np.testing.assert_array_equal(got.frames, want.frames)

@@ -149,6 +149,7 @@ class WindowFeed:
         self.plan, self.max_gap, self.sink = plan, max_gap, sink
         self._next: dict[int, int] = {}  # id(track) -> the next regular window's start position
         self._cut: dict[int, dict[int, FaceWindow | None]] = {}  # id(track) -> start -> window
+        self._released: dict[int, int] = {}  # id(track) -> crops dropped before this position
 
     def advance(self, tracks: Sequence[Track], position: int) -> None:
         """After the tracker's work at `position`: cut every window of these tracks now final."""
@@ -164,6 +165,19 @@ class WindowFeed:
                     self.sink(window)
                 start += self.plan.stride_steps
             self._next[id(track)] = start
+            self._release(track, min(start, track.last_position - CLIP_FRAMES + 1) - self.max_gap)
+
+    def _release(self, track: Track, before: int) -> None:
+        """Drop the crops of observations before `before`: every later window starts at or after
+        the next regular start or the tail's (last position - 7), and takes observations at most
+        max_gap earlier. Boxes and times stay (the track's box and span need them), so memory
+        does not grow with the length of a face's track."""
+        done = self._released.get(id(track), 0)
+        for position in range(done, before):
+            observation = track.observations.get(position)
+            if observation is not None:
+                observation.crops = {}
+        self._released[id(track)] = max(done, before)
 
     def windows(self, track: Track) -> list[FaceWindow]:
         """All the track's windows, in order: those cut early, and the rest cut (and sunk) now."""
