@@ -21,7 +21,8 @@ from vfer.models.checkpoint import CheckpointMeta, pretrained_path, read_meta
 from vfer.models.export import export_onnx
 
 
-def _ms_per_clip(predict, clips: np.ndarray, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def ms_per_clip(predict, clips, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    """Median milliseconds per clip of `predict(clips)` over `repeats` runs, after a warm-up."""
     predict(clips)  # warm-up
     times = []
     for _ in range(repeats):
@@ -51,8 +52,8 @@ def main() -> None:
             for batch in (1, 32):
                 shape = (batch, frames, height, width) + ((3,) if channels == 3 else ())
                 clips = rng.integers(0, 256, shape, dtype=np.uint8)
-                t = _ms_per_clip(eager.predict_proba, clips, args.repeats)
-                o = _ms_per_clip(onnx.predict_proba, clips, args.repeats)
+                t = ms_per_clip(eager.predict_proba, clips, args.repeats)
+                o = ms_per_clip(onnx.predict_proba, clips, args.repeats)
                 print(f"{entry.name:<24} {params:>8,} {batch:>6} {t:>14.2f} {o:>13.2f} {t / o:>10.2f}x")
 
 

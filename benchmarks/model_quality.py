@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -28,8 +26,9 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.machine import describe
+from benchmarks.model import ms_per_clip
 from vfer.config import PipelineConfig
-from vfer.data.photos import development_people, london_and_canada, photo_window
+from vfer.data.photos import development_people, ensemble_calibration_person, london_and_canada, photo_window
 from vfer.face.tracking import FaceModels
 from vfer.inference import ClipClassifier, classify_windows, load_classifier
 from vfer.labels import LABELS
@@ -47,19 +46,12 @@ DEVELOPMENT = development_people(DATA)
 def held_out(subject: str) -> bool:
     """A person no shipped model was trained or calibrated on (scripts/train_default.py,
     scripts/fit_ensemble.py)."""
-    calibration = subject.startswith("london/") and int(subject.split("/")[1]) % 2 == 0
-    return subject in DEVELOPMENT and not calibration
+    return subject in DEVELOPMENT and not ensemble_calibration_person(subject)
 
 
-def _ms_per_clip(classifier: ClipClassifier, windows: list[FaceWindow], repeats: int = 5) -> float:
-    batch = (windows * 32)[:32]
-    classify_windows(classifier, batch)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        classify_windows(classifier, batch)
-        times.append((time.perf_counter() - start) * 1e3 / len(batch))
-    return statistics.median(times)
+def _latency(classifier: ClipClassifier, windows: list[FaceWindow]) -> float:
+    """Milliseconds per clip at batch 32."""
+    return ms_per_clip(lambda batch: classify_windows(classifier, batch), (windows * 32)[:32], 5)
 
 
 def main() -> None:
@@ -108,8 +100,8 @@ def main() -> None:
             "grid_labels": dict(said.most_common()),
             "agreement_photos": float((on_photos == reference_photos).mean()),
             "agreement_grid": float((on_video == reference_video).mean()),
-            "ms_onnx": _ms_per_clip(classifier, photos),
-            "ms_eager": _ms_per_clip(eager, photos),
+            "ms_onnx": _latency(classifier, photos),
+            "ms_eager": _latency(eager, photos),
         }
         r, recall = results[name], scores["per_class_recall"]
         labels_said = ", ".join(f"{label} {count}" for label, count in said.most_common())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vfer.data.photos import london_and_canada, photo_window
+from vfer.data.photos import ensemble_calibration_person, london_and_canada, photo_window
 from vfer.face.tracking import FaceModels
 from vfer.inference import calibrate, classify_windows, load_classifier
 from vfer.labels import LABELS
@@ -24,10 +24,6 @@ from vfer.models.ensemble import EnsembleSpec, Member, save_ensemble
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MEMBERS = ("mini_xception_fer2013", "faceapi_expression")
 TEMPERATURES = np.geomspace(0.25, 16, 97)
-
-
-def calibration_half(subject: str) -> bool:
-    return subject.startswith("london/") and int(subject.split("/")[1]) % 2 == 0
 
 
 def _nll(probs: np.ndarray, y: np.ndarray, temperature: float) -> float:
@@ -40,7 +36,10 @@ def main() -> None:
     models = FaceModels.load()
     windows, labels = [], []
     for photo in london_and_canada(DATA):
-        if calibration_half(photo.subject) and (window := photo_window(photo.path, models, crops)) is not None:
+        if (
+            ensemble_calibration_person(photo.subject)
+            and (window := photo_window(photo.path, models, crops)) is not None
+        ):
             windows.append(window)
             labels.append(LABELS.index(photo.label))
     y = np.array(labels)

@@ -33,12 +33,12 @@ from tqdm import tqdm
 
 from vfer.config import ALIGNED_GRAY, CropSpec, PipelineConfig
 from vfer.data.augment import transform
-from vfer.data.photos import development_people
+from vfer.data.photos import clip_window, development_people
 from vfer.face.tracking import FaceModels
 from vfer.inference import ClipClassifier, load_classifier
 from vfer.labels import LABELS
 from vfer.models import CheckpointMeta, create_model, save_checkpoint
-from vfer.pipeline import extract_faces, faces_in_window
+from vfer.pipeline import extract_faces
 from vfer.training.distill import UNLABELLED, blend_targets
 from vfer.training.train import TrainConfig, predict_proba, train
 
@@ -95,10 +95,8 @@ def build(models: FaceModels, crops: tuple[CropSpec, ...], variants: int, seed: 
     config = PipelineConfig(crops=crops)
 
     def add_photo_clip(frames: list[np.ndarray], label: int, subject: str, kind: str) -> None:
-        grays = [(i / 10, cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for i, f in enumerate(frames)]
-        faces = [f for f in faces_in_window(grays, models, config, colors=frames)[0] if f.windows]
-        if faces:
-            clips.add(max(faces, key=lambda f: f.samples).windows[0].clips, label, subject, kind)
+        if (window := clip_window(frames, models, config)) is not None:
+            clips.add(window.clips, label, subject, kind)
 
     with (DATA / "faces" / "london" / "labels.csv").open() as listing:
         rows = list(csv.DictReader(listing))

@@ -84,6 +84,11 @@ class PipelineConfig:
     min_track_samples: int = 2  # a face seen on fewer samples is treated as a false detection
     limits: DecodeLimits = field(default_factory=DecodeLimits)
 
+    @property
+    def color(self) -> bool:
+        """Whether any crop is in colour: frames are then decoded in colour too."""
+        return any(spec.color for spec in self.crops)
+
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InvalidOptionError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")

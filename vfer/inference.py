@@ -24,9 +24,9 @@ from torch import nn
 
 from vfer.config import ALIGNED_GRAY, CropSpec
 from vfer.errors import InvalidOptionError, ModelNotFoundError
-from vfer.labels import LABELS, NUM_CLASSES
+from vfer.labels import NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
-from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path
+from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path, require_vfer_labels
 from vfer.models.ensemble import EnsembleSpec, ensemble_spec
 from vfer.pipeline import FaceWindow
 
@@ -263,6 +263,5 @@ def _exported_onnx(path: Path, backend: str, threads: int | None) -> ClipClassif
     if backend not in ("auto", "onnx"):
         raise InvalidOptionError(f"{path} is an ONNX model: it runs with --backend onnx (or auto), not {backend}")
     meta = read_onnx_meta(path)
-    if tuple(meta.labels) != LABELS:
-        raise ModelNotFoundError(f"{path}: labels {meta.labels} differ from {list(LABELS)}")
+    require_vfer_labels(meta, path)
     return OnnxClassifier(path, meta, threads=threads)

@@ -262,10 +262,9 @@ def extract_faces(
     opened = time.perf_counter()
 
     decode_clock, face_clock = _Clock(), _Clock()
-    color = any(spec.color for spec in config.crops)
     if config.mode == "paper":
         paper = PaperTracker(models, config)
-        for frame, pictures in _prefetch(reader.frames(), lambda _: True, decode_clock, color=color):
+        for frame, pictures in _prefetch(reader.frames(), lambda _: True, decode_clock, color=config.color):
             assert pictures is not None
             deadline.check()
             report(frame.time_s, info.duration_s)
@@ -280,7 +279,7 @@ def extract_faces(
         tracks = paper.finish()
     else:
         sampled = SampledTracker(models, config)
-        for frame, pictures in _prefetch(reader.frames(), position_of.__contains__, decode_clock, color=color):
+        for frame, pictures in _prefetch(reader.frames(), position_of.__contains__, decode_clock, color=config.color):
             deadline.check()
             report(frame.time_s, info.duration_s)
             if frame.cut:

@@ -40,7 +40,7 @@ class Predictor:
     @property
     def wants_color(self) -> bool:
         """Whether the model takes colour crops (a stream's frames are then decoded in colour)."""
-        return any(spec.color for spec in self.classifier.crops)
+        return self.config.color
 
     def _cropping(self, config: PipelineConfig) -> PipelineConfig:
         """`config`, making the crops this predictor's model takes."""

@@ -53,7 +53,10 @@ class Page:
     def upload(self, clip: Path) -> None:
         self.page.set_input_files("#file", str(clip))
 
-    def close(self) -> None:
+    def __enter__(self) -> Page:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.context.close()
 
 
@@ -71,9 +74,8 @@ def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser:
     face, duration = expected["faces"][0], expected["video"]["duration_s"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, viewport, scale in (("desktop", DESKTOP, 1), ("phone", PHONE, 3)):
-        view = Page(browser, embedded_url, viewport, scale)
-        page = view.page
-        try:
+        with Page(browser, embedded_url, viewport, scale) as view:
+            page = view.page
             view.upload(clip)
             page.wait_for_selector(".timeline .band", timeout=60_000)
             assert (
@@ -121,8 +123,6 @@ def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser:
             assert axis.last.inner_text().endswith("s") and axis.last.is_visible()
             page.screenshot(path=str(SCREENSHOTS / f"page-{name}.png"), full_page=True)
             assert view.errors == []
-        finally:
-            view.close()
 
 
 def _box_edge_is_drawn(page: Any, result: dict[str, Any], t: float) -> bool:
@@ -166,45 +166,35 @@ def test_errors_read_as_sentences_with_the_server_text_under_details(
 ) -> None:
     upload = tmp_path / name
     upload.write_bytes(content)
-    view = Page(browser, embedded_url, DESKTOP)
-    try:
+    with Page(browser, embedded_url, DESKTOP) as view:
         view.upload(upload)
         view.page.wait_for_selector("#status.error", timeout=60_000)
         assert view.page.inner_text("#status-text").startswith(message)
         assert "Invalid data" not in view.page.inner_text("#status-text")
         assert view.page.locator("#result").is_hidden()
-    finally:
-        view.close()
 
 
 def test_a_clip_without_a_face_says_so_and_why(browser: Any, embedded_url: str) -> None:
-    view = Page(browser, embedded_url, DESKTOP)
-    try:
+    with Page(browser, embedded_url, DESKTOP) as view:
         view.upload(VIDEO / "no_face.mp4")
         view.page.wait_for_selector("#result:not([hidden])", timeout=60_000)
         assert view.page.inner_text("#headline") == "No face found in this video"
         assert "toward the camera" in view.page.inner_text("#subline")
         assert view.page.locator(".timeline").count() == 0
         assert view.errors == []
-    finally:
-        view.close()
 
 
 def test_the_api_docs_load_with_the_internet_shut_out(browser: Any, embedded_url: str) -> None:
-    view = Page(browser, embedded_url, DESKTOP)
-    try:
+    with Page(browser, embedded_url, DESKTOP) as view:
         view.page.goto(f"{embedded_url}/docs")
         view.page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
         assert view.page.locator(".opblock-summary-path", has_text="/predict").count() >= 1
         assert view.errors == []
-    finally:
-        view.close()
 
 
 def test_a_clip_the_browser_cannot_play_still_shows_its_timeline(browser: Any, embedded_url: str) -> None:
     """MPEG-PS (the GRID corpus) plays in no browser: the page says so and keeps the results."""
-    view = Page(browser, embedded_url, DESKTOP)
-    try:
+    with Page(browser, embedded_url, DESKTOP) as view:
         view.upload(VIDEO / "grid" / "bbaf2n.mpg")
         view.page.wait_for_selector(".timeline .band", timeout=60_000)
         view.page.wait_for_selector("#playnote:not([hidden])", timeout=10_000)
@@ -215,5 +205,3 @@ def test_a_clip_the_browser_cannot_play_still_shows_its_timeline(browser: Any, e
         lane.click(position={"x": 0.5 * box["width"], "y": box["height"] / 2})
         assert abs(float(view.page.get_attribute(".timeline", "aria-valuenow") or "nan") - 1.5) < 0.1
         assert view.errors == []
-    finally:
-        view.close()

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from vfer.config import CLIP_FRAMES, CropSpec, PipelineConfig
-from vfer.face.tracking import FaceModels
+from vfer.face.tracking import ColorImage, FaceModels
 from vfer.labels import LABELS
 from vfer.pipeline import FaceWindow, faces_in_window
 
@@ -50,16 +50,25 @@ def development_people(data: Path, seed: int = 0) -> set[str]:
     return chosen
 
 
+def ensemble_calibration_person(subject: str) -> bool:
+    """The people `fer_ensemble` was calibrated on (scripts/fit_ensemble.py): London, even ids."""
+    return subject.startswith("london/") and int(subject.split("/")[1]) % 2 == 0
+
+
+def clip_window(frames: Sequence[ColorImage], models: FaceModels, config: PipelineConfig) -> FaceWindow | None:
+    """The main face (most samples, then the larger box) of 8 BGR frames as one window with each
+    crop of `config`; None without a face."""
+    grays = [(i / 10, np.asarray(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), dtype=np.uint8)) for i, f in enumerate(frames)]
+    faces = [f for f in faces_in_window(grays, models, config, colors=frames)[0] if f.windows]
+    if not faces:
+        return None
+    return max(faces, key=lambda f: (f.samples, f.box.area)).windows[0]
+
+
 def photo_window(
     path: Path, models: FaceModels, crops: Sequence[CropSpec], *, landmarks: int = 68
 ) -> FaceWindow | None:
-    """The largest face of a photo as one still 8-frame window with each crop; None without a
-    face. `landmarks` must be what `models` were loaded with."""
+    """A photo as one still 8-frame window with each crop; `landmarks` must be what `models`
+    were loaded with."""
     bgr = np.asarray(cv2.imread(str(path)), dtype=np.uint8)
-    gray = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
-    frames = [(i / 10, gray) for i in range(CLIP_FRAMES)]
-    config = PipelineConfig(crops=tuple(crops), landmarks=landmarks)
-    faces = [f for f in faces_in_window(frames, models, config, colors=[bgr] * CLIP_FRAMES)[0] if f.windows]
-    if not faces:
-        return None
-    return max(faces, key=lambda f: f.box.area).windows[0]
+    return clip_window([bgr] * CLIP_FRAMES, models, PipelineConfig(crops=tuple(crops), landmarks=landmarks))

@@ -68,14 +68,19 @@ def read_meta(path: Path) -> CheckpointMeta:
     return CheckpointMeta.from_dict(json.loads(meta_file.read_text()))
 
 
+def require_vfer_labels(meta: CheckpointMeta, source: Path) -> None:
+    """A model whose outputs are not vfer's labels in vfer's order cannot be served."""
+    if tuple(meta.labels) != LABELS:
+        raise ModelNotFoundError(f"{source}: labels {meta.labels} differ from {list(LABELS)}")
+
+
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointMeta]:
     """Rebuild the registered model named in the metadata and load its weights (eval mode)."""
     weights, _ = _paths(Path(path))
     meta = read_meta(path)
     if not weights.is_file():
         raise ModelNotFoundError(f"checkpoint weights {weights} are missing")
-    if tuple(meta.labels) != LABELS:
-        raise ModelNotFoundError(f"{weights}: labels {meta.labels} differ from {list(LABELS)}")
+    require_vfer_labels(meta, weights)
     entry = model_entry(meta.model)
     kwargs = meta.model_kwargs | dict.fromkeys(entry.init_weights, False)  # the state dict has them all
     model = entry.builder(**kwargs)
