@@ -68,12 +68,12 @@ class JobClient:
         self.notifier = notifier
         self._admission = threading.Lock()
 
-    def queue_depth(self) -> int:
-        """Messages waiting in the job queue (not yet taken by a worker)."""
+    def queue_depth(self, queue: str | None = None) -> int:
+        """Messages waiting in the job queue, or in `queue` (not yet taken by a worker)."""
         try:
             with self.app.pool.acquire(block=True, timeout=5) as conn:
                 declared = conn.default_channel.queue_declare(
-                    queue=self.settings.queue, passive=False, durable=True, auto_delete=False
+                    queue=queue or self.settings.queue, passive=False, durable=True, auto_delete=False
                 )
                 return int(declared.message_count)
         except _BROKER_ERRORS as exc:

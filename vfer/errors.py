@@ -54,6 +54,12 @@ class ResourceError(VferError):
     code = "resource_missing"
 
 
+class WindowDataError(VferError):
+    """A job's stored windows lost (expired) or not fitting the model they were cut for."""
+
+    code = "window_data_lost"
+
+
 class TimeLimitExceededError(VferError):
     code = "time_limit_exceeded"
 

@@ -26,7 +26,7 @@ from vfer.config import ALIGNED_GRAY, CropSpec
 from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.labels import NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
-from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path, require_vfer_labels
+from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path, read_meta, require_vfer_labels
 from vfer.models.ensemble import EnsembleSpec, ensemble_spec
 from vfer.pipeline import FaceWindow
 
@@ -133,6 +133,8 @@ class OnnxClassifier(_OneCrop):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Idle pool threads would spin for work and take the cores decoding and face work need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self.info = ModelInfo(meta.model, meta.version, "onnx", "cpu")
@@ -254,6 +256,19 @@ def load_classifier(
         tmp.replace(onnx_path)
         log.warning("exported in %.0f s", time.perf_counter() - started)
     return OnnxClassifier(onnx_path, meta, threads=threads)
+
+
+def model_crops(model: str = DEFAULT_MODEL) -> tuple[CropSpec, ...]:
+    """The crops a model takes, in the order its classifier lists them, read from its metadata
+    alone: a faces worker of the split topology cuts them without loading the weights."""
+    if model.endswith(".onnx"):
+        from vfer.models.export import read_onnx_meta
+
+        return (CropSpec.from_preprocessing(read_onnx_meta(Path(model)).preprocessing),)
+    ensemble = ensemble_spec(model) if os.sep not in model else None
+    if ensemble is not None:
+        return tuple(dict.fromkeys(crop for member in ensemble.members for crop in model_crops(member.model)))
+    return (CropSpec.from_preprocessing(read_meta(resolve_checkpoint(model)).preprocessing),)
 
 
 def _exported_onnx(path: Path, backend: str, threads: int | None) -> ClipClassifier:

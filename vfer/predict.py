@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -12,10 +12,10 @@ import numpy as np
 from vfer.config import PipelineConfig
 from vfer.deadline import Deadline
 from vfer.face.tracking import ColorImage, FaceModels, TrackerState
-from vfer.inference import ClipClassifier, classify_windows, load_classifier
+from vfer.inference import ClipClassifier, ModelInfo, classify_windows, load_classifier
 from vfer.model_feed import ModelFeed, Probabilities
 from vfer.models import DEFAULT_MODEL
-from vfer.pipeline import FaceClips, GrayImage, Progress, extract_faces, faces_in_window
+from vfer.pipeline import Extraction, FaceClips, GrayImage, Progress, extract_faces, faces_in_window
 from vfer.result import FacePrediction, PredictionResult, WindowPrediction, distribution
 from vfer.video.decode import VideoSource
 
@@ -65,19 +65,15 @@ class Predictor:
             if deadline is not None:
                 deadline.check()
             probabilities = feed.results()
-        faces = self._assemble(extraction.faces, probabilities)
-        finished = time.perf_counter()
         timings = dict(extraction.timings_ms)
         timings["model"] = feed.busy_s * 1e3  # busy time of the model thread, overlapping the rest
-        timings["total"] = (finished - started) * 1e3
-        info = self.classifier.info
-        return PredictionResult(
-            source=name or (str(source) if isinstance(source, (str, Path)) else "upload"),
-            faces=faces,
-            model={"name": info.name, "version": info.version, "backend": info.backend, "device": info.device},
-            video=extraction.info.to_dict(),
-            options={k: v for k, v in asdict(config).items() if k in ("mode", "window_s", "stride_s")},
-            partial=extraction.partial,
+        timings["total"] = (time.perf_counter() - started) * 1e3
+        return prediction_result(
+            extraction,
+            assemble_faces(extraction.faces, probabilities),
+            name=name or (str(source) if isinstance(source, (str, Path)) else "upload"),
+            model=self.classifier.info,
+            options=result_options(config),
             timings_ms=timings,
         )
 
@@ -102,27 +98,55 @@ class Predictor:
         if not windows:
             return []
         probs = classify_windows(self.classifier, windows)
-        return self._assemble(clips, {id(w): p for w, p in zip(windows, probs, strict=True)})
+        return assemble_faces(clips, {id(w): p for w, p in zip(windows, probs, strict=True)})
 
-    def _assemble(self, clips: list[FaceClips], probabilities: dict[int, Probabilities]) -> list[FacePrediction]:
-        """Each face's windows with their probabilities (keyed by the window object's id)."""
-        faces = []
-        for face in clips:
-            if not face.windows:
-                continue
-            face_probs = np.stack([probabilities[id(w)] for w in face.windows])
-            faces.append(
-                FacePrediction(
-                    track_id=face.track_id,
-                    start_s=face.start_s,
-                    end_s=face.end_s,
-                    box=face.box.to_xywh(),
-                    samples=face.samples,
-                    distribution=distribution(face_probs.mean(axis=0).tolist()),
-                    windows=[
-                        WindowPrediction(w.start_s, w.end_s, w.box.to_xywh(), distribution(p.tolist()))
-                        for w, p in zip(face.windows, face_probs, strict=True)
-                    ],
-                )
+
+def assemble_faces(clips: list[FaceClips], probabilities: Mapping[int, Probabilities]) -> list[FacePrediction]:
+    """Each face's windows with their probabilities (keyed by the window object's id); a face's
+    distribution is the mean of its windows'."""
+    faces = []
+    for face in clips:
+        if not face.windows:
+            continue
+        face_probs = np.stack([probabilities[id(w)] for w in face.windows])
+        faces.append(
+            FacePrediction(
+                track_id=face.track_id,
+                start_s=face.start_s,
+                end_s=face.end_s,
+                box=face.box.to_xywh(),
+                samples=face.samples,
+                distribution=distribution(face_probs.mean(axis=0).tolist()),
+                windows=[
+                    WindowPrediction(w.start_s, w.end_s, w.box.to_xywh(), distribution(p.tolist()))
+                    for w, p in zip(face.windows, face_probs, strict=True)
+                ],
             )
-        return faces
+        )
+    return faces
+
+
+def prediction_result(
+    extraction: Extraction,
+    faces: list[FacePrediction],
+    *,
+    name: str,
+    model: ModelInfo,
+    options: dict[str, object],
+    timings_ms: dict[str, float],
+) -> PredictionResult:
+    """The result of one video: what the face pipeline found, the faces' predictions, and how."""
+    return PredictionResult(
+        source=name,
+        faces=faces,
+        model={"name": model.name, "version": model.version, "backend": model.backend, "device": model.device},
+        video=extraction.info.to_dict(),
+        options=options,
+        partial=extraction.partial,
+        timings_ms=timings_ms,
+    )
+
+
+def result_options(config: PipelineConfig) -> dict[str, object]:
+    """The options a result reports: how the video was sampled."""
+    return {k: v for k, v in asdict(config).items() if k in ("mode", "window_s", "stride_s")}

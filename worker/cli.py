@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from vfer.errors import InvalidOptionError
+from vfer.jobs.tasks import CLASSIFY_TASK
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from worker.settings import WorkerSettings
 
 DEFAULT_NODE_NAME = "vfer@%h"  # %h: the host name (the pod or container); worker.probe pings it
 
@@ -22,6 +29,8 @@ def _run(args: argparse.Namespace) -> int:
         raise InvalidOptionError("vfer worker needs VFER_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
     app = create_worker_app(settings)
     app.set_default()  # the worker resolves tasks through the default app
+    if args.role == "inference":
+        return _run_inference(app, settings, args)
     # Models load before the first job is taken: in each child process of a prefork pool, else here.
     if args.pool == "prefork":
         signals.worker_process_init.connect(lambda **_: warm_up(app), weak=False)
@@ -33,8 +42,36 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_inference(app: Celery, settings: WorkerSettings, args: argparse.Namespace) -> int:
+    """One process that takes windows of many jobs from the inference queue and classifies them
+    in batches: it holds twice a batch of unacknowledged messages, so the next batch fills while
+    one runs."""
+    from worker.inference import InferenceTask
+
+    if settings.topology != "split":
+        raise InvalidOptionError("vfer worker --role inference needs VFER_TOPOLOGY=split")
+    task = app.tasks[CLASSIFY_TASK]
+    assert isinstance(task, InferenceTask)
+    task.classifier(settings.model)  # loaded before the first window comes
+    if settings.metrics_port is not None:
+        port = task.metrics.serve(settings.metrics_port)
+        print(f"inference metrics on :{port}/metrics", flush=True)
+    task_prefetch = str(2 * settings.inference_max_batch)
+    argv = ["worker", "-Q", args.queue or settings.inference_queue, "-c", "1", "-P", "solo"]
+    argv += ["--prefetch-multiplier", task_prefetch, "--loglevel", args.loglevel, "-n", args.name]
+    argv += ["--without-gossip", "--without-mingle"]
+    app.worker_main(argv)
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = commands.add_parser("worker", help="run job workers (needs VFER_BROKER_URL)")
+    parser.add_argument(
+        "--role",
+        choices=("jobs", "inference"),
+        default="jobs",
+        help="jobs: whole jobs, or (VFER_TOPOLOGY=split) their face work; inference: classify windows in batches",
+    )
     parser.add_argument("--concurrency", type=int, default=1, help="worker processes")
     parser.add_argument("--pool", choices=("prefork", "solo", "threads"), default="prefork")
     parser.add_argument("--queue", default=None, help="queue to consume (default: VFER_QUEUE)")

@@ -13,3 +13,8 @@ class WorkerSettings(JobSettings):
     # "auto": PyTorch on a GPU, ONNX Runtime on a CPU (exported once, cached in VFER_CACHE_DIR).
     backend: Literal["auto", "torch", "onnx"] = "auto"
     torch_threads: int | None = Field(None, gt=0)  # model threads per worker process; 1 when processes fill the cores
+    # An inference worker (`vfer worker --role inference`, split topology) runs the model once
+    # this many windows are waiting, or every `inference_max_wait_ms` on what has come.
+    inference_max_batch: int = Field(64, gt=0, le=4096)
+    inference_max_wait_ms: float = Field(20.0, gt=0, le=10_000)
+    metrics_port: int | None = Field(None, ge=0, le=65535)  # an inference worker's Prometheus /metrics

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
+from celery.exceptions import Ignore
 
-from vfer.config import DecodeLimits
+from vfer.config import DecodeLimits, PipelineConfig
 from vfer.deadline import Deadline
 from vfer.errors import ModelNotFoundError, VferError
 from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store
@@ -21,12 +23,17 @@ from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer.models import REGISTERED_MODELS
 from worker.deliveries import MAX_DELIVERIES, WorkerCrashedError, count_delivery
+from worker.inference import register_inference
 from worker.settings import WorkerSettings
+from worker.split import WindowSender, window_result
+from worker.windows import WindowStore
 
 log = logging.getLogger("vfer.worker")
 PROGRESS_EVERY_S = 1.0
 
 if TYPE_CHECKING:
+    from vfer.config import CropSpec
+    from vfer.face.tracking import FaceModels
     from vfer.predict import Predictor
 
 
@@ -34,6 +41,8 @@ class PredictTask(Task):  # type: ignore[misc]
     """Keeps models loaded per worker process: built on the first job, reused after."""
 
     _predictors: dict[str, Predictor] | None = None
+    _face_models: FaceModels | None = None  # split topology: no model here, only the face work
+    _crops: dict[str, tuple[CropSpec, ...]] | None = None
     _blobs: BlobStore | None = None
 
     @property
@@ -61,9 +70,34 @@ class PredictTask(Task):  # type: ignore[misc]
             )
         return self._predictors[model]
 
+    def face_models(self) -> FaceModels:
+        """The face detector and landmarks (split topology: the models stay on the inference workers)."""
+        from vfer.config import PipelineConfig
+        from vfer.face.tracking import FaceModels
+
+        if self._face_models is None:
+            defaults = PipelineConfig()
+            self._face_models = FaceModels.load(defaults.upsample, defaults.landmarks)
+        return self._face_models
+
+    def crops(self, model: str) -> tuple[CropSpec, ...]:
+        """The crops a (resolved) model takes, read from its metadata once."""
+        from vfer.inference import model_crops
+
+        if self._crops is None:
+            self._crops = {}
+        if model not in self._crops:
+            self._crops[model] = model_crops(model)
+        return self._crops[model]
+
     def warm_up(self) -> None:
-        """Load the served model before the first job (so no request pays for it)."""
-        self.predictor(None)
+        """Load what the first job needs before it comes (so no request pays for it)."""
+        settings = settings_of(self.app)
+        if settings.topology == "split":
+            self.face_models()
+            self.crops(settings.model)
+        else:
+            self.predictor(None)
 
 
 def requested_model(name: str, settings: WorkerSettings) -> str:
@@ -106,7 +140,9 @@ def _progress(task: PredictTask, job_id: str) -> Callable[[float, float], None]:
     return report
 
 
-def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes, Deadline], dict[str, Any]]) -> Outcome:
+def _on_blob(
+    task: PredictTask, job_id: str, work: Callable[[bytes, Deadline], dict[str, Any] | None]
+) -> Outcome | None:
     """Run `work` on the job's blob within the job's deadline, unless the job has already killed
     its worker MAX_DELIVERIES times."""
     settings = settings_of(task.app)
@@ -118,12 +154,14 @@ def _on_blob(task: PredictTask, job_id: str, work: Callable[[bytes, Deadline], d
     return finish(task.blobs, job_id, lambda data: work(data, _deadline(task, job_id)))
 
 
-def finish(blobs: BlobStore, job_id: str, work: Callable[[bytes], dict[str, Any]]) -> Outcome:
+def finish(blobs: BlobStore, job_id: str, work: Callable[[bytes], dict[str, Any] | None]) -> Outcome | None:
     """`work` on the blob stored under `job_id`; user errors, time limits and cancellations become
     outcomes; the blob is deleted when the job ends, and a failed delete never changes the outcome
-    (a transient OSError from `work` or the read propagates, to be retried with the blob)."""
+    (a transient OSError from `work` or the read propagates, to be retried with the blob). None:
+    `work` handed the job on (split topology), whose end stores the outcome."""
     try:
-        outcome = succeeded(work(blobs.read(job_id)))
+        result = work(blobs.read(job_id))
+        outcome = None if result is None else succeeded(result)
     except VferError as exc:
         outcome = failed(exc.code, str(exc))
     except BlobNotFoundError as exc:
@@ -139,10 +177,10 @@ def _delete_quietly(blobs: BlobStore, job_id: str) -> None:
         log.warning("could not delete the upload of job %s", job_id, exc_info=True)
 
 
-def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
-    """Predict an uploaded video."""
+def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome | None:
+    """Predict an uploaded video (split topology: find its faces and queue its windows)."""
 
-    def work(video: bytes, deadline: Deadline) -> dict[str, Any]:
+    def work(video: bytes, deadline: Deadline) -> dict[str, Any] | None:
         job = parse(VideoJob, payload)
         settings = settings_of(task.app)
         limits = DecodeLimits(
@@ -152,6 +190,9 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
             max_decoded_pixels=settings.max_decoded_pixels,
         )
         config = job.options.to_pipeline_config(limits)
+        if settings.topology == "split":
+            find_faces(task, job_id, video, job, config, deadline)
+            return None
         predictor = task.predictor(job.options.model)
         result = predictor.predict(
             video, name=job.filename, config=config, deadline=deadline, progress=_progress(task, job_id)
@@ -161,29 +202,71 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
     return _on_blob(task, job_id, work)
 
 
-def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
+def _split_model(task: PredictTask, requested: str | None) -> str:
+    settings = settings_of(task.app)
+    return settings.model if requested is None else requested_model(requested, settings)
+
+
+def find_faces(
+    task: PredictTask, job_id: str, video: bytes, job: VideoJob, config: PipelineConfig, deadline: Deadline
+) -> None:
+    """The split topology's faces task: windows go to the inference queue as they are cut."""
+    from vfer.layout import extraction_to_dict
+    from vfer.pipeline import extract_faces
+    from vfer.predict import result_options
+
+    model = _split_model(task, job.options.model)
+    config = replace(config, crops=task.crops(model))
+    store = WindowStore.of(task.app)
+    store.begin(job_id)
+    sender = WindowSender(task.app, store, job_id, model, config.crops)
+    try:
+        extraction = extract_faces(video, task.face_models(), config, deadline, _progress(task, job_id), sender)
+    except BaseException:
+        store.drop(job_id, len(sender.numbers))  # its outcome is an error: queued windows are skipped
+        raise
+    layout = {
+        "kind": "video",
+        "name": job.filename or "upload",
+        "options": result_options(config),
+        "extraction": extraction_to_dict(extraction, sender.numbers),
+    }
+    sender.end(layout)
+
+
+def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome | None:
     """Faces and expressions in one live-stream window, tracked on from the stream's last window."""
     from vfer.face.tracking import TrackerState
     from vfer.jobs.framepack import unpack
+    from vfer.layout import faces_to_dict
+    from vfer.pipeline import faces_in_window
     from worker.frames import decode_frame
 
-    def work(blob: bytes, deadline: Deadline) -> dict[str, Any]:
+    def work(blob: bytes, deadline: Deadline) -> dict[str, Any] | None:
         job = parse(WindowJob, payload)
-        predictor = task.predictor(job.options.model)
+        split = settings_of(task.app).topology == "split"
+        model = _split_model(task, job.options.model) if split else ""
+        config = job.options.to_pipeline_config()
+        config = replace(config, crops=task.crops(model)) if split else task.predictor(job.options.model).config
         packed = unpack(blob)
-        pictures = [decode_frame(f, job.first_frame + i, color=predictor.wants_color) for i, f in enumerate(packed)]
+        pictures = [decode_frame(f, job.first_frame + i, color=config.color) for i, f in enumerate(packed)]
         colors = [bgr for _, bgr in pictures if bgr is not None]
-        faces, state = predictor.predict_window(
-            [(f.time_s, gray) for f, (gray, _) in zip(packed, pictures, strict=True)],
-            TrackerState.from_dict(job.tracks),
-            config=job.options.to_pipeline_config(),
-            deadline=deadline,
-            colors=colors if len(colors) == len(pictures) else None,
-        )
-        return {
-            "faces": [{"track_id": face.track_id, **window.to_dict()} for face in faces for window in face.windows[:1]],
-            "tracks": state.to_dict(),
-        }
+        frames = [(f.time_s, gray) for f, (gray, _) in zip(packed, pictures, strict=True)]
+        state = TrackerState.from_dict(job.tracks)
+        color_frames = colors if len(colors) == len(pictures) else None
+        if not split:
+            faces, state = task.predictor(job.options.model).predict_window(
+                frames, state, config=config, deadline=deadline, colors=color_frames
+            )
+            return window_result(faces, state.to_dict())
+        clips, state = faces_in_window(frames, task.face_models(), config, state, deadline, color_frames)
+        store = WindowStore.of(task.app)
+        store.begin(job_id)
+        sender = WindowSender(task.app, store, job_id, model, config.crops)
+        for window in (w for face in clips for w in face.windows):
+            sender(window)
+        sender.end({"kind": "window", "faces": faces_to_dict(clips, sender.numbers), "tracks": state.to_dict()})
+        return None
 
     return _on_blob(task, job_id, work)
 
@@ -203,11 +286,20 @@ def warm_up(app: Celery) -> None:
     app.tasks[PREDICT_TASK].warm_up()
 
 
+def _handed_on(outcome: Outcome | None) -> Outcome:
+    """The outcome to store, or (split topology) none: the job's last window will store it."""
+    if outcome is None:
+        raise Ignore()
+    return outcome
+
+
 def register(app: Celery) -> None:
     @app.task(name=PREDICT_TASK, **_TASK_OPTIONS)
     def predict(self: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
-        return run_job(self, job_id, payload)
+        return _handed_on(run_job(self, job_id, payload))
 
     @app.task(name=PREDICT_WINDOW_TASK, **_TASK_OPTIONS)
     def predict_window(self: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome:
-        return run_window(self, job_id, payload)
+        return _handed_on(run_window(self, job_id, payload))
+
+    register_inference(app)

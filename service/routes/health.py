@@ -40,8 +40,12 @@ async def readyz(request: Request, jobs: JobsDep, blobs: BlobsDep) -> JSONRespon
     response_class=PlainTextResponse,  # Prometheus' text format
 )
 async def metrics(jobs: JobsDep, metrics: MetricsDep) -> Response:
-    try:
-        metrics.queue_depth.set(await run_in_threadpool(jobs.queue_depth))
-    except Exception:  # a scrape while the broker is down still returns the other metrics
-        metrics.queue_depth.set(float("nan"))
+    gauges = [(metrics.queue_depth, jobs.settings.queue)]
+    if jobs.settings.topology == "split":
+        gauges.append((metrics.inference_queue_depth, jobs.settings.inference_queue))
+    for gauge, queue in gauges:
+        try:
+            gauge.set(await run_in_threadpool(jobs.queue_depth, queue))
+        except Exception:  # a scrape while the broker is down still returns the other metrics
+            gauge.set(float("nan"))
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

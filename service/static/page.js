@@ -28,6 +28,7 @@ const MESSAGES = {
   storage_unavailable: "The server cannot store uploads right now; please try again in a moment.",
   deadline_exceeded: "The server did not answer in time; please try again.",
   worker_crashed: "The video stopped the worker that read it, three times; it was not analysed.",
+  window_data_lost: "The server lost the faces it had found in this video before it could classify them (it restarted, or waited too long). Please try again.",
   resource_missing: "The server is missing one of its models; its operator has to fix this.",
   internal_error: "The server failed unexpectedly; please try again later.",
   network: "The server could not be reached.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +33,10 @@ class JobSettings(BaseSettings):
     broker_url: str | None = None  # unset: embedded mode, gateway and worker in one process
     result_backend: str | None = None  # defaults to the broker URL
     queue: str = "vfer"  # route jobs, e.g. "vfer-gpu" for GPU workers
+    # "single": a worker runs a whole job. "split": job workers find faces and queue each window
+    # on `inference_queue`, whose workers classify windows of many jobs in one batch (README, Scaling).
+    topology: Literal["single", "split"] = "single"
+    inference_queue: str = "vfer-inference"
     blob_dir: Path = Field(default_factory=lambda: Path(tempfile.gettempdir()) / "vfer-blobs")
     blob_url: str | None = None  # s3://bucket/prefix: uploads in an S3-compatible bucket instead of blob_dir
     s3_endpoint_url: str | None = None  # MinIO, Ceph, GCS...: their URL (unset: AWS); credentials: AWS_* variables
@@ -51,6 +55,10 @@ class JobSettings(BaseSettings):
     def _check_times(self: S) -> S:
         if self.visibility_timeout_s <= self.task_time_limit_s // 10:
             raise ValueError("visibility_timeout_s is too short for task_time_limit_s")
+        if self.topology == "split" and self.broker_url is None:
+            raise ValueError("topology split needs a broker (VFER_BROKER_URL): the embedded mode runs whole jobs")
+        if self.topology == "split" and self.inference_queue == self.queue:
+            raise ValueError("inference_queue must differ from queue")
         return self
 
     @field_validator("broker_url", "result_backend")

@@ -10,6 +10,7 @@ from typing import Any
 
 PREDICT_TASK = "vfer.predict"  # one uploaded video (VideoJob)
 PREDICT_WINDOW_TASK = "vfer.predict_window"  # one live-stream window (WindowJob)
+CLASSIFY_TASK = "vfer.classify_window"  # split topology: one window of a job, for an inference worker
 
 Outcome = dict[str, Any]
 PROGRESS = "PROGRESS"  # a running job's state while it reports {"done_s", "duration_s"}

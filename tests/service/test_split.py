@@ -1,0 +1,254 @@
+"""The split topology: real job (faces) workers and inference workers on their own queues, the
+real Redis, the real gateway; results compared with the single-worker pipeline's."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from benchmarks.clips import make_long_clip
+from service.app import create_app
+from service.queue import create_celery
+from service.rpc.client import Client, encoded_frames, stream_requests
+from service.settings import Settings
+from tests.media import VIDEO
+from tests.service.helpers import GrpcServer, Worker, free_port, service_env, wait_until
+from vfer.config import PipelineConfig
+from vfer.predict import Predictor
+
+CLIPS = [VIDEO / "single_face.mp4", VIDEO / "grid" / "bbaf2n.mpg", VIDEO / "face_noface.mov", VIDEO / "no_face.mp4"]
+
+
+class Split:
+    """Queues, settings and worker environment of one split deployment on the test database."""
+
+    def __init__(self, broker_url: str, folder: Path, **env: str) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.folder = folder
+        self.jobs_queue, self.inference_queue = f"split-jobs-{tag}", f"split-inference-{tag}"
+        self.settings = Settings(
+            broker_url=broker_url,
+            blob_dir=folder / "blobs",
+            queue=self.jobs_queue,
+            topology="split",
+            inference_queue=self.inference_queue,
+            visibility_timeout_s=4,
+            task_time_limit_s=30,
+            default_wait_s=60,
+        )
+        self.env = service_env(
+            broker_url,
+            self.settings.blob_dir,
+            VFER_QUEUE=self.jobs_queue,
+            VFER_TOPOLOGY="split",
+            VFER_INFERENCE_QUEUE=self.inference_queue,
+            VFER_VISIBILITY_TIMEOUT_S="4",
+            VFER_TASK_TIME_LIMIT_S="30",
+            **env,
+        )
+        self.redis = redis.Redis.from_url(broker_url)
+
+    def worker(self, role: str, log: str, **env: str) -> Worker:
+        return Worker({**self.env, **env}, self.folder / log, role=role)
+
+    def wait_for_workers(self, count: int) -> None:
+        celery = create_celery(self.settings)
+        wait_until(lambda: len(celery.control.ping(timeout=1.0)) >= count, 90, f"{count} workers to answer")
+
+
+@pytest.fixture(scope="module")
+def split(broker_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Split]:
+    yield Split(broker_url, tmp_path_factory.mktemp("split"))
+
+
+@pytest.fixture(scope="module")
+def metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def split_workers(split: Split, metrics_port: int) -> Iterator[tuple[Worker, Worker]]:
+    faces = split.worker("jobs", "faces.log")
+    inference = split.worker("inference", "inference.log", VFER_METRICS_PORT=str(metrics_port))
+    yield faces, inference
+    faces.stop()
+    inference.stop()
+
+
+@pytest.fixture(scope="module")
+def client(split: Split, split_workers: tuple[Worker, Worker]) -> Iterator[TestClient]:
+    split.wait_for_workers(2)
+    with TestClient(create_app(split.settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor(backend="auto")  # what a single worker runs on a CPU
+
+
+def _comparable(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k not in ("timings_ms", "source")}
+
+
+def test_split_results_are_the_single_workers(client: TestClient, predictor: Predictor, data: Path) -> None:
+    for clip in CLIPS:
+        response = client.post("/predict?wait=60", files={"file": (clip.name, clip.read_bytes())})
+        assert response.status_code == 200, response.text
+        single = predictor.predict(clip.read_bytes(), name=clip.name).to_dict()
+        assert _comparable(response.json()) == _comparable(single), clip.name
+        assert response.json()["source"] == clip.name
+        assert set(response.json()["timings_ms"]) >= {"decode_and_faces", "model", "total"}
+
+
+def _metric(port: int, name: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(f"{name} ")]
+    assert values, f"{name} is not in the inference worker's metrics"
+    return values[0]
+
+
+def test_inference_metrics_and_both_queue_depths(client: TestClient, metrics_port: int, data: Path) -> None:
+    before = _metric(metrics_port, "vfer_inference_windows_total")
+    result = client.post("/predict?wait=60", content=CLIPS[1].read_bytes()).json()
+    windows = sum(len(face["windows"]) for face in result["faces"])
+    assert windows > 0
+    assert _metric(metrics_port, "vfer_inference_windows_total") - before == windows
+    assert _metric(metrics_port, "vfer_inference_batch_windows_count") >= 1
+    gateway = client.get("/metrics").text
+    assert "vfer_queue_depth 0.0" in gateway and "vfer_inference_queue_depth 0.0" in gateway
+
+
+def test_live_stream_windows_go_through_the_inference_queue(
+    split: Split, client: TestClient, metrics_port: int, data: Path
+) -> None:
+    before = _metric(metrics_port, "vfer_inference_windows_total")
+    server = GrpcServer(split.settings)
+    try:
+        with Client(server.target) as grpc_client:
+            requests = stream_requests(encoded_frames(CLIPS[0]))  # type: ignore[arg-type]
+            windows = list(grpc_client.stream(requests, timeout=120))
+    finally:
+        server.stop()
+    assert len(windows) >= 2 and all(len(window.faces) == 1 for window in windows)
+    assert {face.track_id for window in windows for face in window.faces} == {0}
+    assert _metric(metrics_port, "vfer_inference_windows_total") - before == len(windows)
+
+
+class Publications:
+    """Every state the result backend publishes for any job, heard on Redis pub/sub."""
+
+    def __init__(self, url: str) -> None:
+        self._pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+        self._pubsub.psubscribe("celery-task-meta-*")
+        self.states: list[tuple[str, str]] = []  # (job id, state)
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._stop = threading.Event()
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            message = self._pubsub.get_message(timeout=0.2)
+            if message is not None:
+                body = json.loads(message["data"])
+                self.states.append((body["task_id"], body["status"]))
+
+    def successes(self, job_id: str) -> int:
+        return sum(1 for job, state in self.states if job == job_id and state == "SUCCESS")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._pubsub.close()
+
+
+@pytest.fixture
+def publications(broker_url: str) -> Iterator[Publications]:
+    heard = Publications(broker_url)
+    yield heard
+    heard.close()
+
+
+def _done(client: TestClient, job: dict[str, Any]) -> bool:
+    return bool(client.get(job["status_url"]).json()["status"] == "done")
+
+
+def test_a_killed_faces_worker_leaves_its_job_to_another(
+    broker_url: str, tmp_path: Path, predictor: Predictor, publications: Publications, data: Path
+) -> None:
+    """SIGKILL the faces worker after it has queued some windows (some already classified):
+    the job is redelivered, found again, and finishes once with the single worker's result."""
+    split = Split(broker_url, tmp_path)
+    clip = make_long_clip(VIDEO / "single_face.mp4", 12.0, tmp_path / "long.mp4").read_bytes()
+    inference = split.worker("inference", "inference.log")
+    first = split.worker("jobs", "first.log")
+    second: Worker | None = None
+    try:
+        split.wait_for_workers(2)
+        with TestClient(create_app(split.settings)) as client:
+            job = client.post("/predict?wait=0&mode=paper", content=clip).json()
+
+            def queued_some() -> bool:
+                progress = client.get(job["status_url"]).json().get("progress") or {}
+                return float(progress.get("done_s", 0)) > 4.0  # windows of the first seconds are out
+
+            wait_until(queued_some, 60, "the faces worker to queue windows")
+            first.kill()
+            assert client.get(job["status_url"]).json()["status"] == "running"
+            second = split.worker("jobs", "second.log")
+            wait_until(lambda: _done(client, job), 120, "another faces worker to finish the job")
+            result = client.get(job["status_url"]).json()["result"]
+        time.sleep(1.0)  # a second (wrong) finish would be published by now
+        assert publications.successes(job["job_id"]) == 1
+        single = predictor.predict(clip, config=PipelineConfig(mode="paper")).to_dict()
+        assert _comparable(result) == _comparable(single)
+    finally:
+        first.kill()
+        inference.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_a_killed_inference_worker_leaves_its_windows_to_another(
+    broker_url: str, tmp_path: Path, predictor: Predictor, publications: Publications, data: Path
+) -> None:
+    """SIGKILL an inference worker that holds a job's windows unacknowledged (it waits 10 s to
+    fill its batch): they are redelivered to the next one, and the job finishes once."""
+    split = Split(broker_url, tmp_path)
+    clip = CLIPS[1]
+    faces = split.worker("jobs", "faces.log")
+    slow = split.worker("inference", "slow.log", VFER_INFERENCE_MAX_WAIT_MS="10000")
+    second: Worker | None = None
+    try:
+        split.wait_for_workers(2)
+        with TestClient(create_app(split.settings)) as client:
+            job = client.post("/predict?wait=0", files={"file": (clip.name, clip.read_bytes())}).json()
+
+            def held() -> bool:  # every message taken from the queue, none acknowledged
+                return split.redis.llen(split.inference_queue) == 0 and split.redis.hlen("unacked") > 0
+
+            wait_until(lambda: client.get(job["status_url"]).json()["status"] == "running", 60, "the job to start")
+            wait_until(held, 60, "the inference worker to take the windows")
+            assert not _done(client, job)
+            slow.kill()
+            second = split.worker("inference", "second.log")
+            wait_until(lambda: _done(client, job), 90, "another inference worker to finish the job")
+            result = client.get(job["status_url"]).json()["result"]
+        time.sleep(1.0)
+        assert publications.successes(job["job_id"]) == 1
+        assert _comparable(result) == _comparable(predictor.predict(clip.read_bytes()).to_dict())
+    finally:
+        slow.kill()
+        faces.stop()
+        if second is not None:
+            second.stop()

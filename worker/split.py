@@ -1,0 +1,103 @@
+"""The split topology's ends of a job: a job worker finds the faces and queues each window as it
+is cut; whichever inference worker classifies the last one assembles the job's outcome.
+
+The faces side stores a window's crops (`vfer.layout.pack_window`) and sends its number on the
+inference queue; once the video is done it stores the layout and sends an end message (number
+END), so a job with no window, or whose windows were all classified before the layout was
+stored, is still finished, by an inference worker, with that worker's model description.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from celery import Celery
+
+from vfer.config import CropSpec
+from vfer.jobs.tasks import CLASSIFY_TASK, Outcome, cancel_flag, succeeded
+from vfer.result import FacePrediction
+from worker.windows import JobState, WindowStore
+
+if TYPE_CHECKING:
+    from vfer.pipeline import FaceWindow
+
+log = logging.getLogger("vfer.worker")
+END = -1  # the number of a job's end message
+
+
+class WindowSender:
+    """The face pipeline's window sink: stores each window's crops, then queues its number."""
+
+    def __init__(self, app: Celery, store: WindowStore, job_id: str, model: str, crops: Sequence[CropSpec]) -> None:
+        self.app, self.store, self.job_id, self.model, self.crops = app, store, job_id, model, tuple(crops)
+        self.numbers: dict[int, int] = {}  # id(window) -> its number
+
+    def __call__(self, window: FaceWindow) -> None:
+        from vfer.layout import pack_window
+
+        number = len(self.numbers)
+        self.numbers[id(window)] = number
+        self.store.put_window(self.job_id, number, pack_window(window.clips, self.crops))
+        window.clips = {}  # on their way: the faces worker's memory stays flat
+        self._send(number)
+
+    def end(self, layout: dict[str, Any]) -> None:
+        """Every window is queued: store what the faces worker found, and send the end message."""
+        self.store.describe(self.job_id, layout, len(self.numbers))
+        self._send(END)
+
+    def _send(self, number: int) -> None:
+        queue = self.app.vfer_settings.inference_queue
+        self.app.send_task(CLASSIFY_TASK, args=[self.job_id, number, self.model], queue=queue)
+
+
+def window_result(faces: list[FacePrediction], tracks: dict[str, Any]) -> dict[str, Any]:
+    """A live-stream window's result: each face's window, and the tracker state for the next."""
+    return {
+        "faces": [{"track_id": face.track_id, **window.to_dict()} for face in faces for window in face.windows[:1]],
+        "tracks": tracks,
+    }
+
+
+def try_finish(app: Celery, store: WindowStore, job_id: str) -> bool:
+    """Store the job's outcome if all its windows are classified and nobody else is storing it."""
+    state = store.state(job_id)
+    if state is None or state.layout is None or not state.complete or not store.claim(job_id):
+        return False
+    outcome = _outcome(state)
+    if app.backend.get(cancel_flag(job_id)) is None:  # a cancelled job stays cancelled
+        app.backend.store_result(job_id, outcome, "SUCCESS")
+    store.drop(job_id)
+    return True
+
+
+def _outcome(state: JobState) -> Outcome:
+    """The job's result from its layout and probabilities (the core loads here, not at import)."""
+    from vfer.inference import ModelInfo
+    from vfer.layout import extraction_from_dict, faces_from_dict
+    from vfer.predict import assemble_faces, prediction_result
+
+    layout = state.layout
+    assert layout is not None and state.model is not None
+    by_number = {n: np.asarray(p, dtype=np.float32) for n, p in state.probabilities.items()}
+    if layout["kind"] == "window":
+        faces, numbers = faces_from_dict(layout["faces"])
+        predictions = assemble_faces(faces, {key: by_number[n] for key, n in numbers.items()})
+        return succeeded(window_result(predictions, layout["tracks"]))
+    extraction, numbers = extraction_from_dict(layout["extraction"])
+    timings = dict(extraction.timings_ms)
+    timings["model"] = state.model_ms  # this job's share of the inference workers' batches
+    timings["total"] = (time.time() - state.started) * 1e3  # from the faces worker's start, queues included
+    result = prediction_result(
+        extraction,
+        assemble_faces(extraction.faces, {key: by_number[n] for key, n in numbers.items()}),
+        name=layout["name"],
+        model=ModelInfo(**state.model),
+        options=layout["options"],
+        timings_ms=timings,
+    )
+    return succeeded(result.to_dict())
