@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +22,21 @@ class Running:
     workers: int
 
 
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One `vfer worker` process: its role, and for a job worker its pool and threads."""
+
+    role: str = "jobs"
+    pool: str = "solo"
+    concurrency: int = 1
+
+
 @contextmanager
-def _serving(env: dict[str, str], workers: int, tmp: Path) -> Iterator[Running]:
-    processes = [Worker(env, tmp / f"worker{i}.log") for i in range(workers)]
+def _serving(env: dict[str, str], workers: Sequence[WorkerSpec], tmp: Path) -> Iterator[Running]:
+    processes = [
+        Worker(env, tmp / f"worker{i}.log", pool=spec.pool, role=spec.role, concurrency=spec.concurrency)
+        for i, spec in enumerate(workers)
+    ]
     port, grpc_port = free_ports(2)
     server = subprocess.Popen(
         [sys.executable, "-m", "vfer.cli", "serve", "--port", str(port), "--grpc-port", str(grpc_port)],
@@ -35,7 +47,7 @@ def _serving(env: dict[str, str], workers: int, tmp: Path) -> Iterator[Running]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: service_ready(url), 60, "the service")
-        yield Running(http=url, grpc=f"127.0.0.1:{grpc_port}", workers=workers)
+        yield Running(http=url, grpc=f"127.0.0.1:{grpc_port}", workers=len(workers))
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -44,14 +56,16 @@ def _serving(env: dict[str, str], workers: int, tmp: Path) -> Iterator[Running]:
 
 
 @contextmanager
-def running_service(broker: str, *, workers: int = 2, **settings: str) -> Iterator[Running]:
-    """The gateway (HTTP and gRPC) and `workers` worker processes; the broker's database is
-    flushed before and after."""
+def running_service(
+    broker: str, *, workers: int = 2, specs: Sequence[WorkerSpec] | None = None, **settings: str
+) -> Iterator[Running]:
+    """The gateway (HTTP and gRPC) and `workers` whole-job worker processes (or one per spec of
+    `specs`); the broker's database is flushed before and after."""
     redis.Redis.from_url(broker).flushdb()
     with tempfile.TemporaryDirectory() as tmp:
         env = service_env(broker, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", VFER_TORCH_THREADS="1", **settings)
         try:
-            with _serving(env, workers, Path(tmp)) as running:
+            with _serving(env, specs or [WorkerSpec()] * workers, Path(tmp)) as running:
                 yield running
         finally:
             redis.Redis.from_url(broker).flushdb()
@@ -62,5 +76,5 @@ def running_embedded(**settings: str) -> Iterator[Running]:
     """`vfer serve` alone: the embedded default, its worker a thread of the gateway."""
     with tempfile.TemporaryDirectory() as tmp:
         env = service_env(None, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", **settings)
-        with _serving(env, 0, Path(tmp)) as running:
+        with _serving(env, [], Path(tmp)) as running:
             yield running

@@ -66,13 +66,14 @@ BATCH = 32  # windows per model call: memory stays bounded however long the vide
 # 600-s video's 533 windows in one ONNX Runtime call took its arena to about 4 GB)
 
 
-def clips_per_call(crop: CropSpec, device: str = "cpu") -> int:
-    """Windows per model call on the CPU: BATCH of the paper's 64x64 gray crops, fewer of larger
-    ones, so every model's activations stay about as large (32 windows of face-api's 112x112 RGB
-    crops took peak memory from 0.8 to 1.9 GB on a 600-s video). A GPU takes BATCH of any."""
+def clips_per_call(crop: CropSpec, batch: int = BATCH, device: str = "cpu") -> int:
+    """Windows per model call: on the CPU at most `batch` of the paper's 64x64 gray crops, fewer
+    of larger ones, so every model's activations stay about as large (32 windows of face-api's
+    112x112 RGB crops took peak memory from 0.8 to 1.9 GB on a 600-s video); a GPU takes `batch`
+    of any (an inference worker's whole batch in one forward pass)."""
     if device != "cpu":
-        return BATCH
-    return max(1, BATCH * ALIGNED_GRAY.size**2 // (crop.size**2 * crop.channels))
+        return batch
+    return max(1, batch * ALIGNED_GRAY.size**2 // (crop.size**2 * crop.channels))
 
 
 def select_device() -> torch.device:
@@ -113,7 +114,7 @@ class TorchClassifier(_OneCrop):
         self.model = model.to(self.device).eval()
         self.info = ModelInfo(meta.model, meta.version, "torch", self.device.type)
         self.crop = CropSpec.from_preprocessing(meta.preprocessing)
-        self.batch_size = min(batch_size, clips_per_call(self.crop, self.device.type))
+        self.batch_size = clips_per_call(self.crop, batch_size, self.device.type)
 
     @torch.inference_mode()
     def predict_proba(self, clips: Clips) -> Probabilities:
@@ -231,20 +232,25 @@ def load_classifier(
     backend: str = "torch",
     device: torch.device | None = None,
     threads: int | None = None,
+    batch: int = BATCH,
 ) -> ClipClassifier:
     """Load a model once for many predictions: a registered name, a checkpoint or an exported
-    `.onnx` file; a checkpoint's ONNX graph is exported once and cached on disk."""
+    `.onnx` file; a checkpoint's ONNX graph is exported once and cached on disk. `batch`: windows
+    per forward pass with PyTorch on a GPU (ONNX Runtime on a CPU takes BATCH at most)."""
     if model.endswith(".onnx"):
         return _exported_onnx(Path(model), backend, threads)
     ensemble = ensemble_spec(model) if os.sep not in model else None
     if ensemble is not None:
-        members = [load_classifier(m.model, backend=backend, device=device, threads=threads) for m in ensemble.members]
+        members = [
+            load_classifier(m.model, backend=backend, device=device, threads=threads, batch=batch)
+            for m in ensemble.members
+        ]
         return EnsembleClassifier(ensemble, members)
     backend = resolve_backend(backend)
     checkpoint = resolve_checkpoint(model)
     module, meta = load_checkpoint(checkpoint)
     if backend == "torch":
-        return TorchClassifier(module, meta, device=device)
+        return TorchClassifier(module, meta, device=device, batch_size=batch)
     onnx_path = shipped_onnx(checkpoint) or _onnx_cache(checkpoint)
     if not onnx_path.is_file():  # a trained checkpoint of the user's: exported once, then cached
         from vfer.models.export import export_onnx

@@ -45,7 +45,9 @@ class InferenceTask(Batches):  # type: ignore[misc]
             self._classifiers = {}
         if model not in self._classifiers:
             settings = self.app.vfer_settings
-            self._classifiers[model] = load_classifier(model, backend=settings.backend, threads=settings.torch_threads)
+            self._classifiers[model] = load_classifier(
+                model, backend=settings.backend, threads=settings.torch_threads, batch=settings.inference_max_batch
+            )
         return self._classifiers[model]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,7 +23,8 @@ from vfer.result import FacePrediction
 from worker.windows import JobState, WindowStore
 
 if TYPE_CHECKING:
-    from vfer.pipeline import FaceWindow
+    from vfer.config import PipelineConfig
+    from vfer.pipeline import Extraction, FaceClips, FaceWindow
 
 log = logging.getLogger("vfer.worker")
 END = -1  # the number of a job's end message
@@ -53,6 +54,51 @@ class WindowSender:
     def _send(self, number: int) -> None:
         queue = self.app.vfer_settings.inference_queue
         self.app.send_task(CLASSIFY_TASK, args=[self.job_id, number, self.model], queue=queue)
+
+
+def queue_video(
+    app: Celery,
+    job_id: str,
+    model: str,
+    config: PipelineConfig,
+    name: str,
+    extract: Callable[[Callable[[FaceWindow], None]], Extraction],
+) -> None:
+    """A video's faces task: `extract` runs the face pipeline with the sink it is given; each
+    window goes to the inference queue as it is cut, then the layout and the end message."""
+    from vfer.layout import extraction_to_dict
+    from vfer.predict import result_options
+
+    store = WindowStore.of(app)
+    store.begin(job_id)
+    sender = WindowSender(app, store, job_id, model, config.crops)
+    try:
+        extraction = extract(sender)
+    except BaseException:
+        store.drop(job_id, len(sender.numbers))  # its outcome is an error: queued windows are skipped
+        raise
+    options = result_options(config)
+    layout = {
+        "kind": "video",
+        "name": name,
+        "options": options,
+        "extraction": extraction_to_dict(extraction, sender.numbers),
+    }
+    sender.end(layout)
+
+
+def queue_window(
+    app: Celery, job_id: str, model: str, crops: Sequence[CropSpec], faces: list[FaceClips], tracks: dict[str, Any]
+) -> None:
+    """A live-stream window's faces task: its faces' windows to the inference queue, then the end."""
+    from vfer.layout import faces_to_dict
+
+    store = WindowStore.of(app)
+    store.begin(job_id)
+    sender = WindowSender(app, store, job_id, model, crops)
+    for window in (w for face in faces for w in face.windows):
+        sender(window)
+    sender.end({"kind": "window", "faces": faces_to_dict(faces, sender.numbers), "tracks": tracks})
 
 
 def window_result(faces: list[FacePrediction], tracks: dict[str, Any]) -> dict[str, Any]:

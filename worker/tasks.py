@@ -7,6 +7,7 @@ retried, never a crash); only transient faults (the blob volume hiccuping) are r
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,8 +26,7 @@ from vfer.models import REGISTERED_MODELS
 from worker.deliveries import MAX_DELIVERIES, WorkerCrashedError, count_delivery
 from worker.inference import register_inference
 from worker.settings import WorkerSettings
-from worker.split import WindowSender, window_result
-from worker.windows import WindowStore
+from worker.split import queue_video, queue_window, window_result
 
 log = logging.getLogger("vfer.worker")
 PROGRESS_EVERY_S = 1.0
@@ -38,10 +38,12 @@ if TYPE_CHECKING:
 
 
 class PredictTask(Task):  # type: ignore[misc]
-    """Keeps models loaded per worker process: built on the first job, reused after."""
+    """Keeps models loaded per worker thread, built on its first job and reused after: a process of
+    the prefork or solo pool has one thread; the threads pool gets models per thread, since dlib's
+    detector must not be used by two threads at once (two jobs at once corrupted its memory)."""
 
-    _predictors: dict[str, Predictor] | None = None
-    _face_models: FaceModels | None = None  # split topology: no model here, only the face work
+    _loaded: threading.local | None = None
+    _loading = threading.Lock()
     _crops: dict[str, tuple[CropSpec, ...]] | None = None
     _blobs: BlobStore | None = None
 
@@ -51,34 +53,41 @@ class PredictTask(Task):  # type: ignore[misc]
             self._blobs = open_blob_store(settings_of(self.app))
         return self._blobs
 
+    def _thread(self) -> threading.local:
+        with self._loading:
+            if self._loaded is None:
+                self._loaded = threading.local()
+            return self._loaded
+
     def predictor(self, model: str | None) -> Predictor:
         from vfer.predict import Predictor
 
         settings = settings_of(self.app)
         model = settings.model if model is None else requested_model(model, settings)
-        if self._predictors is None:
-            self._predictors = {}
-            if settings.torch_threads:
-                import torch
+        loaded = self._thread()
+        predictors: dict[str, Predictor] = loaded.__dict__.setdefault("predictors", {})
+        if not predictors and settings.torch_threads:
+            import torch
 
-                torch.set_num_threads(settings.torch_threads)
-        if model not in self._predictors:
-            others = next(iter(self._predictors.values()), None)
+            torch.set_num_threads(settings.torch_threads)
+        if model not in predictors:
+            others = next(iter(predictors.values()), None)
             face_models = others.face_models if others else None
-            self._predictors[model] = Predictor(
+            predictors[model] = Predictor(
                 model, backend=settings.backend, face_models=face_models, threads=settings.torch_threads
             )
-        return self._predictors[model]
+        return predictors[model]
 
     def face_models(self) -> FaceModels:
         """The face detector and landmarks (split topology: the models stay on the inference workers)."""
-        from vfer.config import PipelineConfig
         from vfer.face.tracking import FaceModels
 
-        if self._face_models is None:
+        loaded = self._thread()
+        if getattr(loaded, "face_models", None) is None:
             defaults = PipelineConfig()
-            self._face_models = FaceModels.load(defaults.upsample, defaults.landmarks)
-        return self._face_models
+            loaded.face_models = FaceModels.load(defaults.upsample, defaults.landmarks)
+        models: FaceModels = loaded.face_models
+        return models
 
     def crops(self, model: str) -> tuple[CropSpec, ...]:
         """The crops a (resolved) model takes, read from its metadata once."""
@@ -191,7 +200,19 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome 
         )
         config = job.options.to_pipeline_config(limits)
         if settings.topology == "split":
-            find_faces(task, job_id, video, job, config, deadline)
+            from vfer.pipeline import extract_faces
+
+            model = _split_model(task, job.options.model)
+            config = replace(config, crops=task.crops(model))
+            progress = _progress(task, job_id)
+            queue_video(
+                task.app,
+                job_id,
+                model,
+                config,
+                job.filename,
+                lambda sink: extract_faces(video, task.face_models(), config, deadline, progress, sink),
+            )
             return None
         predictor = task.predictor(job.options.model)
         result = predictor.predict(
@@ -207,38 +228,10 @@ def _split_model(task: PredictTask, requested: str | None) -> str:
     return settings.model if requested is None else requested_model(requested, settings)
 
 
-def find_faces(
-    task: PredictTask, job_id: str, video: bytes, job: VideoJob, config: PipelineConfig, deadline: Deadline
-) -> None:
-    """The split topology's faces task: windows go to the inference queue as they are cut."""
-    from vfer.layout import extraction_to_dict
-    from vfer.pipeline import extract_faces
-    from vfer.predict import result_options
-
-    model = _split_model(task, job.options.model)
-    config = replace(config, crops=task.crops(model))
-    store = WindowStore.of(task.app)
-    store.begin(job_id)
-    sender = WindowSender(task.app, store, job_id, model, config.crops)
-    try:
-        extraction = extract_faces(video, task.face_models(), config, deadline, _progress(task, job_id), sender)
-    except BaseException:
-        store.drop(job_id, len(sender.numbers))  # its outcome is an error: queued windows are skipped
-        raise
-    layout = {
-        "kind": "video",
-        "name": job.filename or "upload",
-        "options": result_options(config),
-        "extraction": extraction_to_dict(extraction, sender.numbers),
-    }
-    sender.end(layout)
-
-
 def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome | None:
     """Faces and expressions in one live-stream window, tracked on from the stream's last window."""
     from vfer.face.tracking import TrackerState
     from vfer.jobs.framepack import unpack
-    from vfer.layout import faces_to_dict
     from vfer.pipeline import faces_in_window
     from worker.frames import decode_frame
 
@@ -246,8 +239,8 @@ def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outco
         job = parse(WindowJob, payload)
         split = settings_of(task.app).topology == "split"
         model = _split_model(task, job.options.model) if split else ""
-        config = job.options.to_pipeline_config()
-        config = replace(config, crops=task.crops(model)) if split else task.predictor(job.options.model).config
+        crops = task.crops(model) if split else task.predictor(job.options.model).classifier.crops
+        config = replace(job.options.to_pipeline_config(), crops=crops)
         packed = unpack(blob)
         pictures = [decode_frame(f, job.first_frame + i, color=config.color) for i, f in enumerate(packed)]
         colors = [bgr for _, bgr in pictures if bgr is not None]
@@ -260,12 +253,7 @@ def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outco
             )
             return window_result(faces, state.to_dict())
         clips, state = faces_in_window(frames, task.face_models(), config, state, deadline, color_frames)
-        store = WindowStore.of(task.app)
-        store.begin(job_id)
-        sender = WindowSender(task.app, store, job_id, model, config.crops)
-        for window in (w for face in clips for w in face.windows):
-            sender(window)
-        sender.end({"kind": "window", "faces": faces_to_dict(clips, sender.numbers), "tracks": state.to_dict()})
+        queue_window(task.app, job_id, model, crops, clips, state.to_dict())
         return None
 
     return _on_blob(task, job_id, work)

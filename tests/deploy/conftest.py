@@ -92,7 +92,7 @@ def images(engine: Engine) -> dict[str, object]:
 
 @pytest.fixture(scope="session")
 def stack(engine: Engine, images: dict[str, object]) -> Iterator[Stack]:
-    redis_port, http_port, grpc_port = free_ports(3)
+    redis_port, http_port, grpc_port, metrics_port = free_ports(4)
     env = {
         **engine.env,
         **LAB_TIMES,
@@ -102,6 +102,7 @@ def stack(engine: Engine, images: dict[str, object]) -> Iterator[Stack]:
         "VFER_REDIS_BIND": "127.0.0.1",
         "VFER_PORT": str(http_port),
         "VFER_GRPC_PORT": str(grpc_port),
+        "VFER_INFERENCE_METRICS_PORT": str(metrics_port),
     }
     stack = Stack(engine, env, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", dict(images))
     started = time.monotonic()

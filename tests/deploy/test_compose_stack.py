@@ -77,3 +77,19 @@ def _restarted(stack: Stack, container: str) -> bool:
     state = found["State"]
     assert isinstance(state, dict)
     return bool(found["RestartCount"]) and state["Running"] is True
+
+
+def test_the_split_profile_classifies_through_the_inference_worker(stack: Stack, data: Path) -> None:
+    """Last, as it stops the whole-job workers: `--profile split` brings up faces workers and the
+    inference worker; a job goes through both and its windows show in the inference metrics."""
+    stack.compose("stop", "worker")
+    started = time.monotonic()
+    stack.compose("--profile", "split", "up", "-d", "--no-build", "--wait", "faces", "inference", timeout=360)
+    stack.figures["split_up_s"] = round(time.monotonic() - started, 1)
+    clip = (VIDEO / "single_face.mp4").read_bytes()
+    response = httpx.post(f"{stack.http}/predict?wait=60", files={"file": ("single_face.mp4", clip)}, timeout=90)
+    assert response.status_code == 200, response.text
+    windows = sum(len(face["windows"]) for face in response.json()["faces"])
+    metrics = httpx.get(f"http://127.0.0.1:{stack.env['VFER_INFERENCE_METRICS_PORT']}/metrics", timeout=10).text
+    classified = [line for line in metrics.splitlines() if line.startswith("vfer_inference_windows_total ")]
+    assert windows > 0 and classified and float(classified[0].split()[-1]) >= windows

@@ -132,12 +132,14 @@ def _ready(url: str) -> bool:
 class Worker:
     """A real `vfer worker` process (its own process group, so it can be SIGKILLed whole)."""
 
-    def __init__(self, env: dict[str, str], log: Path, pool: str = "solo", role: str = "jobs") -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, pool: str = "solo", role: str = "jobs", concurrency: int = 1
+    ) -> None:
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self._log = log.open("ab")
         command = [sys.executable, "-m", "vfer.cli", "worker", "--role", role, "--pool", pool, "--name", self.name]
         self.process = subprocess.Popen(
-            [*command, "--loglevel", "WARNING"],
+            [*command, "--concurrency", str(concurrency), "--loglevel", "WARNING"],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -64,6 +64,33 @@ def test_a_job_survives_its_worker_being_killed(broker_url: str, tmp_path: Path,
             second.stop()
 
 
+def test_a_threads_pool_worker_runs_jobs_side_by_side(broker_url: str, tmp_path: Path, data: Path) -> None:
+    """Four 20-s clips at once to `vfer worker --pool threads --concurrency 2`: before, its two
+    threads shared one dlib detector and the process aborted (munmap_chunk(): invalid pointer)
+    or a job failed inside OpenCV; now each thread has its own face models."""
+    queue = f"threads-{uuid.uuid4().hex[:8]}"
+    settings = Settings(broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=queue)
+    env = service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue)
+    clip = make_long_clip(SINGLE, 20.0, tmp_path / "long.mp4").read_bytes()
+    worker = Worker(env, tmp_path / "threads.log", pool="threads", concurrency=2)
+    try:
+        with TestClient(create_app(settings)) as client:
+            wait_until(lambda: client.get("/readyz").json()["workers"], 60, "the worker")
+            jobs = [client.post("/predict?wait=0", content=clip).json() for _ in range(4)]
+
+            def finished() -> bool:
+                assert worker.process.poll() is None, f"the worker died (status {worker.process.returncode})"
+                return all(client.get(job["status_url"]).json()["status"] in ("done", "failed") for job in jobs)
+
+            wait_until(finished, 120, "the four jobs")
+            bodies = [client.get(job["status_url"]).json() for job in jobs]
+        assert [body["status"] for body in bodies] == ["done"] * 4, bodies
+        faces = [body["result"]["faces"] for body in bodies]
+        assert faces[0] and all(found == faces[0] for found in faces)
+    finally:
+        worker.stop()
+
+
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
     server = RedisServer().start()
