@@ -4,6 +4,8 @@ real Redis, the real gateway; results compared with the single-worker pipeline's
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -252,3 +254,24 @@ def test_a_killed_inference_worker_leaves_its_windows_to_another(
         faces.stop()
         if second is not None:
             second.stop()
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({}, "needs VFER_TOPOLOGY=split"),
+        ({"VFER_TOPOLOGY": "split", "VFER_INFERENCE_QUEUE": "vfer"}, "VFER_INFERENCE_QUEUE"),
+        ({"VFER_TOPOLOGY": "split", "VFER_INFERENCE_MAX_BATCH": "0"}, "VFER_INFERENCE_MAX_BATCH"),
+    ],
+)
+def test_a_misconfigured_inference_worker_says_why_in_one_line(
+    broker_url: str, tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "vfer.cli", "worker", "--role", "inference"],
+        env=service_env(broker_url, tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode != 0 and says in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr

@@ -52,13 +52,13 @@ class JobSettings(BaseSettings):
     model_dir: Path | None = None  # NAME.pt + NAME.json here may be named by requests, besides the registry
 
     @model_validator(mode="after")
-    def _check_times(self: S) -> S:
+    def _check_together(self: S) -> S:
         if self.visibility_timeout_s <= self.task_time_limit_s // 10:
             raise ValueError("visibility_timeout_s is too short for task_time_limit_s")
         if self.topology == "split" and self.broker_url is None:
-            raise ValueError("topology split needs a broker (VFER_BROKER_URL): the embedded mode runs whole jobs")
+            raise ValueError("VFER_TOPOLOGY=split needs a broker (VFER_BROKER_URL): the embedded mode runs whole jobs")
         if self.topology == "split" and self.inference_queue == self.queue:
-            raise ValueError("inference_queue must differ from queue")
+            raise ValueError("VFER_INFERENCE_QUEUE must differ from VFER_QUEUE")
         return self
 
     @field_validator("broker_url", "result_backend")
