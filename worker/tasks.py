@@ -153,7 +153,7 @@ def _on_blob(
     task: PredictTask, job_id: str, work: Callable[[bytes, Deadline], dict[str, Any] | None]
 ) -> Outcome | None:
     """Run `work` on the job's blob within the job's deadline, unless the job has already killed
-    its worker MAX_DELIVERIES times."""
+    its worker MAX_DELIVERIES times (None: the split topology's inference side stores the outcome)."""
     settings = settings_of(task.app)
     delivery = count_delivery(task.app, job_id, task.request.retries or 0, settings.visibility_timeout_s * 4)
     if delivery > MAX_DELIVERIES:  # its upload is not even read again

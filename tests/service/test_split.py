@@ -26,6 +26,8 @@ from service.settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import GrpcServer, Worker, free_port, service_env, wait_until
 from vfer.config import PipelineConfig
+from vfer.jobs.options import VideoJob
+from vfer.jobs.tasks import PREDICT_TASK
 from vfer.predict import Predictor
 
 CLIPS = [VIDEO / "single_face.mp4", VIDEO / "grid" / "bbaf2n.mpg", VIDEO / "face_noface.mov", VIDEO / "no_face.mp4"]
@@ -275,3 +277,21 @@ def test_a_misconfigured_inference_worker_says_why_in_one_line(
         timeout=120,
     )
     assert run.returncode != 0 and says in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_a_job_delivered_again_after_its_outcome_keeps_it(split: Split, client: TestClient, data: Path) -> None:
+    """A worker that dies after the outcome is stored but before the ack gets the job delivered
+    again: that delivery finds the upload deleted, and its `upload_expired` outcome must not
+    replace the stored result (Celery's backend keeps a SUCCESS state)."""
+    clip = CLIPS[0]
+    job = client.post("/predict?wait=0", files={"file": (clip.name, clip.read_bytes())}).json()
+    wait_until(lambda: _done(client, job), 60, "the job")
+    result = client.get(job["status_url"]).json()["result"]
+    payload = VideoJob(filename=clip.name).model_dump(mode="json")
+    celery = create_celery(split.settings)
+    celery.send_task(PREDICT_TASK, args=[job["job_id"], payload], task_id=job["job_id"], queue=split.jobs_queue)
+    deliveries = f"vfer-deliveries-{job['job_id']}-0"
+    wait_until(lambda: split.redis.get(deliveries) == b"2", 30, "the second delivery")
+    time.sleep(1.0)  # its outcome, if it stored one, is stored by now
+    again = client.get(job["status_url"]).json()
+    assert again["status"] == "done" and again["result"] == result
