@@ -49,7 +49,12 @@ SPLIT = {"VFER_TOPOLOGY": "split"}
 SETUPS: dict[str, tuple[list[WorkerSpec], dict[str, str]]] = {
     "2 whole-job workers": ([WorkerSpec(), WorkerSpec()], {}),
     "split: 1 faces worker (1 process) + 1 inference worker": ([WorkerSpec(), WorkerSpec("inference")], SPLIT),
-    # one faces worker node with a process per core, as the compose file runs it
+    # one faces process running two jobs at once (dlib and PyAV release the GIL)
+    "split: 1 faces worker (1 process, 2 threads) + 1 inference worker": (
+        [WorkerSpec(pool="threads", concurrency=2), WorkerSpec("inference")],
+        SPLIT,
+    ),
+    # one faces worker node with a process per core
     "split: 1 faces worker (2 processes) + 1 inference worker": (
         [WorkerSpec(pool="prefork", concurrency=2), WorkerSpec("inference")],
         SPLIT,
