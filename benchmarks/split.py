@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from celery import Celery
 from celery.result import AsyncResult
 
 from benchmarks.clips import SINGLE_FACE, make_long_clip
@@ -103,27 +104,40 @@ def real_windows(clip: Path) -> list[FaceWindow]:
     return windows
 
 
+def queue_job(app: Celery, store: WindowStore, job_id: str) -> WindowSender:
+    """Start a job the way a faces worker does; `send(sender, window)` queues each of its windows,
+    then `finish_job(sender, sent)` its layout and end."""
+    store.begin(job_id)
+    return WindowSender(app, store, job_id, DEFAULT_MODEL, model_crops(DEFAULT_MODEL))
+
+
+def send(sender: WindowSender, source: FaceWindow) -> FaceWindow:
+    """Queue a copy of `source` (the sender releases the crops of what it sends)."""
+    window = FaceWindow(source.start_s, source.end_s, source.box, dict(source.clips))
+    sender(window)
+    return window
+
+
+def finish_job(sender: WindowSender, sent: list[FaceWindow]) -> None:
+    """The job's layout (one face whose windows are `sent`) and its end message."""
+    face = FaceClips(0, sent[0].start_s, sent[-1].end_s, sent[0].box, len(sent), sent)
+    sender.end({"kind": "window", "faces": faces_to_dict([face], sender.numbers), "tracks": {}})
+
+
 def produce(settings: WorkerSettings, windows: list[FaceWindow], jobs: int, per_job: int) -> float:
     """Windows per second through the inference worker: `jobs` jobs of `per_job` windows each,
     written in turn (as concurrent faces workers would), until every job's result is stored."""
     app = create_worker_app(settings)
     store = WindowStore.of(app)
-    crops = model_crops(DEFAULT_MODEL)
     ids = [f"bench-{uuid.uuid4().hex}" for _ in range(jobs)]
-    senders = [WindowSender(app, store, job_id, DEFAULT_MODEL, crops) for job_id in ids]
+    senders = [queue_job(app, store, job_id) for job_id in ids]
     sent: list[list[FaceWindow]] = [[] for _ in ids]
-    for sender in senders:
-        sender.store.begin(sender.job_id)
     started = time.perf_counter()
     for i in range(per_job):
         for sender, mine in zip(senders, sent, strict=True):
-            source = windows[i % len(windows)]
-            window = FaceWindow(source.start_s, source.end_s, source.box, dict(source.clips))
-            mine.append(window)
-            sender(window)
+            mine.append(send(sender, windows[i % len(windows)]))
     for sender, mine in zip(senders, sent, strict=True):
-        face = FaceClips(0, mine[0].start_s, mine[-1].end_s, mine[0].box, len(mine), mine)
-        sender.end({"kind": "window", "faces": faces_to_dict([face], sender.numbers), "tracks": {}})
+        finish_job(sender, mine)
     for job_id in ids:
         wait_until(lambda job_id=job_id: AsyncResult(job_id, app=app).state == "SUCCESS", 600, job_id)  # type: ignore[misc]
     return jobs * per_job / (time.perf_counter() - started)

@@ -72,38 +72,46 @@ def classify_requests(task: InferenceTask, requests: Sequence[SimpleRequest]) ->
 
 
 def _classify(task: InferenceTask, store: WindowStore, model: str, keys: list[Key]) -> None:
-    app: Celery = task.app
-    jobs = list(dict.fromkeys(job for job, _ in keys))
-    cancelled = {job for job in jobs if app.backend.get(cancel_flag(job)) is not None}
-    for job_id in cancelled:
-        store.drop(job_id)
-    windows = [(job, n) for job, n in keys if n != END and job not in cancelled]
     from vfer.layout import unpack_window
 
+    app: Celery = task.app
     classifier = task.classifier(model)
+    jobs = list(dict.fromkeys(job for job, _ in keys))
+    ended = {job for job in jobs if app.backend.get(cancel_flag(job)) is not None}
+    for job_id in ended:  # cancelled: its windows are skipped
+        store.drop(job_id)
     ready: list[tuple[Key, dict[Any, np.ndarray]]] = []
+    windows = [(job, n) for job, n in keys if n != END and job not in ended]
     for (job_id, number), data in zip(windows, store.windows(windows), strict=True):
-        if data is not None:
+        if job_id in ended:
+            continue
+        try:
+            if data is None:
+                if store.active(job_id) and not store.classified(job_id, number):
+                    raise WindowDataError(f"window {number} of job {job_id} is gone (expired?)")
+                continue  # classified before (a redelivered message), or its job has ended
             ready.append(((job_id, number), unpack_window(data, classifier.crops)))
-        elif store.active(job_id) and not store.classified(job_id, number):
-            fail(app, store, job_id, WindowDataError(f"window {number} of job {job_id} is gone (expired?)"))
-        # else: classified before (a redelivered message), or its job has ended
-    started = time.perf_counter()
+        except WindowDataError as exc:  # that job fails; the batch goes on
+            fail(app, store, job_id, exc)
+            ended.add(job_id)
+    ready = [(key, clips) for key, clips in ready if key[0] not in ended]
     if ready:
-        clips = {crop: np.stack([c[crop] for _, c in ready]) for crop in classifier.crops}
-        probabilities = classifier.predict_clips(clips)  # (N, 7)
+        started = time.perf_counter()
+        probabilities = classifier.predict_clips(
+            {crop: np.stack([c[crop] for _, c in ready]) for crop in classifier.crops}
+        )
         seconds = time.perf_counter() - started
         task.metrics.observe(len(ready), seconds, _gpu_bytes())
-        share_ms = seconds * 1e3 / len(ready)
         per_job: dict[str, dict[int, list[float]]] = {}
-        for ((job_id, number), _), probs in zip(ready, probabilities, strict=True):
+        for ((job_id, number), _), probs in zip(ready, probabilities, strict=True):  # (N, 7)
             per_job.setdefault(job_id, {})[number] = probs.tolist()
         for job_id, probs_of in per_job.items():
-            store.record(job_id, probs_of, asdict(classifier.info), share_ms * len(probs_of))
-    for job_id in dict.fromkeys(job for job, n in keys if n == END and job not in cancelled):
-        store.record(job_id, {}, asdict(classifier.info), 0.0)  # a job without windows has a model too
+            store.record(job_id, probs_of, asdict(classifier.info), seconds * 1e3 * len(probs_of) / len(ready))
+    for job_id in dict.fromkeys(job for job, n in keys if n == END and job not in ended):
+        if store.active(job_id):  # a job without windows has a model too
+            store.record(job_id, {}, asdict(classifier.info), 0.0)
     for job_id in jobs:
-        if job_id not in cancelled:
+        if job_id not in ended:
             try_finish(app, store, job_id)
 
 

@@ -9,7 +9,6 @@ stored, is still finished, by an inference worker, with that worker's model desc
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from vfer.config import PipelineConfig
     from vfer.pipeline import Extraction, FaceClips, FaceWindow
 
-log = logging.getLogger("vfer.worker")
 END = -1  # the number of a job's end message
 
 

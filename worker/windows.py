@@ -133,6 +133,9 @@ class WindowStore:
         return bool(self.client.set(f"{_PREFIX}{job_id}-finishing", "1", nx=True, ex=FINISH_CLAIM_S))
 
     def drop(self, job_id: str, windows: int = 0) -> None:
-        """Everything of the job: it finished, failed or was cancelled (`windows`: crops it queued)."""
-        keys = [self._job(job_id), self._probs(job_id), *(self._window(job_id, n) for n in range(windows))]
+        """Everything of the job but its finish claim (which expires): it finished, failed or was
+        cancelled. Crops of windows not yet classified go too: `windows` queued, or its total."""
+        total = self.client.hget(self._job(job_id), "total")
+        count = max(windows, int(total) if total is not None else 0)
+        keys = [self._job(job_id), self._probs(job_id), *(self._window(job_id, n) for n in range(count))]
         self.client.delete(*keys)

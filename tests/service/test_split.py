@@ -16,9 +16,11 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from celery.result import AsyncResult
 from fastapi.testclient import TestClient
 
 from benchmarks.clips import make_long_clip
+from benchmarks.split import finish_job, queue_job, real_windows, send
 from service.app import create_app
 from service.queue import create_celery
 from service.rpc.client import Client, encoded_frames, stream_requests
@@ -27,8 +29,12 @@ from tests.media import VIDEO
 from tests.service.helpers import GrpcServer, Worker, free_port, service_env, wait_until
 from vfer.config import PipelineConfig
 from vfer.jobs.options import VideoJob
+from vfer.jobs.settings import load_settings
 from vfer.jobs.tasks import PREDICT_TASK
 from vfer.predict import Predictor
+from worker.celery_app import create_worker_app
+from worker.settings import WorkerSettings
+from worker.windows import WindowStore
 
 CLIPS = [VIDEO / "single_face.mp4", VIDEO / "grid" / "bbaf2n.mpg", VIDEO / "face_noface.mov", VIDEO / "no_face.mp4"]
 
@@ -295,3 +301,35 @@ def test_a_job_delivered_again_after_its_outcome_keeps_it(split: Split, client: 
     time.sleep(1.0)  # its outcome, if it stored one, is stored by now
     again = client.get(job["status_url"]).json()
     assert again["status"] == "done" and again["result"] == result
+
+
+def test_a_lost_window_fails_its_job_and_only_its_job(broker_url: str, tmp_path: Path, data: Path) -> None:
+    """Two jobs' windows in one inference batch, one job's crops gone (expired, or Redis lost
+    them): that job ends `window_data_lost`, the other gets its result."""
+    split = Split(broker_url, tmp_path)
+    app = create_worker_app(
+        load_settings(
+            WorkerSettings,
+            broker_url=broker_url,
+            queue=split.jobs_queue,
+            topology="split",
+            inference_queue=split.inference_queue,
+        )
+    )
+    store = WindowStore.of(app)
+    windows = real_windows(CLIPS[0])
+    good, lost = f"good-{uuid.uuid4().hex}", f"lost-{uuid.uuid4().hex}"
+    for job_id in (good, lost):
+        sender = queue_job(app, store, job_id)
+        finish_job(sender, [send(sender, window) for window in windows])
+    split.redis.delete(f"vfer-split-{lost}-window-1")
+    inference = split.worker("inference", "inference.log")
+    try:
+        wait_until(lambda: all(AsyncResult(j, app=app).state == "SUCCESS" for j in (good, lost)), 90, "both jobs")
+        outcome_good, outcome_lost = (AsyncResult(j, app=app).result for j in (good, lost))
+    finally:
+        inference.stop()
+    assert outcome_good["ok"] and len(outcome_good["result"]["faces"]) == 1  # a stream window: one per face
+    assert not outcome_lost["ok"] and outcome_lost["error"]["code"] == "window_data_lost"
+    left = split.redis.keys(f"vfer-split-{lost}-*")
+    assert left == [f"vfer-split-{lost}-finishing".encode()] and split.redis.ttl(left[0]) > 0, left
