@@ -244,8 +244,15 @@ def test_a_killed_inference_worker_leaves_its_windows_to_another(
         with TestClient(create_app(split.settings)) as client:
             job = client.post("/predict?wait=0", files={"file": (clip.name, clip.read_bytes())}).json()
 
-            def held() -> bool:  # every message taken from the queue, none acknowledged
-                return split.redis.llen(split.inference_queue) == 0 and split.redis.hlen("unacked") > 0
+            def held() -> bool:
+                """Every classify message of the job (its windows and its end) taken from the queue
+                and not acknowledged. Killing a worker while it takes a message would lose that one:
+                Redis' transport pops a message, then records it as unacknowledged."""
+                total = split.redis.hget(f"vfer-split-{job['job_id']}-job", "total")
+                if total is None or split.redis.llen(split.inference_queue):
+                    return False
+                mine = [v for v in split.redis.hvals("unacked") if job["job_id"].encode() in v and b"classify" in v]
+                return len(mine) == int(total) + 1
 
             wait_until(lambda: client.get(job["status_url"]).json()["status"] == "running", 60, "the job to start")
             wait_until(held, 60, "the inference worker to take the windows")
