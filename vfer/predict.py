@@ -37,11 +37,6 @@ class Predictor:
         self.config = self._cropping(config or PipelineConfig())
         self.face_models = face_models or FaceModels.load(self.config.upsample, self.config.landmarks)
 
-    @property
-    def wants_color(self) -> bool:
-        """Whether the model takes colour crops (a stream's frames are then decoded in colour)."""
-        return self.config.color
-
     def _cropping(self, config: PipelineConfig) -> PipelineConfig:
         """`config`, making the crops this predictor's model takes."""
         return replace(config, crops=self.classifier.crops)
@@ -139,7 +134,7 @@ def prediction_result(
     return PredictionResult(
         source=name,
         faces=faces,
-        model={"name": model.name, "version": model.version, "backend": model.backend, "device": model.device},
+        model=asdict(model),
         video=extraction.info.to_dict(),
         options=options,
         partial=extraction.partial,

@@ -59,11 +59,11 @@ class PredictTask(Task):  # type: ignore[misc]
                 self._loaded = threading.local()
             return self._loaded
 
-    def predictor(self, model: str | None) -> Predictor:
+    def predictor(self, model: str) -> Predictor:
+        """The predictor of a model as `resolved_model` names it."""
         from vfer.predict import Predictor
 
         settings = settings_of(self.app)
-        model = settings.model if model is None else requested_model(model, settings)
         loaded = self._thread()
         predictors: dict[str, Predictor] = loaded.__dict__.setdefault("predictors", {})
         if not predictors and settings.torch_threads:
@@ -106,7 +106,13 @@ class PredictTask(Task):  # type: ignore[misc]
             self.face_models()
             self.crops(settings.model)
         else:
-            self.predictor(None)
+            self.predictor(settings.model)
+
+
+def resolved_model(task: PredictTask, requested: str | None) -> str:
+    """What a job loads: the served model when it names none, else `requested_model`."""
+    settings = settings_of(task.app)
+    return settings.model if requested is None else requested_model(requested, settings)
 
 
 def requested_model(name: str, settings: WorkerSettings) -> str:
@@ -199,10 +205,10 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome 
             max_decoded_pixels=settings.max_decoded_pixels,
         )
         config = job.options.to_pipeline_config(limits)
+        model = resolved_model(task, job.options.model)
         if settings.topology == "split":
             from vfer.pipeline import extract_faces
 
-            model = _split_model(task, job.options.model)
             config = replace(config, crops=task.crops(model))
             progress = _progress(task, job_id)
             queue_video(
@@ -214,18 +220,12 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome 
                 lambda sink: extract_faces(video, task.face_models(), config, deadline, progress, sink),
             )
             return None
-        predictor = task.predictor(job.options.model)
-        result = predictor.predict(
+        result = task.predictor(model).predict(
             video, name=job.filename, config=config, deadline=deadline, progress=_progress(task, job_id)
         )
         return result.to_dict()
 
     return _on_blob(task, job_id, work)
-
-
-def _split_model(task: PredictTask, requested: str | None) -> str:
-    settings = settings_of(task.app)
-    return settings.model if requested is None else requested_model(requested, settings)
 
 
 def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome | None:
@@ -238,8 +238,8 @@ def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outco
     def work(blob: bytes, deadline: Deadline) -> dict[str, Any] | None:
         job = parse(WindowJob, payload)
         split = settings_of(task.app).topology == "split"
-        model = _split_model(task, job.options.model) if split else ""
-        crops = task.crops(model) if split else task.predictor(job.options.model).classifier.crops
+        model = resolved_model(task, job.options.model)
+        crops = task.crops(model) if split else task.predictor(model).classifier.crops
         config = replace(job.options.to_pipeline_config(), crops=crops)
         packed = unpack(blob)
         pictures = [decode_frame(f, job.first_frame + i, color=config.color) for i, f in enumerate(packed)]
@@ -248,7 +248,7 @@ def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outco
         state = TrackerState.from_dict(job.tracks)
         color_frames = colors if len(colors) == len(pictures) else None
         if not split:
-            faces, state = task.predictor(job.options.model).predict_window(
+            faces, state = task.predictor(model).predict_window(
                 frames, state, config=config, deadline=deadline, colors=color_frames
             )
             return window_result(faces, state.to_dict())
