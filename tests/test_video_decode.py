@@ -37,6 +37,15 @@ def test_bytes_decode_like_the_file(data: Path) -> None:
     assert np.array_equal(from_path[40], from_bytes[40])
 
 
+@pytest.mark.parametrize("name", ["single_face.mp4", "face_noface.mov", "grid/bbaf2n.mpg"])
+def test_converters_kept_for_a_decode_give_what_a_fresh_conversion_gives(data: Path, name: str) -> None:
+    """One swscale context per format for a whole decode (the speed-up) changes no pixel."""
+    frames = list(itertools.islice(VideoReader(VIDEO / name).frames(), 0, 40, 3))
+    for frame in frames:
+        assert np.array_equal(frame.gray(), frame.frame.to_ndarray(format="gray"))
+        assert np.array_equal(frame.bgr(), frame.frame.to_ndarray(format="bgr24"))
+
+
 def test_rotation_metadata_turns_frames_upright() -> None:
     frame = np.zeros((32, 64), np.uint8)
     frame[:8, :8] = 255  # a white mark at the top-left of the stored frame

@@ -9,13 +9,14 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from vfer.config import DecodeLimits
 from vfer.errors import (
@@ -99,23 +100,41 @@ def segments_duration(times_s: list[float], frame_s: float) -> float:
     return total + high - low + frame_s
 
 
+class Converters:
+    """One swscale context per target format, kept for a whole decode: `to_ndarray(format=...)`
+    sets a new one up for every frame, which cost more than decoding the frame (0.8 against
+    0.1 ms to gray at 640x360). Not for two threads at once."""
+
+    def __init__(self) -> None:
+        self._gray = VideoReformatter()
+        self._bgr = VideoReformatter()
+
+    def gray(self, frame: av.VideoFrame) -> GrayImage:
+        return np.asarray(self._gray.reformat(frame, format="gray").to_ndarray(), dtype=np.uint8)
+
+    def bgr(self, frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
+        return np.asarray(self._bgr.reformat(frame, format="bgr24").to_ndarray(), dtype=np.uint8)
+
+
 @dataclass
 class DecodedFrame:
-    """One decoded frame; conversion to a gray array happens only when asked for."""
+    """One decoded frame; conversion to a gray array happens only when asked for, with the
+    converters its decode shares (convert the frames of one decode from one thread at a time)."""
 
     index: int
     time_s: float
     frame: av.VideoFrame
     rotation: int
     cut: bool = False  # the stream's clock restarted or jumped just before this frame
+    converters: Converters = field(default_factory=Converters, repr=False)
 
     def gray(self) -> GrayImage:
         """The frame as a C-contiguous uint8 gray image, upright."""
-        return self._upright(np.asarray(self.frame.to_ndarray(format="gray"), dtype=np.uint8))
+        return self._upright(self.converters.gray(self.frame))
 
     def bgr(self) -> npt.NDArray[np.uint8]:
         """The frame as a C-contiguous (H, W, 3) uint8 BGR image, upright."""
-        return self._upright(np.asarray(self.frame.to_ndarray(format="bgr24"), dtype=np.uint8))
+        return self._upright(self.converters.bgr(self.frame))
 
     def _upright(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         if self.rotation:
@@ -245,6 +264,7 @@ class VideoReader:
             stream = container.streams.video[0]
             stream.thread_type = "SLICE"  # measured faster than frame threading here
             clock = MonotonicClock(1.0 / self.info.fps)
+            converters = Converters()
             index = 0
             decoded = iter(container.decode(stream))
             while index < self.info.frames:
@@ -263,7 +283,7 @@ class VideoReader:
                         f"of {self._limits.max_pixels} pixels"
                     )
                 time_s, cut = clock.place(float(frame.time) if frame.time is not None else index / self.info.fps)
-                yield DecodedFrame(index, time_s, frame, self.info.rotation, cut)
+                yield DecodedFrame(index, time_s, frame, self.info.rotation, cut, converters)
                 index += 1
             if index == 0:
                 raise CorruptVideoError(f"{self._name}: no frame could be decoded")
