@@ -53,3 +53,22 @@ def test_padding_puts_the_odd_pixel_after() -> None:
     padded = pad_to_square(np.ones((3, 6, 1), np.uint8))
     assert padded.shape == (6, 6, 1) and padded[:, 0].sum() == 3
     assert [int(padded[row].any()) for row in range(6)] == [0, 1, 1, 1, 0, 0]
+
+
+@pytest.mark.parametrize(("height", "width", "size"), [(37, 29, 11), (13, 17, 40)])
+def test_resize_is_tensorflows_bilinear_pixel_by_pixel(height: int, width: int, size: int) -> None:
+    """The separable resize against TF's formula written out for each output pixel (down and up)."""
+    image = np.random.default_rng(7).integers(0, 256, (height, width, 3), dtype=np.uint8).astype(np.float64)
+    expected = np.zeros((size, size, 3))
+    for row in range(size):
+        y = row * height / size
+        y0, fy = int(y), y - int(y)
+        y1 = min(y0 + 1, height - 1)
+        for col in range(size):
+            x = col * width / size
+            x0, fx = int(x), x - int(x)
+            x1 = min(x0 + 1, width - 1)
+            top = image[y0, x0] + (image[y0, x1] - image[y0, x0]) * fx
+            bottom = image[y1, x0] + (image[y1, x1] - image[y1, x0]) * fx
+            expected[row, col] = top + (bottom - top) * fy
+    np.testing.assert_allclose(tf_resize_bilinear(image.astype(np.uint8), size), expected, rtol=0, atol=1e-4)
