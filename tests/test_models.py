@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vfer.errors import ModelNotFoundError
-from vfer.inference import OnnxClassifier, TorchClassifier, load_classifier, shipped_onnx
+from vfer.inference import OnnxClassifier, TorchClassifier, _as_input, load_classifier, shipped_onnx
 from vfer.labels import LABELS
 from vfer.models import CheckpointMeta, create_model, list_models, load_checkpoint, model_entry, save_checkpoint
 from vfer.models.checkpoint import pretrained_path
@@ -133,6 +133,38 @@ def test_the_shipped_onnx_graph_is_the_shipped_model(name: str) -> None:
     clips = declared_clips(name, 40, 1)  # more than one batch
     eager = TorchClassifier(model, meta, device=torch.device("cpu")).predict_proba(clips)
     np.testing.assert_allclose(OnnxClassifier(graph, meta).predict_proba(clips), eager, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+@pytest.mark.parametrize("name", ["mini_xception_fer2013", "faceapi_expression"])
+def test_a_frame_model_runs_each_distinct_frame_once(name: str, backend: str) -> None:
+    """Windows overlapping by half (as a video's are): the model sees each frame once, and each
+    window still gets its clip model's distribution (the shipped graph's own frames-mean)."""
+    clips = declared_clips(name, 2, 2)
+    frames = clips.reshape(-1, *clips.shape[2:])[:12]  # 12 distinct random frames
+    windows = np.stack([frames[0:8], frames[4:12], frames[0:8]])  # (3, 8, ...): 24 frames, 12 distinct
+    classifier = load_classifier(name, backend=backend)
+    assert isinstance(classifier, (OnnxClassifier, TorchClassifier)) and classifier.frame_mean
+    seen: list[int] = []
+    run = classifier._probabilities
+
+    def counting(clips: np.ndarray) -> np.ndarray:
+        seen.append(clips.shape[0] * clips.shape[1])
+        return run(clips)
+
+    classifier._probabilities = counting  # type: ignore[method-assign]
+    probs = classifier.predict_proba(windows)
+    assert sum(seen) == 12
+    model = create_model(name, pretrained=True).eval()
+    with torch.no_grad():
+        expected = torch.softmax(model(torch.from_numpy(_as_input(windows))), dim=1).numpy()
+    np.testing.assert_allclose(probs, expected, atol=1e-5)
+
+
+def test_a_clip_model_is_not_taken_for_a_frame_model() -> None:
+    """The paper's model looks at the frames together: its graph keeps 8 frames and no mark."""
+    assert not load_classifier("c3d_convlstm", backend="onnx").frame_mean  # type: ignore[attr-defined]
+    assert not load_classifier("c3d_convlstm", backend="torch").frame_mean  # type: ignore[attr-defined]
 
 
 def test_a_trained_checkpoint_is_exported_once_into_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,12 +22,14 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from vfer.config import ALIGNED_GRAY, CropSpec
+from vfer.config import ALIGNED_GRAY, CLIP_FRAMES, CropSpec
 from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.labels import NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
 from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path, read_meta, require_vfer_labels
 from vfer.models.ensemble import EnsembleSpec, ensemble_spec
+from vfer.models.export import FRAME_MEAN_KEY
+from vfer.models.mini_xception import FrameAveraged
 from vfer.pipeline import FaceWindow
 
 log = logging.getLogger(__name__)
@@ -87,10 +89,24 @@ def _as_input(clips: Clips) -> npt.NDArray[np.float32]:
     return scaled[:, None] if clips.ndim == 4 else np.ascontiguousarray(scaled.transpose(0, 4, 1, 2, 3))
 
 
+def distinct_frames(clips: Clips) -> tuple[Clips, npt.NDArray[np.intp]]:
+    """The distinct frames of clips (N, T, ...) as one-frame clips (U, 1, ...), in order of first
+    appearance, and which of them each clip's frames are (N, T). Overlapping windows of a face
+    share half their frames, byte for byte."""
+    count, steps = clips.shape[:2]
+    frames = clips.reshape(count * steps, *clips.shape[2:])
+    ids: dict[bytes, int] = {}
+    where = np.array([ids.setdefault(frame.tobytes(), len(ids)) for frame in frames], dtype=np.intp)
+    first = np.unique(where, return_index=True)[1]  # where each id first appears; ids are 0..U-1
+    return frames[first][:, None], where.reshape(count, steps)
+
+
 class _OneCrop(ABC):
     """A classifier of one model: one crop, the one its checkpoint declares."""
 
     crop: CropSpec
+    windows_per_call: int  # clips of CLIP_FRAMES frames per model call (fewer frames: more clips)
+    frame_mean = False  # the model's clip distribution is the mean of its frames' (FrameAveraged)
 
     @property
     def crops(self) -> tuple[CropSpec, ...]:
@@ -99,9 +115,23 @@ class _OneCrop(ABC):
     def predict_clips(self, clips: Mapping[CropSpec, Clips]) -> Probabilities:
         return self.predict_proba(clips[self.crop])
 
-    @abstractmethod
     def predict_proba(self, clips: Clips) -> Probabilities:
-        """Probabilities (N, K) of clips (N, T, S, S[, 3]) of this model's crop."""
+        """Probabilities (N, K) of clips (N, T, S, S[, 3]) of this model's crop. A frame model
+        runs once on each distinct frame (one-frame clips) and each clip takes its frames' mean:
+        the same numbers for half the work when windows overlap by half."""
+        if not self.frame_mean or len(clips) == 0:
+            return self._in_calls(clips)
+        frames, where = distinct_frames(clips)
+        return self._in_calls(frames)[where].mean(axis=1, dtype=np.float64).astype(np.float32)
+
+    def _in_calls(self, clips: Clips) -> Probabilities:
+        step = max(1, self.windows_per_call * CLIP_FRAMES // max(1, clips.shape[1]))
+        out = [self._probabilities(clips[start : start + step]) for start in range(0, len(clips), step)]
+        return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), dtype=np.float32)
+
+    @abstractmethod
+    def _probabilities(self, clips: Clips) -> Probabilities:
+        """One model call: probabilities (N, K) of clips (N, T, S, S[, 3])."""
 
 
 class TorchClassifier(_OneCrop):
@@ -114,15 +144,13 @@ class TorchClassifier(_OneCrop):
         self.model = model.to(self.device).eval()
         self.info = ModelInfo(meta.model, meta.version, "torch", self.device.type)
         self.crop = CropSpec.from_preprocessing(meta.preprocessing)
-        self.batch_size = clips_per_call(self.crop, batch_size, self.device.type)
+        self.windows_per_call = clips_per_call(self.crop, batch_size, self.device.type)
+        self.frame_mean = isinstance(model, FrameAveraged)
 
     @torch.inference_mode()
-    def predict_proba(self, clips: Clips) -> Probabilities:
-        out = []
-        for start in range(0, len(clips), self.batch_size):
-            batch = torch.from_numpy(_as_input(clips[start : start + self.batch_size])).to(self.device)
-            out.append(torch.softmax(self.model(batch), dim=1).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), dtype=np.float32)
+    def _probabilities(self, clips: Clips) -> Probabilities:
+        batch = torch.from_numpy(_as_input(clips)).to(self.device)
+        return torch.softmax(self.model(batch), dim=1).float().cpu().numpy()
 
 
 class OnnxClassifier(_OneCrop):
@@ -140,13 +168,10 @@ class OnnxClassifier(_OneCrop):
         self._input = self._session.get_inputs()[0].name
         self.info = ModelInfo(meta.model, meta.version, "onnx", "cpu")
         self.crop = CropSpec.from_preprocessing(meta.preprocessing)
+        self.windows_per_call = clips_per_call(self.crop)
+        self.frame_mean = self._session.get_modelmeta().custom_metadata_map.get(FRAME_MEAN_KEY) == "1"
 
-    def predict_proba(self, clips: Clips) -> Probabilities:
-        step = clips_per_call(self.crop)
-        out = [self._softmax(clips[start : start + step]) for start in range(0, len(clips), step)]
-        return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), dtype=np.float32)
-
-    def _softmax(self, clips: Clips) -> Probabilities:
+    def _probabilities(self, clips: Clips) -> Probabilities:
         logits = self._session.run(None, {self._input: _as_input(clips)})[0]
         logits = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
