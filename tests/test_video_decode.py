@@ -181,3 +181,35 @@ def test_clips_joined_with_cat_keep_one_clock(data: Path) -> None:
     times = [f.time_s for f in frames]
     assert all(b > a for a, b in itertools.pairwise(times)) and times[-1] == pytest.approx(11.96)
     assert [f.index for f in frames if f.cut] == [75, 150, 225]
+
+
+@pytest.mark.parametrize("name", ["single_face.mp4", "no_face.mp4", "face_noface.mov", "grid/bbaf2n.mpg"])
+def test_frames_nobody_needs_may_be_left_undecoded(data: Path, name: str) -> None:
+    """Every 5th frame needed: each comes with the index, time and pixels of a full decode, and the
+    H.264 files' non-reference frames in between are left out (no_face.mp4's edit list drops its
+    first packets: packets and frames do not pair off one for one there)."""
+    reader = VideoReader(VIDEO / name)
+    full = {f.index: (f.time_s, f.gray()) for f in reader.frames()}
+    needed = set(range(0, len(full), 5))
+    some = {f.index: (f.time_s, f.gray()) for f in reader.frames(needed.__contains__)}
+    assert needed <= set(some) <= set(full)
+    for index in needed:
+        assert some[index][0] == full[index][0] and np.array_equal(some[index][1], full[index][1])
+    if name.endswith(".mp4"):
+        assert len(some) < 0.7 * len(full)
+
+
+def test_a_cut_file_is_decoded_whole_even_when_few_frames_are_needed(data: Path, tmp_path: Path) -> None:
+    """Two H.264 MPEG-TS copies joined with `cat`: the timestamps restart, so which packet is which
+    frame is not certain, and every frame is decoded (and counted) as without `needed`."""
+    ts = tmp_path / "copy.ts"
+    with av.open(str(VIDEO / "single_face.mp4")) as src, av.open(str(ts), "w", format="mpegts") as dst:
+        target = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = target
+                dst.mux(packet)
+    reader = VideoReader(ts.read_bytes() * 2)
+    needed = {0, 80}
+    indices = [f.index for f in reader.frames(needed.__contains__)]
+    assert indices == list(range(144))

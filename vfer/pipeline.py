@@ -279,7 +279,8 @@ def extract_faces(
         tracks = paper.finish()
     else:
         sampled = SampledTracker(models, config)
-        for frame, pictures in _prefetch(reader.frames(), position_of.__contains__, decode_clock, color=config.color):
+        wanted = position_of.__contains__
+        for frame, pictures in _prefetch(reader.frames(wanted), wanted, decode_clock, color=config.color):
             deadline.check()
             report(frame.time_s, info.duration_s)
             if frame.cut:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,16 +88,29 @@ class MonotonicClock:
         return self._last, cut
 
 
-def segments_duration(times_s: list[float], frame_s: float) -> float:
-    """Seconds covered by timestamps in decode order, summing the spans between clock cuts."""
-    total, low, high = 0.0, times_s[0], times_s[0]
+def segments(times_s: list[float]) -> list[tuple[float, float]]:
+    """(first, last) timestamp of each stretch between clock cuts, from timestamps in decode order."""
+    spans, low, high = [], times_s[0], times_s[0]
     for t in times_s[1:]:
         if t < high - RESET_S or t > high + JUMP_S:
-            total += high - low + frame_s
+            spans.append((low, high))
             low = high = t
         else:
             low, high = min(low, t), max(high, t)
-    return total + high - low + frame_s
+    return [*spans, (low, high)]
+
+
+def segments_duration(times_s: list[float], frame_s: float) -> float:
+    """Seconds covered by timestamps in decode order, summing the spans between clock cuts."""
+    return sum(high - low + frame_s for low, high in segments(times_s))
+
+
+def presentation_order(pts: list[int | None], times_s: list[float]) -> dict[int, int] | None:
+    """Each packet's presentation index by its pts, when that is certain: every packet has a pts,
+    no two share one, and the clock is never cut (a cut file's frames are counted as decoded)."""
+    if not pts or None in pts or len(set(pts)) != len(pts) or len(segments(times_s)) > 1:
+        return None
+    return {value: index for index, value in enumerate(sorted(p for p in pts if p is not None))}
 
 
 class Converters:
@@ -166,6 +179,7 @@ class VideoReader:
         self._name = _describe(source)
         self.partial = False
         """True when decoding stopped on damaged data after at least one good frame."""
+        self._order: dict[int, int] | None = None  # pts -> presentation index, where certain
         size = _input_size(source)
         if size == 0:
             raise EmptyInputError(f"{self._name}: empty file")
@@ -205,7 +219,7 @@ class VideoReader:
                     f"{self._name}: {container.duration / av.time_base:.1f} s exceeds the limit "
                     f"of {limits.max_duration_s:.0f} s"
                 )
-            frames, times = 0, []
+            frames, times, pts = 0, [], []
             try:
                 for packet in container.demux(stream):
                     if packet.size == 0:
@@ -213,6 +227,8 @@ class VideoReader:
                     frames += 1
                     if frames > limits.max_frames:
                         raise LimitExceededError(f"{self._name}: more than {limits.max_frames} frames")
+                    if not packet.is_discard:  # an edit list's pre-roll: demuxed, never shown
+                        pts.append(packet.pts)
                     if packet.pts is not None and stream.time_base is not None:
                         times.append(float(packet.pts * stream.time_base))
             except av.FFmpegError:
@@ -234,7 +250,9 @@ class VideoReader:
                     f"{self._name}: {frames} frames of {width}x{height} are {work / 1e9:.1f} Gpixel to decode, over "
                     f"the work limit of {limits.max_decoded_pixels / 1e9:.0f} Gpixel (a shorter or smaller video fits)"
                 )
-            rotation = self._first_frame_rotation()
+            rotation, first_pts = self._first_frame()
+            order = presentation_order(pts, times)
+            self._order = order if order is not None and min(order) == first_pts else None
             if rotation in (90, 270):
                 width, height = height, width
             return VideoInfo(
@@ -247,36 +265,41 @@ class VideoReader:
                 rotation=rotation,
             )
 
-    def _first_frame_rotation(self) -> int:
-        """Counter-clockwise display rotation (0, 90, 180, 270) read from the first frame."""
+    def _first_frame(self) -> tuple[int, int | None]:
+        """The first frame's counter-clockwise display rotation (0, 90, 180, 270), and its pts."""
         with self._open() as container:
             try:
                 frame = next(iter(container.decode(container.streams.video[0])))
             except (StopIteration, av.FFmpegError) as exc:
                 raise CorruptVideoError(f"{self._name}: cannot decode any frame") from exc
-            return round(frame.rotation / 90.0) % 4 * 90
+            return round(frame.rotation / 90.0) % 4 * 90, frame.pts
 
-    def frames(self) -> Iterator[DecodedFrame]:
+    def frames(self, needed: Callable[[int], bool] | None = None) -> Iterator[DecodedFrame]:
         """Decode every frame in presentation order, timed by a clock that never goes back; stop
-        quietly (partial) on a damaged tail."""
+        quietly (partial) on a damaged tail. With `needed` (frame index -> bool), the decoder may
+        leave out frames nobody needs where no other frame depends on them (non-reference frames:
+        half of a common H.264 file's); those are not yielded. Needed frames are always yielded,
+        with the index, time and pixels a full decode gives them."""
         container = self._open()
         try:
             stream = container.streams.video[0]
             stream.thread_type = "SLICE"  # measured faster than frame threading here
+            order = self._order if needed is not None else None
             clock = MonotonicClock(1.0 / self.info.fps)
             converters = Converters()
-            index = 0
-            decoded = iter(container.decode(stream))
-            while index < self.info.frames:
+            index, count = -1, 0
+            decoded = self._decoded(container, stream, order, needed)
+            while index + 1 < self.info.frames:
                 try:
                     frame = next(decoded)
                 except StopIteration:
                     break
                 except av.FFmpegError as exc:
-                    if index == 0:
+                    if count == 0:
                         raise CorruptVideoError(f"{self._name}: cannot decode any frame ({exc})") from exc
                     self.partial = True
                     break
+                index = order.get(frame.pts, index + 1) if order is not None and frame.pts is not None else index + 1
                 if frame.width * frame.height > self._limits.max_pixels:  # the size may change mid-stream
                     raise LimitExceededError(
                         f"{self._name}: frame {index} is {frame.width}x{frame.height}, over the limit "
@@ -284,8 +307,27 @@ class VideoReader:
                     )
                 time_s, cut = clock.place(float(frame.time) if frame.time is not None else index / self.info.fps)
                 yield DecodedFrame(index, time_s, frame, self.info.rotation, cut, converters)
-                index += 1
-            if index == 0:
+                count += 1
+            if count == 0:
                 raise CorruptVideoError(f"{self._name}: no frame could be decoded")
         finally:
             container.close()
+
+    @staticmethod
+    def _decoded(
+        container: av.container.InputContainer,
+        stream: av.VideoStream,
+        order: dict[int, int] | None,
+        needed: Callable[[int], bool] | None,
+    ) -> Iterator[av.VideoFrame]:
+        """The decoder's frames; where the presentation order is known, each packet of a frame
+        not needed is sent with skip_frame NONREF (the decoder then drops it unless it is a
+        reference frame)."""
+        if order is None or needed is None:
+            yield from container.decode(stream)
+            return
+        context = stream.codec_context
+        for packet in container.demux(stream):
+            position = order.get(packet.pts) if packet.pts is not None else None
+            context.skip_frame = "NONREF" if position is not None and not needed(position) else "DEFAULT"
+            yield from packet.decode()
