@@ -83,7 +83,8 @@ def _prefetch(
     frames: Iterator[DecodedFrame], wanted: Callable[[int], bool], clock: _Clock, *, color: bool
 ) -> Iterator[tuple[DecodedFrame, Pictures | None]]:
     """Decode in a thread, converting wanted frames to gray (and BGR, for colour crops) there;
-    re-raise its errors here."""
+    hand over only those and the frames that cut the clock (the tracker needs nothing else, and
+    each hand-over costs both threads); re-raise its errors here."""
     buffer: queue.Queue[tuple[DecodedFrame, Pictures | None] | BaseException | None] = queue.Queue(_PREFETCH)
     stop = threading.Event()
 
@@ -93,6 +94,8 @@ def _prefetch(
             for frame in frames:
                 if stop.is_set():
                     return
+                if not wanted(frame.index) and not frame.cut:
+                    continue
                 item = (frame, _pictures(frame, color) if wanted(frame.index) else None)
                 clock.seconds += time.perf_counter() - tick
                 buffer.put(item)
