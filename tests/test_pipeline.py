@@ -5,8 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.counting import CountingDetector
 from tests.media import VIDEO
 from vfer.config import ALIGNED_GRAY, CropSpec, PipelineConfig
+from vfer.face.detector import FaceDetector
 from vfer.face.tracking import FaceModels
 from vfer.pipeline import extract_faces
 from vfer.video import VideoReader
@@ -175,3 +177,36 @@ def test_the_feed_drops_crops_no_later_window_can_use_and_cuts_the_same_windows(
     assert len(windows) == len([w for w in expected if w is not None]) == len(sunk)
     for got, want in zip(windows, [w for w in expected if w is not None], strict=True):
         np.testing.assert_array_equal(got.frames, want.frames)
+
+
+def _found(path: Path | bytes, models: FaceModels, mode: str) -> list[tuple[int, list[object], list[object]]]:
+    extraction = extract_faces(path, models, PipelineConfig(mode=mode))  # type: ignore[arg-type]
+    return [
+        (
+            face.track_id,
+            [face.box, face.samples],
+            [(w.start_s, w.end_s, w.box, w.frames.tobytes()) for w in face.windows],
+        )
+        for face in extraction.faces
+    ]
+
+
+@pytest.mark.parametrize("mode", ["fast", "paper"])
+@pytest.mark.parametrize("name", ["single_face.mp4", "noface_face.mov", "joined GRID clips"])
+def test_searches_run_ahead_find_what_the_tracker_would_have(
+    face_models: FaceModels, data: Path, name: str, mode: str
+) -> None:
+    """The whole-frame searches due whatever the tracker saw (the first frame, the first after a
+    cut, the first of each 2-s slot) run ahead on a thread of their own: the faces, boxes and
+    windows are those of a run whose tracker searches itself, and the tracker's own detector
+    searches the whole frame only while no face is followed."""
+    source: Path | bytes = (
+        VIDEO / name if name.endswith((".mp4", ".mov")) else b"".join(p.read_bytes() for p in GRID_CLIPS[:3])
+    )
+    tracker, ahead = CountingDetector(FaceDetector()), CountingDetector(FaceDetector())
+    with_ahead = _found(source, FaceModels(tracker, face_models.landmarks, ahead), mode)  # type: ignore[arg-type]
+    alone = _found(source, FaceModels(FaceDetector(), face_models.landmarks), mode)
+    assert with_ahead == alone and with_ahead
+    assert ahead.full_searches >= 2
+    if name == "single_face.mp4":  # a face from the first frame to the last: no search left to the tracker
+        assert tracker.full_searches == 0 and ahead.full_searches == 2  # t = 0 and the first frame at or past 2 s

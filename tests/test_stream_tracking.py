@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from tests.counting import CountingDetector
 from tests.media import VIDEO
 from vfer.config import PipelineConfig
-from vfer.face.detector import FaceDetector
 from vfer.face.geometry import Box
 from vfer.face.tracking import FaceModels, TrackerState
 from vfer.pipeline import GrayImage, faces_in_window
@@ -18,23 +17,6 @@ from vfer.video import VideoReader
 from vfer.video.sampling import LiveGrid
 
 CONFIG = PipelineConfig(window_s=1.0, stride_s=0.5)
-
-
-@dataclass
-class CountingDetector:
-    """The real detector, counting its full-frame searches."""
-
-    real: FaceDetector
-    full_searches: int = 0
-    near_searches: list[Box] = field(default_factory=list)
-
-    def detect(self, gray: GrayImage) -> list[Box]:
-        self.full_searches += 1
-        return self.real.detect(gray)
-
-    def detect_near(self, gray: GrayImage, previous: Box) -> Box | None:
-        self.near_searches.append(previous)
-        return self.real.detect_near(gray, previous)
 
 
 def stream_windows(path: Path) -> list[list[tuple[float, GrayImage]]]:

@@ -1,7 +1,8 @@
 """Video in, aligned 8-frame face clips out: decode, track faces on the sampling grid, window.
 
 Decoding runs in a helper thread (PyAV and dlib both release the GIL), so on two cores face work
-overlaps with decoding; only frames that the tracker needs are converted to gray.
+overlaps with decoding; only frames that the tracker needs are converted to gray, there, and the
+whole-frame searches due whatever the tracker saw start from there on a thread of their own.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,8 +20,17 @@ import numpy.typing as npt
 
 from vfer.config import ALIGNED_GRAY, CLIP_FRAMES, CropSpec, PipelineConfig
 from vfer.deadline import Deadline
+from vfer.face.detector import FaceDetector
 from vfer.face.geometry import Box
-from vfer.face.tracking import ColorImage, FaceModels, PaperTracker, SampledTracker, Track, TrackerState
+from vfer.face.tracking import (
+    ColorImage,
+    FaceModels,
+    PaperTracker,
+    SampledTracker,
+    Track,
+    TrackerState,
+    search_slot,
+)
 from vfer.video.decode import DecodedFrame, VideoInfo, VideoReader, VideoSource
 from vfer.video.sampling import SamplingPlan, plan_sampling
 
@@ -76,17 +87,53 @@ class _Clock:
     seconds: float = 0.0
 
 
-Pictures = tuple[GrayImage, ColorImage | None]  # a wanted frame in gray, and in BGR when asked
+@dataclass(frozen=True)
+class Prepared:
+    """A frame the tracker looks at, as the decoding thread prepared it."""
+
+    gray: GrayImage  # from the decoder, so gray is the same whichever models run
+    color: ColorImage | None  # BGR, when a model wants colour crops
+    search: Future[list[Box]] | None  # this frame's whole-frame search, started ahead
+
+    def found(self) -> list[Box] | None:
+        """The faces of the search started ahead (waiting for it), or None when none was."""
+        return None if self.search is None else self.search.result()
+
+
+class _SearchAhead:
+    """Starts, on a thread of its own, the whole-frame searches the tracker will run whatever it
+    has seen: on the first frame it looks at, the first after a cut, and the first of each
+    `detect_interval_s` slot (tracking.search_slot). They are a third of the face work; ahead,
+    they run beside the tracker instead of in its turn."""
+
+    def __init__(self, detector: FaceDetector | None, interval_s: float, pool: ThreadPoolExecutor) -> None:
+        self._detector, self._interval_s, self._pool = detector, interval_s, pool
+        self._last_slot: int | None = None  # slot of the previous looked-at frame; None: search
+
+    def cut(self) -> None:
+        self._last_slot = None
+
+    def __call__(self, time_s: float, gray: GrayImage) -> Future[list[Box]] | None:
+        slot, last = search_slot(time_s, self._interval_s), self._last_slot
+        self._last_slot = slot
+        if self._detector is None or (last is not None and slot <= last):
+            return None
+        return self._pool.submit(self._detector.detect, gray)
 
 
 def _prefetch(
-    frames: Iterator[DecodedFrame], wanted: Callable[[int], bool], clock: _Clock, *, color: bool
-) -> Iterator[tuple[DecodedFrame, Pictures | None]]:
-    """Decode in a thread, converting wanted frames to gray (and BGR, for colour crops) there;
-    hand over only those and the frames that cut the clock (the tracker needs nothing else, and
-    each hand-over costs both threads); re-raise its errors here."""
-    buffer: queue.Queue[tuple[DecodedFrame, Pictures | None] | BaseException | None] = queue.Queue(_PREFETCH)
+    frames: Iterator[DecodedFrame], wanted: Callable[[int], bool], search: _SearchAhead, clock: _Clock, *, color: bool
+) -> Generator[tuple[DecodedFrame, Prepared | None], None, None]:
+    """Decode in a thread, preparing there the frames the tracker looks at (gray, BGR for colour
+    crops, searches due whatever it saw); hand over only those and the frames that cut the clock
+    (the tracker needs nothing else, and each hand-over costs both threads); re-raise its errors
+    here."""
+    buffer: queue.Queue[tuple[DecodedFrame, Prepared | None] | BaseException | None] = queue.Queue(_PREFETCH)
     stop = threading.Event()
+
+    def prepare(frame: DecodedFrame) -> Prepared:
+        gray = frame.gray()
+        return Prepared(gray, frame.bgr() if color else None, search(frame.time_s, gray))
 
     def produce() -> None:
         try:
@@ -94,9 +141,11 @@ def _prefetch(
             for frame in frames:
                 if stop.is_set():
                     return
+                if frame.cut:
+                    search.cut()
                 if not wanted(frame.index) and not frame.cut:
                     continue
-                item = (frame, _pictures(frame, color) if wanted(frame.index) else None)
+                item = (frame, prepare(frame) if wanted(frame.index) else None)
                 clock.seconds += time.perf_counter() - tick
                 buffer.put(item)
                 tick = time.perf_counter()
@@ -117,12 +166,6 @@ def _prefetch(
             with contextlib.suppress(queue.Empty):
                 buffer.get(timeout=0.05)
         worker.join()
-
-
-def _pictures(frame: DecodedFrame, color: bool) -> Pictures:
-    """The frame in gray (the face work's), and in BGR too when a model wants colour crops: both
-    from the decoder, so gray is the same whichever models run."""
-    return frame.gray(), frame.bgr() if color else None
 
 
 def _cut(track: Track, window: list[int], max_gap: int) -> FaceWindow | None:
@@ -241,6 +284,53 @@ def faces_in_window(
 
 
 Progress = Callable[[float, float], None]  # (seconds of video done, its duration)
+PreparedFrames = Iterator[tuple[DecodedFrame, Prepared | None]]
+
+
+def _follow_every_frame(
+    tracker: PaperTracker,
+    frames: PreparedFrames,
+    position_of: dict[int, int],
+    feed: WindowFeed,
+    clock: _Clock,
+    on_frame: Callable[[DecodedFrame], None],
+) -> list[Track]:
+    """The paper's tracker over every frame; faces are cropped at grid positions."""
+    for frame, prepared in frames:
+        assert prepared is not None, "the paper's tracker looks at every frame"
+        on_frame(frame)
+        tick = time.perf_counter()
+        if frame.cut:
+            tracker.cut()
+        position = position_of.get(frame.index)
+        tracker.step(frame.index, frame.time_s, prepared.gray, position, prepared.color, prepared.found())
+        if position is not None:
+            feed.advance(tracker.active_tracks(), position)
+        clock.seconds += time.perf_counter() - tick
+    return tracker.finish()
+
+
+def _follow_grid(
+    tracker: SampledTracker,
+    frames: PreparedFrames,
+    position_of: dict[int, int],
+    feed: WindowFeed,
+    clock: _Clock,
+    on_frame: Callable[[DecodedFrame], None],
+) -> list[Track]:
+    """The default tracker over the grid frames (other frames come only when they cut the clock)."""
+    for frame, prepared in frames:
+        on_frame(frame)
+        if frame.cut:
+            tracker.cut()
+        if prepared is None:
+            continue
+        tick = time.perf_counter()
+        position = position_of[frame.index]
+        tracker.observe(position, frame.index, frame.time_s, prepared.gray, prepared.color, prepared.found())
+        feed.advance(tracker.active_tracks(), position)
+        clock.seconds += time.perf_counter() - tick
+    return tracker.finish()
 
 
 def extract_faces(
@@ -252,7 +342,7 @@ def extract_faces(
     windows: Callable[[FaceWindow], None] | None = None,
 ) -> Extraction:
     """Run the face pipeline on one video; `deadline` is checked and `progress` told at every
-    frame; `windows` receives each window as soon as it is final (all of them, by the end)."""
+    frame the tracker looks at; `windows` receives each window as soon as it is final (all of them, by the end)."""
     config = config or PipelineConfig()
     deadline = deadline or Deadline()
     report = progress or (lambda done, total: None)
@@ -264,37 +354,24 @@ def extract_faces(
     feed = WindowFeed(plan, config.max_gap_steps, windows or _keep)
     opened = time.perf_counter()
 
-    decode_clock, face_clock = _Clock(), _Clock()
-    if config.mode == "paper":
-        paper = PaperTracker(models, config)
-        for frame, pictures in _prefetch(reader.frames(), lambda _: True, decode_clock, color=config.color):
-            assert pictures is not None
-            deadline.check()
-            report(frame.time_s, info.duration_s)
-            tick = time.perf_counter()
-            if frame.cut:
-                paper.cut()
-            position = position_of.get(frame.index)
-            paper.step(frame.index, frame.time_s, pictures[0], position, pictures[1])
-            if position is not None:
-                feed.advance(paper.active_tracks(), position)
-            face_clock.seconds += time.perf_counter() - tick
-        tracks = paper.finish()
-    else:
-        sampled = SampledTracker(models, config)
-        wanted = position_of.__contains__
-        for frame, pictures in _prefetch(reader.frames(wanted), wanted, decode_clock, color=config.color):
-            deadline.check()
-            report(frame.time_s, info.duration_s)
-            if frame.cut:
-                sampled.cut()
-            if pictures is not None:
-                tick = time.perf_counter()
-                sampled.observe(position_of[frame.index], frame.index, frame.time_s, *pictures)
-                feed.advance(sampled.active_tracks(), position_of[frame.index])
-                face_clock.seconds += time.perf_counter() - tick
-        tracks = sampled.finish()
+    def on_frame(frame: DecodedFrame) -> None:
+        deadline.check()
+        report(frame.time_s, info.duration_s)
 
+    decode_clock, face_clock = _Clock(), _Clock()
+    paper = config.mode == "paper"
+    wanted: Callable[[int], bool] = (lambda _: True) if paper else position_of.__contains__
+    with ThreadPoolExecutor(1, thread_name_prefix="vfer-search") as pool:
+        search = _SearchAhead(models.searcher, config.detect_interval_s, pool)
+        decoded = reader.frames() if paper else reader.frames(wanted)  # the sampled tracker skips frames
+        # closing: on an error too, the decoding thread stops (submitting no more searches) first
+        with contextlib.closing(_prefetch(decoded, wanted, search, decode_clock, color=config.color)) as prepared:
+            if paper:
+                paper_tracker = PaperTracker(models, config)
+                tracks = _follow_every_frame(paper_tracker, prepared, position_of, feed, face_clock, on_frame)
+            else:
+                sampled = SampledTracker(models, config)
+                tracks = _follow_grid(sampled, prepared, position_of, feed, face_clock, on_frame)
     faces = [_face_clips(track, feed) for track in tracks]
     done = time.perf_counter()
     timings = {

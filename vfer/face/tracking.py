@@ -2,10 +2,14 @@
 
 - `SampledTracker` (default, "fast"): looks only at grid frames. A track is followed by
   re-detecting in a small scaled region around its last box; the whole frame is searched at every
-  grid frame while no face is tracked, and once per `detect_interval_s` otherwise.
+  grid frame while no face is tracked, and otherwise on the first frame of every
+  `detect_interval_s` slot of video time.
 - `PaperTracker` ("paper", section III-A): dlib's correlation tracker updated on every frame,
-  the detector run until a face is found and then once per `detect_interval_s` to correct drift,
-  end lost tracks and pick up new faces.
+  the detector run until a face is found and then once per `detect_interval_s` slot to correct
+  drift, end lost tracks and pick up new faces.
+
+A search on the first frame of a slot is due whatever the tracker saw before, so the pipeline
+can run it ahead, on its decoding thread, and hand the tracker the faces found (`found`).
 
 Both crop an aligned face at each grid frame a track is on; tracks get ids in order of appearance.
 A live stream is tracked window by window, wherever each window runs: `TrackerState` carries the
@@ -15,6 +19,7 @@ a face keeps its id and a window searches only near known faces until a full sea
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,16 +91,28 @@ class TrackerState:
         return cls(faces, int(data.get("next_id", 0)), None if last is None else float(last))
 
 
+def search_slot(time_s: float, interval_s: float) -> int:
+    """Which `interval_s` slot of video time `time_s` falls in: the whole frame is searched at
+    least once in each (on its first sampled frame)."""
+    return math.floor(time_s / interval_s + 1e-6)
+
+
 @dataclass
 class FaceModels:
-    """The per-process face resources, heavy to load: build once, share between videos."""
+    """The per-process face resources, heavy to load: build once, share between videos (one
+    video at a time). `searcher` is a second detector for the searches the decoding thread runs
+    ahead (a dlib detector must not run on two threads at once); without it the tracker runs
+    them itself."""
 
     detector: FaceDetector
     landmarks: LandmarkPredictor
+    searcher: FaceDetector | None = None
 
     @classmethod
     def load(cls, upsample: int = 0, landmarks: int = 68) -> FaceModels:
-        return cls(FaceDetector(upsample=upsample), LandmarkPredictor(points=landmarks))
+        return cls(
+            FaceDetector(upsample=upsample), LandmarkPredictor(points=landmarks), FaceDetector(upsample=upsample)
+        )
 
 
 class _TrackerBase:
@@ -131,8 +148,8 @@ class _TrackerBase:
         return TrackerState(faces, self._next_key, self._last_detection_s)
 
     def _detection_due(self, time_s: float) -> bool:
-        last = self._last_detection_s
-        return last is None or time_s - last >= self._config.detect_interval_s - 1e-6
+        last, interval = self._last_detection_s, self._config.detect_interval_s
+        return last is None or search_slot(time_s, interval) > search_slot(last, interval)
 
     def _new_track(self) -> Track:
         track = Track(key=self._next_key)
@@ -205,10 +222,16 @@ class SampledTracker(_TrackerBase):
     """Default strategy: work only at grid frames."""
 
     def observe(
-        self, position: int, frame_index: int, time_s: float, gray: GrayImage, color: ColorImage | None = None
+        self,
+        position: int,
+        frame_index: int,
+        time_s: float,
+        gray: GrayImage,
+        color: ColorImage | None = None,
+        found: list[Box] | None = None,
     ) -> None:
         """Find and crop the faces of one grid frame (`color`: the BGR frame, when a model wants
-        colour crops)."""
+        colour crops; `found`: this frame's whole-frame search, when it was run ahead)."""
         detector = self._models.detector
         self._retire_stale(position)
         for track in self._active:
@@ -218,7 +241,7 @@ class SampledTracker(_TrackerBase):
                 self._observe(track, position, frame_index, time_s, gray, box, color)
         if not self._active or self._detection_due(time_s):
             self._last_detection_s = time_s
-            for box in detector.detect(gray):
+            for box in detector.detect(gray) if found is None else found:
                 if any(
                     t.last_box is not None and t.last_position == position and t.last_box.iou(box) > _SAME_FACE_IOU
                     for t in self._active
@@ -258,9 +281,16 @@ class PaperTracker(_TrackerBase):
         self._correlation.pop(track.key, None)
 
     def step(
-        self, frame_index: int, time_s: float, gray: GrayImage, position: int | None, color: ColorImage | None = None
+        self,
+        frame_index: int,
+        time_s: float,
+        gray: GrayImage,
+        position: int | None,
+        color: ColorImage | None = None,
+        found: list[Box] | None = None,
     ) -> None:
-        """Advance every track by one frame; crop faces when the frame is a grid position."""
+        """Advance every track by one frame; crop faces when the frame is a grid position
+        (`found`: this frame's whole-frame search, when it was run ahead)."""
         for track in list(self._active):
             tracker = self._correlation[track.key]
             if tracker.update(gray) < _MIN_PSR:
@@ -269,7 +299,7 @@ class PaperTracker(_TrackerBase):
             track.last_box = Box.from_dlib(tracker.get_position())
         if not self._active or self._detection_due(time_s):
             self._last_detection_s = time_s
-            self._reconcile(self._models.detector.detect(gray), gray)
+            self._reconcile(self._models.detector.detect(gray) if found is None else found, gray)
         if position is not None:
             for track in self._active:
                 assert track.last_box is not None, "an active track always has a box"
