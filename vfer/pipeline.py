@@ -287,50 +287,44 @@ Progress = Callable[[float, float], None]  # (seconds of video done, its duratio
 PreparedFrames = Iterator[tuple[DecodedFrame, Prepared | None]]
 
 
-def _follow_every_frame(
-    tracker: PaperTracker,
-    frames: PreparedFrames,
-    position_of: dict[int, int],
-    feed: WindowFeed,
-    clock: _Clock,
-    on_frame: Callable[[DecodedFrame], None],
-) -> list[Track]:
-    """The paper's tracker over every frame; faces are cropped at grid positions."""
-    for frame, prepared in frames:
-        assert prepared is not None, "the paper's tracker looks at every frame"
-        on_frame(frame)
-        tick = time.perf_counter()
-        if frame.cut:
-            tracker.cut()
-        position = position_of.get(frame.index)
-        tracker.step(frame.index, frame.time_s, prepared.gray, position, prepared.color, prepared.found())
-        if position is not None:
-            feed.advance(tracker.active_tracks(), position)
-        clock.seconds += time.perf_counter() - tick
-    return tracker.finish()
+@dataclass
+class _Following:
+    """What a tracker's run over one video's prepared frames feeds and tells."""
 
+    position_of: dict[int, int]  # frame index -> grid position
+    feed: WindowFeed
+    clock: _Clock  # the face work's busy time
+    on_frame: Callable[[DecodedFrame], None]  # deadline and progress
 
-def _follow_grid(
-    tracker: SampledTracker,
-    frames: PreparedFrames,
-    position_of: dict[int, int],
-    feed: WindowFeed,
-    clock: _Clock,
-    on_frame: Callable[[DecodedFrame], None],
-) -> list[Track]:
-    """The default tracker over the grid frames (other frames come only when they cut the clock)."""
-    for frame, prepared in frames:
-        on_frame(frame)
-        if frame.cut:
-            tracker.cut()
-        if prepared is None:
-            continue
-        tick = time.perf_counter()
-        position = position_of[frame.index]
-        tracker.observe(position, frame.index, frame.time_s, prepared.gray, prepared.color, prepared.found())
-        feed.advance(tracker.active_tracks(), position)
-        clock.seconds += time.perf_counter() - tick
-    return tracker.finish()
+    def every_frame(self, tracker: PaperTracker, frames: PreparedFrames) -> list[Track]:
+        """The paper's tracker over every frame; faces are cropped at grid positions."""
+        for frame, prepared in frames:
+            assert prepared is not None, "the paper's tracker looks at every frame"
+            self.on_frame(frame)
+            tick = time.perf_counter()
+            if frame.cut:
+                tracker.cut()
+            position = self.position_of.get(frame.index)
+            tracker.step(frame.index, frame.time_s, prepared.gray, position, prepared.color, prepared.found())
+            if position is not None:
+                self.feed.advance(tracker.active_tracks(), position)
+            self.clock.seconds += time.perf_counter() - tick
+        return tracker.finish()
+
+    def grid(self, tracker: SampledTracker, frames: PreparedFrames) -> list[Track]:
+        """The default tracker over the grid frames (others come only when they cut the clock)."""
+        for frame, prepared in frames:
+            self.on_frame(frame)
+            if frame.cut:
+                tracker.cut()
+            if prepared is None:
+                continue
+            tick = time.perf_counter()
+            position = self.position_of[frame.index]
+            tracker.observe(position, frame.index, frame.time_s, prepared.gray, prepared.color, prepared.found())
+            self.feed.advance(tracker.active_tracks(), position)
+            self.clock.seconds += time.perf_counter() - tick
+        return tracker.finish()
 
 
 def extract_faces(
@@ -366,12 +360,11 @@ def extract_faces(
         decoded = reader.frames() if paper else reader.frames(wanted)  # the sampled tracker skips frames
         # closing: on an error too, the decoding thread stops (submitting no more searches) first
         with contextlib.closing(_prefetch(decoded, wanted, search, decode_clock, color=config.color)) as prepared:
+            following = _Following(position_of, feed, face_clock, on_frame)
             if paper:
-                paper_tracker = PaperTracker(models, config)
-                tracks = _follow_every_frame(paper_tracker, prepared, position_of, feed, face_clock, on_frame)
+                tracks = following.every_frame(PaperTracker(models, config), prepared)
             else:
-                sampled = SampledTracker(models, config)
-                tracks = _follow_grid(sampled, prepared, position_of, feed, face_clock, on_frame)
+                tracks = following.grid(SampledTracker(models, config), prepared)
     faces = [_face_clips(track, feed) for track in tracks]
     done = time.perf_counter()
     timings = {
