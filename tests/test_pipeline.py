@@ -10,7 +10,7 @@ from tests.media import VIDEO
 from vfer.config import ALIGNED_GRAY, CropSpec, PipelineConfig
 from vfer.face.detector import FaceDetector
 from vfer.face.tracking import FaceModels
-from vfer.pipeline import extract_faces
+from vfer.pipeline import extract_faces, prefetch_depth
 from vfer.video import VideoReader
 
 GRID_CLIPS = sorted((VIDEO / "grid").glob("*.mpg"))
@@ -210,3 +210,12 @@ def test_searches_run_ahead_find_what_the_tracker_would_have(
     assert ahead.full_searches >= 2
     if name == "single_face.mp4":  # a face from the first frame to the last: no search left to the tracker
         assert tracker.full_searches == 0 and ahead.full_searches == 2  # t = 0 and the first frame at or past 2 s
+
+
+def test_frames_waiting_for_the_tracker_are_bounded_in_bytes() -> None:
+    """Only the tracker's frames wait in the buffer, each with its pictures: 16 of a 640x360
+    video's, but 4K frames in gray and BGR (33 MB each) only 2 deep, so the buffer stays under 70 MB."""
+    assert prefetch_depth(640, 360, color=True) == 16
+    assert prefetch_depth(1920, 1080, color=True) == 8
+    assert prefetch_depth(3840, 2160, color=True) == 2
+    assert prefetch_depth(3840, 2160, color=False) == 8

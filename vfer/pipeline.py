@@ -36,7 +36,15 @@ from vfer.video.sampling import SamplingPlan, plan_sampling
 
 GrayImage = npt.NDArray[np.uint8]
 Clip = npt.NDArray[np.uint8]
-_PREFETCH = 16  # decoded frames buffered ahead of the face work
+_PREFETCH = 16  # prepared frames buffered ahead of the face work, at most
+_PREFETCH_BYTES = 64 * 1024 * 1024  # and at most this much of their pictures
+
+
+def prefetch_depth(width: int, height: int, *, color: bool) -> int:
+    """How many prepared frames may wait for the tracker: 16 of a small video's, fewer of a large
+    one's (a 4K frame in gray and BGR is 33 MB), never fewer than 2."""
+    picture_bytes = width * height * (4 if color else 1)
+    return max(2, min(_PREFETCH, _PREFETCH_BYTES // picture_bytes))
 
 
 @dataclass
@@ -122,13 +130,19 @@ class _SearchAhead:
 
 
 def _prefetch(
-    frames: Iterator[DecodedFrame], wanted: Callable[[int], bool], search: _SearchAhead, clock: _Clock, *, color: bool
+    frames: Iterator[DecodedFrame],
+    wanted: Callable[[int], bool],
+    search: _SearchAhead,
+    clock: _Clock,
+    *,
+    color: bool,
+    depth: int,
 ) -> Generator[tuple[DecodedFrame, Prepared | None], None, None]:
     """Decode in a thread, preparing there the frames the tracker looks at (gray, BGR for colour
     crops, searches due whatever it saw); hand over only those and the frames that cut the clock
     (the tracker needs nothing else, and each hand-over costs both threads); re-raise its errors
     here."""
-    buffer: queue.Queue[tuple[DecodedFrame, Prepared | None] | BaseException | None] = queue.Queue(_PREFETCH)
+    buffer: queue.Queue[tuple[DecodedFrame, Prepared | None] | BaseException | None] = queue.Queue(depth)
     stop = threading.Event()
 
     def prepare(frame: DecodedFrame) -> Prepared:
@@ -355,16 +369,21 @@ def extract_faces(
     decode_clock, face_clock = _Clock(), _Clock()
     paper = config.mode == "paper"
     wanted: Callable[[int], bool] = (lambda _: True) if paper else position_of.__contains__
-    with ThreadPoolExecutor(1, thread_name_prefix="vfer-search") as pool:
+    pool = ThreadPoolExecutor(1, thread_name_prefix="vfer-search")
+    try:
         search = _SearchAhead(models.searcher, config.detect_interval_s, pool)
         decoded = reader.frames() if paper else reader.frames(wanted)  # the sampled tracker skips frames
         # closing: on an error too, the decoding thread stops (submitting no more searches) first
-        with contextlib.closing(_prefetch(decoded, wanted, search, decode_clock, color=config.color)) as prepared:
+        depth = prefetch_depth(info.width, info.height, color=config.color)
+        prefetched = _prefetch(decoded, wanted, search, decode_clock, color=config.color, depth=depth)
+        with contextlib.closing(prefetched) as prepared:
             following = _Following(position_of, feed, face_clock, on_frame)
             if paper:
                 tracks = following.every_frame(PaperTracker(models, config), prepared)
             else:
                 tracks = following.grid(SampledTracker(models, config), prepared)
+    finally:
+        pool.shutdown(cancel_futures=True)  # after an error or a cancel: searches nobody will read
     faces = [_face_clips(track, feed) for track in tracks]
     done = time.perf_counter()
     timings = {
