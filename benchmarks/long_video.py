@@ -4,10 +4,12 @@
 
 A real 640x360 H.264 clip (single_face.mp4) looped to each length, and the same scaled to
 960x540 in HEVC, and two people side by side. Each measurement runs in a fresh process (so its
-peak RSS is its own): decoding alone (every frame, as the pipeline does, nothing else), then `Predictor.predict`
-with the default model on the default backend (auto: ONNX Runtime on a CPU) and, for the first
-clip, on eager PyTorch. Reported: wall time, the pipeline's own timings, peak RSS, the ratio to
-decoding alone, and how cost grows from the shortest clip to the longest.
+peak RSS is its own): decoding alone (every frame, PyAV's fastest plain decode, nothing else),
+then `Predictor.predict` with the default model on the default backend (auto: ONNX Runtime on a
+CPU) and, for the first clip, on eager PyTorch. Decoding alone and the default backend run
+`--repeats` times, alternating, and report their medians (a shared machine's speed drifts by
+10 % from one run to the next). Reported: wall time, the pipeline's own timings, peak RSS, the
+ratio to decoding alone, and how cost grows from the shortest clip to the longest.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from benchmarks.clips import SINGLE_FACE, make_long_clip, make_two_face_clip
 from benchmarks.machine import describe
@@ -56,20 +60,28 @@ def measure(code: str, *args: str) -> tuple[str, float]:
         return out.read().strip().splitlines()[-1], usage.ru_maxrss / 1024 / 1024
 
 
-def _row(name: str, seconds: float, clip: str, decode_s: float, backend: str) -> dict[str, object]:
+def _predict(clip: str, backend: str) -> tuple[dict[str, Any], float]:
     line, peak_gb = measure(_PREDICT, clip, backend)
-    run = json.loads(line)
+    return json.loads(line), peak_gb
+
+
+def _row(
+    name: str, seconds: float, backend: str, decode_s: float, runs: list[tuple[dict[str, Any], float]]
+) -> dict[str, object]:
+    """The run of median wall time among `runs`, against the median decode-only time."""
+    run = sorted((r for r, _ in runs), key=lambda r: r["wall_s"])[len(runs) // 2]
     return {
         "clip": name,
         "clip_s": seconds,
         "backend": backend,
+        "runs": len(runs),
         "wall_s": round(run["wall_s"], 1),
         "decode_only_s": round(decode_s, 1),
         "x_decode": round(run["wall_s"] / decode_s, 2),
         "decode_and_faces_s": round(run["timings_ms"]["decode_and_faces"] / 1e3, 1),
         "model_busy_s": round(run["timings_ms"]["model"] / 1e3, 1),
         "windows": run["windows"],
-        "peak_rss_gb": round(peak_gb, 2),
+        "peak_rss_gb": round(max(peak for _, peak in runs), 2),
     }
 
 
@@ -85,6 +97,7 @@ def main() -> None:
     parser.add_argument("--lengths", type=float, nargs="+", default=[60.0, 600.0])
     parser.add_argument("--variant-lengths", type=float, nargs="+", default=[60.0, 300.0])
     parser.add_argument("--clips", nargs="+", choices=list(CLIPS), default=list(CLIPS))
+    parser.add_argument("--repeats", type=int, default=3, help="runs of decoding alone and of the default backend")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -93,9 +106,14 @@ def main() -> None:
             main_clip = name == "640x360 H.264"
             for seconds in sorted(args.lengths if main_clip else args.variant_lengths):
                 clip = str(make(seconds, Path(folder) / f"{len(rows)}.mp4"))
-                decode_s = float(measure(_DECODE, clip)[0])
-                for backend in ("auto", "torch") if main_clip else ("auto",):
-                    rows.append(_row(name, seconds, clip, decode_s, backend))
+                decodes, runs = [], []
+                for _ in range(args.repeats):  # alternating, so a drift in the machine's speed hits both
+                    decodes.append(float(measure(_DECODE, clip)[0]))
+                    runs.append(_predict(clip, "auto"))
+                decode_s = statistics.median(decodes)
+                rows.append(_row(name, seconds, "auto", decode_s, runs))
+                if main_clip:
+                    rows.append(_row(name, seconds, "torch", decode_s, [_predict(clip, "torch")]))
                 Path(clip).unlink()
     growth = {}
     for name, backend in {(r["clip"], r["backend"]) for r in rows}:
