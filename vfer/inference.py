@@ -119,13 +119,13 @@ class _OneCrop(ABC):
         """Probabilities (N, K) of clips (N, T, S, S[, 3]) of this model's crop. A frame model
         runs once on each distinct frame (one-frame clips) and each clip takes its frames' mean:
         the same numbers for half the work when windows overlap by half."""
-        if not self.frame_mean or len(clips) == 0:
+        if not self.frame_mean:
             return self._in_calls(clips)
         frames, where = distinct_frames(clips)
         return self._in_calls(frames)[where].mean(axis=1, dtype=np.float64).astype(np.float32)
 
     def _in_calls(self, clips: Clips) -> Probabilities:
-        step = max(1, self.windows_per_call * CLIP_FRAMES // max(1, clips.shape[1]))
+        step = max(1, self.windows_per_call * CLIP_FRAMES // clips.shape[1])
         out = [self._probabilities(clips[start : start + step]) for start in range(0, len(clips), step)]
         return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), dtype=np.float32)
 

@@ -157,9 +157,10 @@ def _prefetch(
                     return
                 if frame.cut:
                     search.cut()
-                if not wanted(frame.index) and not frame.cut:
+                looked_at = wanted(frame.index)
+                if not looked_at and not frame.cut:
                     continue
-                item = (frame, prepare(frame) if wanted(frame.index) else None)
+                item = (frame, prepare(frame) if looked_at else None)
                 clock.seconds += time.perf_counter() - tick
                 buffer.put(item)
                 tick = time.perf_counter()

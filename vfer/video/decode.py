@@ -100,17 +100,13 @@ def segments(times_s: list[float]) -> list[tuple[float, float]]:
     return [*spans, (low, high)]
 
 
-def segments_duration(times_s: list[float], frame_s: float) -> float:
-    """Seconds covered by timestamps in decode order, summing the spans between clock cuts."""
-    return sum(high - low + frame_s for low, high in segments(times_s))
-
-
-def presentation_order(pts: list[int | None], times_s: list[float]) -> dict[int, int] | None:
-    """Each packet's presentation index by its pts, when that is certain: every packet has a pts,
-    no two share one, and the clock is never cut (a cut file's frames are counted as decoded)."""
-    if not pts or None in pts or len(set(pts)) != len(pts) or len(segments(times_s)) > 1:
+def presentation_order(pts: list[int | None]) -> dict[int, int] | None:
+    """Each packet's presentation index by its pts, when every packet has one and no two share
+    one (the caller also refuses a file whose clock is cut: its frames are counted as decoded)."""
+    known = [value for value in pts if value is not None]
+    if not known or len(known) != len(pts) or len(set(known)) != len(known):
         return None
-    return {value: index for index, value in enumerate(sorted(p for p in pts if p is not None))}
+    return {value: index for index, value in enumerate(sorted(known))}
 
 
 class Converters:
@@ -238,7 +234,8 @@ class VideoReader:
             if frames < 2:
                 raise NotAVideoError(f"{self._name}: a still image is not a video")
             fps = float(stream.average_rate or stream.guessed_rate or 25)
-            covered = segments_duration(times, 1.0 / fps) if times else 0.0
+            spans = segments(times) if times else []  # more than one: the clock was cut
+            covered = sum(high - low + 1.0 / fps for low, high in spans)
             duration = covered if covered > 1.0 / fps else frames / fps
             if duration > limits.max_duration_s:
                 raise LimitExceededError(
@@ -251,7 +248,7 @@ class VideoReader:
                     f"the work limit of {limits.max_decoded_pixels / 1e9:.0f} Gpixel (a shorter or smaller video fits)"
                 )
             rotation, first_pts = self._first_frame()
-            order = presentation_order(pts, times)
+            order = presentation_order(pts) if len(spans) == 1 else None
             self._order = order if order is not None and min(order) == first_pts else None
             if rotation in (90, 270):
                 width, height = height, width
