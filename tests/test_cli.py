@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.media import VIDEO, band_share, faststart_copy
@@ -210,3 +211,45 @@ def test_a_long_video_shows_a_progress_bar_on_a_terminal(data: Path, tmp_path: P
     assert code == 0 and "long.mp4" in shown and "12.0/12.0" in shown, shown
     code, quiet = _stderr_on_a_terminal([sys.executable, "-m", "vfer.cli", "predict", "--quiet", clip])
     assert code == 0 and "/12.0" not in quiet
+
+
+def test_evaluate_a_labelled_photo_folder(data: Path, tmp_path: Path) -> None:
+    from tests.test_photos import photo_fixture
+
+    folder = photo_fixture(data, tmp_path / "photos", per_label=3)
+    png = tmp_path / "confusion.png"
+    run = vfer("evaluate", folder, "--model", "mini_xception_fer2013", "--json", "--confusion", png)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["model"] == "mini_xception_fer2013" and report["n"] == 21
+    assert 18 <= report["found"] <= 21
+    assert list(report["recall"]) == list(LABELS) and 0.0 <= report["ece"] <= 1.0
+    right = sum(r * report["support"][label] for label, r in report["recall"].items() if r is not None)
+    assert report["accuracy"] == pytest.approx(right / report["found"])
+    assert report["macro_recall"] == pytest.approx(np.mean([r for r in report["recall"].values() if r is not None]))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    human = vfer("evaluate", folder, "--model", "mini_xception_fer2013")
+    assert human.returncode == 0 and "macro recall" in human.stdout and "ECE" in human.stdout
+
+
+def test_evaluate_face_crops_without_detection(data: Path, tmp_path: Path) -> None:
+    """FER2013's 48-px crops are too small for the detector: --crops takes each as the face."""
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    rows = []
+    for label in LABELS:
+        for photo in sorted((data / "faces" / "fer2013" / "val" / label).glob("*.jpg"))[:2]:
+            (folder / photo.name).write_bytes(photo.read_bytes())
+            rows.append(f"{photo.name},{label}")
+    (folder / "labels.csv").write_text("file,label\n" + "\n".join(rows) + "\n")
+    run = vfer("evaluate", folder, "--crops", "--json", "--model", "faceapi_expression")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["n"] == report["found"] == 14
+    detected = json.loads(vfer("evaluate", folder, "--json", "--model", "faceapi_expression").stdout)
+    assert detected["found"] < 3
+
+
+def test_evaluate_without_labels_exits_2_saying_what_is_missing(tmp_path: Path) -> None:
+    run = vfer("evaluate", tmp_path)
+    assert run.returncode == 2 and "labels.csv" in run.stderr and len(run.stderr.strip().splitlines()) == 1

@@ -1,20 +1,43 @@
-"""Labelled photos as still clips (a photo 8 times), with the crops any set of models asks for:
-the development data that every model, frame or video, is measured on alike."""
+"""Labelled photos as clips, with the crops any set of models asks for: the real labels that every
+model, frame or video, is trained and measured on alike.
+
+- A photo folder is `labels.csv` (file, label; optional person, annotator) beside the images.
+- People are split by a rule, never by luck: `person_split` hashes the person's id.
+- A tight face crop is padded so the detector sees a head (`detected_window`), or taken as the
+  face itself (`crop_window`, FER2013's 48x48 crops).
+- A still becomes a clip the way the paper treats CK+ peak frames: 8 frames under a smooth random
+  motion, rotations up to 15 degrees (`moving_clip`).
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from vfer.config import CLIP_FRAMES, CropSpec, PipelineConfig
+from vfer.errors import InputError, InvalidOptionError
+from vfer.face.align import brighten_if_dark
+from vfer.face.crops import box_crop
+from vfer.face.geometry import Box
 from vfer.face.tracking import ColorImage, FaceModels
 from vfer.labels import LABELS
 from vfer.pipeline import FaceWindow, faces_in_window
+
+Split = Literal["dev", "tune", "train"]
+Clips = dict[CropSpec, npt.NDArray[np.uint8]]  # by crop: (T, S, S) gray or (T, S, S, 3) RGB
+SYNONYMS = {"angry": "anger", "smiling": "happy", "happiness": "happy", "sadness": "sad", "surprised": "surprise"}
+SYNONYMS |= {"disgusted": "disgust", "fearful": "fear", "afraid": "fear"}
+MIN_FACE_SIDE = 160  # photos are upscaled to this before padding: HOG finds faces from about 80 px
+HEAD_PADDING = 0.5  # of the photo's side, on each side: a tight crop becomes a head in a frame
 
 
 @dataclass(frozen=True)
@@ -24,35 +47,74 @@ class LabelledPhoto:
     subject: str  # "<set>/<id>": the person, for subject-disjoint splits
 
 
+def person_split(subject: str) -> Split:
+    """The rule that splits people (and videos) for every shipped model, fixed before any figure:
+    CRC-32 of the id modulo 10; 0-1 development (measured, never trained, tuned or calibrated on),
+    2 tune (epoch selection and calibration), 3-9 train. A person's photos stay together."""
+    bucket = zlib.crc32(subject.encode()) % 10
+    return "dev" if bucket < 2 else "tune" if bucket == 2 else "train"
+
+
+def normalise_label(label: str) -> str:
+    name = label.strip().lower()
+    name = SYNONYMS.get(name, name)
+    if name not in LABELS:
+        raise InvalidOptionError(f"unknown label {label!r}: labels are {', '.join(LABELS)}")
+    return name
+
+
+def photo_folder(folder: Path, *, prefix: str = "") -> list[LabelledPhoto]:
+    """A folder's `labels.csv` (file, label; optional person): one entry per photo. Without a
+    person column each photo is its own person."""
+    table = folder / "labels.csv"
+    if not table.is_file():
+        raise InvalidOptionError(f"{folder} has no labels.csv (columns: file, label; optional person)")
+    with table.open(newline="") as listing:
+        rows = list(csv.DictReader(listing))
+    if rows and not {"file", "label"} <= rows[0].keys():
+        raise InvalidOptionError(f"{table}: the columns must include file and label")
+    return [
+        LabelledPhoto(folder / row["file"], normalise_label(row["label"]), prefix + (row.get("person") or row["file"]))
+        for row in rows
+    ]
+
+
+def expression_photos(data: Path) -> list[LabelledPhoto]:
+    """`faces/expressions`: 2,921 photos of 1,571 people, real labels for all seven (Apache-2.0 list)."""
+    return photo_folder(data / "faces" / "expressions", prefix="expressions/")
+
+
 def london_and_canada(data: Path) -> Iterator[LabelledPhoto]:
     """The Face Research Lab London set (neutral and smiling, CC BY 4.0) and Canada set (neutral, CC BY)."""
     london = data / "faces" / "london"
     with (london / "labels.csv").open() as listing:
         for row in csv.DictReader(listing):
-            label = "happy" if row["label"] in ("smiling", "happy") else row["label"]
-            assert label in LABELS, row
-            yield LabelledPhoto(london / row["file"], label, f"london/{row['subject_id']}")
+            yield LabelledPhoto(london / row["file"], normalise_label(row["label"]), f"london/{row['subject_id']}")
     for photo in sorted((data / "faces" / "canada").glob("*.jpg")):
         yield LabelledPhoto(photo, "neutral", f"canada/{photo.stem}")
 
 
-def development_people(data: Path, seed: int = 0) -> set[str]:
-    """The subject-disjoint development split of the shipped video models (scripts/train_default.py):
-    a quarter of the London people, of the Canada people and of the GRID videos, never trained on."""
-    with (data / "faces" / "london" / "labels.csv").open() as listing:
-        london = sorted({f"london/{row['subject_id']}" for row in csv.DictReader(listing)})
-    canada = sorted(f"canada/{p.stem}" for p in (data / "faces" / "canada").glob("*.jpg"))
-    videos = sorted(f"video/{p.stem}" for p in (data / "video" / "grid").glob("*.mpg"))
-    rng = np.random.default_rng(seed)
-    chosen: set[str] = set()
-    for people in (london, canada, videos):
-        chosen |= set(rng.permutation(people)[: max(1, len(people) // 4)].tolist())
-    return chosen
+def grid_videos(data: Path) -> list[Path]:
+    """GRID talking-face clips (CC BY 4.0): neutral speech, no expression labels."""
+    return sorted((data / "video" / "grid").glob("*.mpg"))
 
 
-def ensemble_calibration_person(subject: str) -> bool:
-    """The people `fer_ensemble` was calibrated on (scripts/fit_ensemble.py): London, even ids."""
-    return subject.startswith("london/") and int(subject.split("/")[1]) % 2 == 0
+def read_photo(path: Path) -> ColorImage:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"{path}: not an image that decodes")
+    return np.asarray(image, dtype=np.uint8)
+
+
+def pad_to_head(image: ColorImage) -> ColorImage:
+    """A tight face crop upscaled to at least MIN_FACE_SIDE and framed in black, so the detector
+    and the landmarks see a whole head (a detector trained on whole frames misses a face that
+    fills its picture)."""
+    scale = max(1.0, MIN_FACE_SIDE / min(image.shape[:2]))
+    if scale > 1:
+        image = np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), np.uint8)
+    pad = int(HEAD_PADDING * max(image.shape[:2]))
+    return np.asarray(cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0)), np.uint8)
 
 
 def clip_window(frames: Sequence[ColorImage], models: FaceModels, config: PipelineConfig) -> FaceWindow | None:
@@ -65,10 +127,141 @@ def clip_window(frames: Sequence[ColorImage], models: FaceModels, config: Pipeli
     return max(faces, key=lambda f: (f.samples, f.box.area)).windows[0]
 
 
+def detected_window(
+    path: Path, models: FaceModels, crops: Sequence[CropSpec], *, landmarks: int = 68, pad: bool = True
+) -> FaceWindow | None:
+    """A photo as one still 8-frame window, its face found by the service's own pipeline (padded
+    first when `pad`); None without a face. `landmarks` must be what `models` were loaded with."""
+    image = read_photo(path)
+    framed = pad_to_head(image) if pad else image
+    return clip_window([framed] * CLIP_FRAMES, models, PipelineConfig(crops=tuple(crops), landmarks=landmarks))
+
+
 def photo_window(
     path: Path, models: FaceModels, crops: Sequence[CropSpec], *, landmarks: int = 68
 ) -> FaceWindow | None:
-    """A photo as one still 8-frame window with each crop; `landmarks` must be what `models`
-    were loaded with."""
-    bgr = np.asarray(cv2.imread(str(path)), dtype=np.uint8)
-    return clip_window([bgr] * CLIP_FRAMES, models, PipelineConfig(crops=tuple(crops), landmarks=landmarks))
+    """A photo of a whole head (London, Canada) as a still window, unpadded."""
+    return detected_window(path, models, crops, landmarks=landmarks, pad=False)
+
+
+def crop_window(path: Path, crops: Sequence[CropSpec], config: PipelineConfig | None = None) -> Clips:
+    """A photo that is already the face (FER2013): no detection; the aligned crop is the photo
+    resized (and gamma-corrected when dark, as the pipeline does), the box crop the whole photo."""
+    config = config or PipelineConfig()
+    image = read_photo(path)
+    gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    height, width = gray.shape
+    clips: Clips = {}
+    for spec in crops:
+        if spec.kind == "aligned":
+            shrink = spec.size < min(height, width)  # area-average down; bilinear up (area is blocky there)
+            method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+            face = np.asarray(cv2.resize(gray, (spec.size, spec.size), interpolation=method), np.uint8)
+            frame = brighten_if_dark(face, config.gamma, config.dark_threshold)
+        else:
+            source = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), np.uint8) if spec.color else gray
+            frame = box_crop(source, Box(0.0, 0.0, float(width), float(height)), spec.size)
+        clips[spec] = np.repeat(frame[None], CLIP_FRAMES, axis=0)
+    return clips
+
+
+def moving_clip(
+    still: Mapping[CropSpec, npt.NDArray[np.uint8]], rng: np.random.Generator, *, max_angle: float = 15.0
+) -> Clips:
+    """Each crop's still clip (T, S, S[, 3]) under one smooth random motion: rotation up to
+    `max_angle` degrees (the paper's range), shifts up to 4 % and scale within 6 %, moving
+    linearly from a random start to a random end over the frames; a coin flip mirrors it."""
+    angles = rng.uniform(-max_angle, max_angle, 2)
+    shifts = rng.uniform(-0.04, 0.04, (2, 2))
+    scales = rng.uniform(0.94, 1.06, 2)
+    flip = bool(rng.integers(2))
+    out: Clips = {}
+    for spec, clip in still.items():
+        frames = np.empty_like(clip)
+        size = spec.size
+        for t, step in enumerate(np.linspace(0.0, 1.0, len(clip))):
+            angle = angles[0] + (angles[1] - angles[0]) * step
+            scale = scales[0] + (scales[1] - scales[0]) * step
+            matrix = cv2.getRotationMatrix2D((size / 2, size / 2), float(angle), float(scale))
+            matrix[:, 2] += (shifts[0] + (shifts[1] - shifts[0]) * step) * size
+            moved = cv2.warpAffine(clip[t], matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)
+            frames[t] = moved[:, ::-1] if flip else moved
+        out[spec] = frames
+    return out
+
+
+def still_clips(stills: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """(N, S, S[, 3]) stills as (N, 8, S, S[, 3]) still clips: a view, no copy."""
+    return np.broadcast_to(stills[:, None], (len(stills), CLIP_FRAMES, *stills.shape[1:]))
+
+
+@dataclass
+class PhotoStills:
+    """The still frame of each photo where a face was found, stacked by crop."""
+
+    stills: Clips  # by crop: (N, S, S) gray or (N, S, S, 3) RGB
+    labels: npt.NDArray[np.int64]  # (N,) indices into LABELS
+    subjects: list[str]
+    found: npt.NDArray[np.bool_]  # (len(photos),): which photos gave a face
+
+    def clips(self) -> Clips:
+        """Still 8-frame clips of every photo (views, no copy)."""
+        return {spec: still_clips(stills) for spec, stills in self.stills.items()}
+
+
+_worker_models: FaceModels | None = None
+
+
+def _load_worker_models(landmarks: int) -> None:
+    global _worker_models
+    _worker_models = FaceModels.load(landmarks=landmarks)
+
+
+def _one_photo(photo: LabelledPhoto, crops: tuple[CropSpec, ...], pad: bool, landmarks: int) -> Clips | None:
+    assert _worker_models is not None, "the face models load first"
+    window = detected_window(photo.path, _worker_models, crops, landmarks=landmarks, pad=pad)
+    return None if window is None else {spec: window.clips[spec][0] for spec in crops}
+
+
+def photo_stills(
+    photos: Sequence[LabelledPhoto],
+    crops: Sequence[CropSpec],
+    *,
+    mode: Literal["detect", "pad", "crop"] = "pad",
+    landmarks: int = 68,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> PhotoStills:
+    """Every photo's face as a still frame of each crop: found by the service's pipeline
+    ("detect"; "pad" frames a tight crop first, in `workers` processes) or the photo taken as
+    the face ("crop"). Photos without a face are counted in `found`, never silently dropped."""
+    specs = tuple(dict.fromkeys(crops))
+    results: list[Clips | None] = []
+    if mode == "crop":
+        for photo in photos:
+            results.append({spec: clip[0] for spec, clip in crop_window(photo.path, specs).items()})
+            if progress:
+                progress(1)
+    else:
+        with ProcessPoolExecutor(max(1, workers), initializer=_load_worker_models, initargs=(landmarks,)) as pool:
+            n = len(photos)
+            chunk = max(1, min(32, n // (4 * max(1, workers))))
+            for result in pool.map(
+                _one_photo, photos, [specs] * n, [mode == "pad"] * n, [landmarks] * n, chunksize=chunk
+            ):
+                results.append(result)
+                if progress:
+                    progress(1)
+    kept = [r for r in results if r is not None]
+    shapes = {spec: (spec.size, spec.size, *((3,) if spec.color else ())) for spec in specs}
+    return PhotoStills(
+        stills={
+            spec: np.stack([r[spec] for r in kept]) if kept else np.zeros((0, *shapes[spec]), np.uint8)
+            for spec in specs
+        },
+        labels=np.array(
+            [LABELS.index(p.label) for p, r in zip(photos, results, strict=True) if r is not None], np.int64
+        ),
+        subjects=[p.subject for p, r in zip(photos, results, strict=True) if r is not None],
+        found=np.array([r is not None for r in results], dtype=bool),
+    )

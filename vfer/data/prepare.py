@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from vfer.config import CLIP_FRAMES, PipelineConfig
-from vfer.data.layouts import Sample, frames_in
+from vfer.config import ALIGNED_GRAY, CLIP_FRAMES, PipelineConfig
+from vfer.data.layouts import IMAGE_SUFFIXES, Sample, frames_in
+from vfer.data.photos import detected_window
 from vfer.errors import VferError
 from vfer.face.tracking import FaceModels
 from vfer.pipeline import extract_faces, faces_in_window
@@ -50,7 +51,11 @@ def _face_models() -> FaceModels:
 
 
 def clip_crops(sample: Sample, models: FaceModels) -> npt.NDArray[np.uint8] | None:
-    """The main face's 8 aligned crops over the whole clip, or None without a face."""
+    """The main face's 8 aligned crops over the whole clip (a photo: a still clip of its face,
+    padded so the detector sees a head), or None without a face."""
+    if sample.source.suffix.lower() in IMAGE_SUFFIXES:
+        window = detected_window(sample.source, models, (ALIGNED_GRAY,))
+        return None if window is None else window.frames
     if sample.is_sequence:
         paths = frames_in(sample.source)
         chosen = [paths[i] for i in clip_indices(0, len(paths) - 1, CLIP_FRAMES)]
@@ -75,7 +80,7 @@ def prepare_one(sample: Sample, cache: Path) -> Prepared:
         return Prepared(key, "cached")
     try:
         crops = clip_crops(sample, _face_models())
-    except VferError as exc:
+    except VferError as exc:  # InvalidOptionError too: a photo that does not decode
         return Prepared(key, "error", str(exc))
     if crops is None:
         return Prepared(key, "no_face", str(sample.source))

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from vfer.errors import InvalidOptionError
 
@@ -48,11 +49,53 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _format_quality(folder: str, report: dict[str, Any]) -> str:
+    found = report["found"] / report["n"] if report["n"] else 0.0
+    recall = ", ".join(
+        f"{label} {r * 100:.1f} % ({report['support'][label]})"
+        for label, r in report["recall"].items()
+        if r is not None
+    )
+    return "\n".join(
+        [
+            f"{folder}: {report['model']}, {report['n']} photos, a face in {report['found']} ({found * 100:.1f} %)",
+            f"  accuracy {report['accuracy'] * 100:.1f} %, macro recall {report['macro_recall'] * 100:.1f} %, "
+            f"ECE {report['ece']:.3f}",
+            f"  recall: {recall}",
+        ]
+    )
+
+
+def _evaluate_folder(args: argparse.Namespace) -> int:
+    from vfer.models import DEFAULT_MODEL
+    from vfer.training.evaluate import plot_confusion
+    from vfer.training.photo_eval import FaceMode, evaluate_folder
+
+    mode: FaceMode = "crop" if args.crops else "detect" if args.no_pad else "pad"
+    model = args.model or DEFAULT_MODEL
+    report = evaluate_folder(
+        Path(args.folder), model, mode=mode, landmarks=args.landmarks, backend=args.backend, workers=args.workers
+    )
+    if args.confusion:
+        figure = {**report, "classes": list(report["recall"]), "unweighted_average_recall": report["macro_recall"]}
+        plot_confusion(figure, Path(args.confusion), f"{model} on {Path(args.folder).name}")
+    public = {k: v for k, v in report.items() if k != "confusion"}
+    print(json.dumps(public) if args.json else _format_quality(args.folder, report))
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
+    if (args.folder is None) == (args.cache is None):
+        raise InvalidOptionError("give a labelled photo folder, or --cache with --protocol and --out")
+    if args.folder is not None:
+        return _evaluate_folder(args)
+    if args.protocol is None or args.out is None:
+        raise InvalidOptionError("--cache needs --protocol and --out")
     from vfer.data.cache import load_cache
     from vfer.training.run import evaluate_protocol
 
-    summary = evaluate_protocol(load_cache(Path(args.cache)), args.protocol, args.model, Path(args.out), _config(args))
+    model = args.model or "c3d_convlstm"
+    summary = evaluate_protocol(load_cache(Path(args.cache)), args.protocol, model, Path(args.out), _config(args))
     pooled = summary["pooled"]
     print(
         f"{args.protocol}: mean accuracy {summary['mean_accuracy'] * 100:.2f} % over {summary['splits']} split(s), "
@@ -117,20 +160,45 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     for name, helper, runner in (
         ("train", "train a model on a prepared cache and write a checkpoint", _train),
-        ("evaluate", "run one of the paper's protocols on a prepared cache", _evaluate),
+        (
+            "evaluate",
+            "measure a model on a labelled photo folder, or run one of the paper's protocols on a prepared cache",
+            _evaluate,
+        ),
     ):
         parser = commands.add_parser(name, help=helper)
-        parser.add_argument("--cache", required=True)
-        parser.add_argument("--model", default="c3d_convlstm", help="registered model to train")
-        parser.add_argument("--epochs", type=int, default=80)
-        parser.add_argument("--lr", type=float, default=1e-4)
-        parser.add_argument("--batch-size", type=int, default=32)
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--out", required=True, help="checkpoint path (train) or output folder (evaluate)")
+        training = parser
+        if name == "evaluate":
+            parser.add_argument(
+                "folder", nargs="?", help="a photo folder with labels.csv (file, label; optional person)"
+            )
+            parser.add_argument(
+                "--crops", action="store_true", help="the photos are face crops: no detection (FER2013)"
+            )
+            parser.add_argument("--no-pad", action="store_true", help="photos of whole heads: detect as they are")
+            parser.add_argument("--json", action="store_true", help="one JSON object")
+            parser.add_argument("--confusion", metavar="PNG", help="write the confusion matrix there")
+            parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+            parser.add_argument("--landmarks", type=int, choices=(68, 5), default=68)
+            parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes finding faces")
+            training = parser.add_argument_group("protocol on a prepared cache (trains a model per split)")
+        training.add_argument("--cache", required=name == "train")
+        training.add_argument(
+            "--model",
+            default="c3d_convlstm" if name == "train" else None,
+            help="registered model to train" if name == "train" else "model to measure or train (default: the default)",
+        )
+        training.add_argument("--epochs", type=int, default=80)
+        training.add_argument("--lr", type=float, default=1e-4)
+        training.add_argument("--batch-size", type=int, default=32)
+        training.add_argument("--seed", type=int, default=0)
+        training.add_argument(
+            "--out", required=name == "train", help="checkpoint path (train) or output folder (evaluate)"
+        )
         if name == "train":
-            parser.add_argument("--augment", default="generic", choices=schemes())
+            training.add_argument("--augment", default="generic", choices=schemes())
         else:
-            parser.add_argument("--protocol", choices=list_protocols(), required=True)
+            training.add_argument("--protocol", choices=list_protocols())
         parser.set_defaults(run=runner)
 
     export = commands.add_parser("export", help="export a model to ONNX or TorchScript")

@@ -1,5 +1,5 @@
-"""Metrics (accuracy, per-class recall, unweighted average recall) and the PNG figures: a
-row-normalised confusion matrix like the paper's figures 5-8, and training curves."""
+"""Metrics (accuracy, per-class recall, unweighted average recall, calibration error) and the PNG
+figures: a row-normalised confusion matrix like the paper's figures 5-8, and training curves."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vfer.labels import LABELS
 from vfer.training.train import History
 
 
@@ -90,3 +91,47 @@ def plot_curves(history: History, path: Path, title: str) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+ECE_BINS = 10
+
+
+def expected_calibration_error(
+    probs: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], bins: int = ECE_BINS
+) -> float:
+    """Top-label ECE: over equal-width confidence bins, the gap between how sure the model was
+    and how often it was right, weighted by the bin's share of examples."""
+    confidence, correct = probs.max(1), probs.argmax(1) == labels
+    bin_of = np.minimum((confidence * bins).astype(np.int64), bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        inside = bin_of == b
+        if inside.any():
+            gap += inside.mean() * abs(float(correct[inside].mean()) - float(confidence[inside].mean()))
+    return float(gap)
+
+
+def quality(
+    model: str, probs: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], *, photos: int | None = None
+) -> dict[str, Any]:
+    """What `vfer evaluate` reports for labelled examples (`photos`: how many were given, of
+    which `len(labels)` gave a face): accuracy, recall per class, their macro average over the
+    classes present, top-label ECE, support and the confusion matrix."""
+    scores = metrics(labels, probs.argmax(1), LABELS)
+    return {
+        "model": model,
+        "n": len(labels) if photos is None else photos,
+        "found": len(labels),
+        "accuracy": scores["accuracy"],
+        "macro_recall": scores["unweighted_average_recall"],
+        "recall": scores["per_class_recall"],
+        "ece": expected_calibration_error(probs, labels) if len(labels) else 0.0,
+        "support": scores["support"],
+        "confusion": scores["confusion"],
+    }
+
+
+def macro_recall(recall: dict[str, float | None], *, leave_out: Sequence[str] = ()) -> float:
+    """The mean recall of the classes present, less `leave_out` (fear: too few to rule)."""
+    present = [r for label, r in recall.items() if r is not None and label not in leave_out]
+    return float(np.mean(present)) if present else 0.0

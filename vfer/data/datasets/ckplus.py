@@ -16,10 +16,14 @@ from vfer.data.registry import ReadOptions, register_dataset
 CODES = {0: "neutral", 1: "anger", 2: "contempt", 3: "disgust", 4: "fear", 5: "happy", 6: "sad", 7: "surprise"}
 
 
+CKPLUS_ROTATIONS = tuple((a, f) for a in (0.0, 5.0, -5.0, 10.0, -10.0, 15.0, -15.0) for f in (False, True))
+"""The paper's CK+ augmentation: 7 angles, each also flipped (14x)."""
+
+
 @register_dataset(
     "ck+",
     summary="CK+ image sequences with Emotion codes (contempt left out unless asked for)",
-    augmentation=tuple((a, f) for a in (0.0, 5.0, -5.0, 10.0, -10.0, 15.0, -15.0) for f in (False, True)),
+    augmentation=CKPLUS_ROTATIONS,
     protocols={"ck+": lambda clips, seed: subject_folds(clips.subjects, folds=10, seed=seed)},
 )
 def read_ckplus(root: Path, options: ReadOptions) -> Iterator[Sample]:
