@@ -61,6 +61,31 @@ def test_training_lowers_the_loss_and_keeps_the_best_validation_weights(cache: P
     assert accuracy == pytest.approx(max(history.val_accuracy))
 
 
+def test_drawn_epochs_move_each_batch_and_keep_the_best_macro_recall(cache: Path) -> None:
+    """Photos train as moving clips: `augment` sees every drawn batch, `epoch_size` clips an epoch,
+    and the kept weights are those of the epoch with the best macro recall."""
+    clips = load_cache(cache)
+    seen: list[int] = []
+
+    def count_and_flip(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        seen.append(len(batch))
+        return np.ascontiguousarray(batch[..., ::-1])
+
+    model = create_model("c3d_convlstm")
+    config = TrainConfig(epochs=3, lr=1e-3, batch_size=4, progress=False, select_by="macro_recall", epoch_size=10)
+    weights = np.ones(len(clips.labels))
+    history = train(
+        model, clips.crops, clips.labels, clips.crops, clips.labels, config,
+        device=torch.device("cpu"), sample_weights=weights, augment=count_and_flip,
+    )  # fmt: skip
+    assert seen == [4, 4, 2] * 3
+    assert len(history.val_macro_recall) == 3
+    assert history.best_epoch == int(np.argmax(history.val_macro_recall))
+    predicted = predict_proba(model, clips.crops).argmax(1)
+    per_class = [(predicted[clips.labels == k] == k).mean() for k in np.unique(clips.labels)]
+    assert np.mean(per_class) == pytest.approx(max(history.val_macro_recall))
+
+
 def test_vfer_train_writes_a_checkpoint_that_predict_loads(cache: Path, tmp_path: Path) -> None:
     run = vfer("train", "--cache", cache, "--epochs", "2", "--out", tmp_path / "ck", "--augment", "none")
     assert run.returncode == 0, run.stderr

@@ -4,6 +4,7 @@ best-validation weights kept, seeds fixed, CUDA when present, a progress bar per
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,6 +18,7 @@ from tqdm import tqdm
 from vfer.inference import select_device
 
 Clips = npt.NDArray[np.uint8]  # (N, T, H, W)
+Augment = Callable[[Clips, np.random.Generator], Clips]  # a batch's clips, moved anew each time drawn
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,11 @@ class TrainConfig:
     batch_size: int = 32
     seed: int = 0
     progress: bool = True
-    # The kept epoch: best validation accuracy (the paper's checkpoint; ties: the first), or lowest
-    # validation loss, which soft targets make informative on every class.
-    select_by: Literal["accuracy", "loss"] = "accuracy"
+    # The kept epoch: best validation accuracy (the paper's checkpoint; ties: the first), lowest
+    # validation loss (soft targets make it informative on every class), or best macro recall
+    # (unbalanced validation people: every class counts alike).
+    select_by: Literal["accuracy", "loss", "macro_recall"] = "accuracy"
+    epoch_size: int | None = None  # clips drawn per epoch (with sample weights); None: all of them
 
 
 @dataclass
@@ -36,6 +40,7 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    val_macro_recall: list[float] = field(default_factory=list)
     best_epoch: int = -1
 
 
@@ -76,33 +81,36 @@ def train(
     device: torch.device | None = None,
     description: str = "train",
     sample_weights: npt.NDArray[np.float64] | None = None,
+    augment: Augment | None = None,
 ) -> History:
     """Train in place; the model ends with its best-validation weights (`config.select_by`).
     Targets are class indices or distributions (distillation); `sample_weights` draws each
-    epoch's clips with replacement in proportion to them (balanced classes), else a permutation."""
+    epoch's clips with replacement in proportion to them (balanced classes), else a permutation;
+    `augment` moves each drawn batch anew (photos as clips under random motion)."""
     seed_everything(config.seed)
     device = device or select_device()
     model.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     generator = np.random.default_rng(config.seed)
     target = torch.from_numpy(train_y)
     history = History()
-    best_state, best_accuracy = copy.deepcopy(model.state_dict()), -1.0
+    best_state, best_score = copy.deepcopy(model.state_dict()), -float("inf")
     epochs = tqdm(range(config.epochs), desc=description, unit="epoch", disable=not config.progress, leave=False)
     draw = None if sample_weights is None else sample_weights / sample_weights.sum()
     val_target = torch.from_numpy(val_y)
-    best_loss = float("inf")
+    hard = val_y if val_y.ndim == 1 else val_y.argmax(1)
     for epoch in epochs:
         model.train()
         if draw is None:
             order = generator.permutation(len(train_x))
         else:
-            order = generator.choice(len(train_x), len(train_x), p=draw)
+            order = generator.choice(len(train_x), config.epoch_size or len(train_x), p=draw)
         total = 0.0
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size]
+            clips = train_x[idx] if augment is None else augment(train_x[idx], generator)
             optimiser.zero_grad()
-            loss = _loss(model(_batch(train_x[idx], device)), target[idx].to(device))
+            loss = _loss(model(_batch(clips, device)), target[idx].to(device))
             loss.backward()
             optimiser.step()
             total += float(loss.detach()) * len(idx)
@@ -110,13 +118,15 @@ def train(
         probs = predict_proba(model, val_x, device=device)
         log_probs = torch.log(torch.from_numpy(probs).clamp_min(1e-12))
         val_loss = float(_loss(log_probs, val_target))  # cross-entropy: softmax of log p is p
-        hard = val_y if val_y.ndim == 1 else val_y.argmax(1)
-        accuracy = float((probs.argmax(1) == hard).mean())
+        predicted = probs.argmax(1)
+        accuracy = float((predicted == hard).mean())
+        macro_recall = float(np.mean([(predicted[hard == k] == k).mean() for k in np.unique(hard)]))
         history.val_loss.append(val_loss)
         history.val_accuracy.append(accuracy)
-        better = val_loss < best_loss if config.select_by == "loss" else accuracy > best_accuracy
-        if better:
-            best_accuracy, best_loss, history.best_epoch = accuracy, val_loss, epoch
+        history.val_macro_recall.append(macro_recall)
+        score = {"loss": -val_loss, "accuracy": accuracy, "macro_recall": macro_recall}[config.select_by]
+        if score > best_score:
+            best_score, history.best_epoch = score, epoch
             best_state = copy.deepcopy(model.state_dict())
         epochs.set_postfix(loss=f"{history.train_loss[-1]:.3f}", val_acc=f"{accuracy:.3f}")
     model.load_state_dict(best_state)
