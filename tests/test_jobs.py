@@ -56,6 +56,35 @@ def test_a_bad_setting_names_its_environment_variable(monkeypatch: pytest.Monkey
         load_settings(JobSettings)
 
 
+@pytest.mark.parametrize(
+    ("settings", "env", "secret"),
+    [
+        ("service", {"VFER_API_KEYS": "s3cretKEY1,s3cretKEY2", "VFER_VISIBILITY_TIMEOUT_S": "10"}, "s3cretKEY"),
+        ("service", {"VFER_API_KEYS": "s3cretKEY1", "VFER_TOPOLOGY": "split"}, "s3cretKEY"),
+        ("worker", {"VFER_BROKER_URL": "redis://:hunter2@redis:6379/0", "VFER_VISIBILITY_TIMEOUT_S": "10"}, "hunter2"),
+        ("worker", {"VFER_BROKER_URL": "http://vfer:hunter2@redis:6379/0"}, "hunter2"),
+        ("worker", {"VFER_RESULT_BACKEND": "redis://vfer:hunter2@redis/1", "VFER_QUEUE": "a", "VFER_TOPOLOGY": "split",
+                    "VFER_INFERENCE_QUEUE": "a", "VFER_BROKER_URL": "redis://vfer:hunter2@redis/0"}, "hunter2"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_never_shows_a_key_or_a_password(
+    monkeypatch: pytest.MonkeyPatch, settings: str, env: dict[str, str], secret: str
+) -> None:
+    """`vfer serve` and `vfer worker` print this line before they exit: it said every setting's
+    value, API keys and broker passwords included."""
+    from service.settings import Settings
+    from worker.settings import WorkerSettings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidOptionError) as raised:
+        load_settings(Settings if settings == "service" else WorkerSettings)
+    message = str(raised.value)
+    assert secret not in message and message.startswith(("settings: ", "VFER_")), message
+    if "http://" in env.get("VFER_BROKER_URL", ""):
+        assert "'http://vfer:***@redis:6379/0'" in message  # the value is still shown, masked
+
+
 def test_a_blob_is_readable_only_once_complete_and_never_after_a_failed_write(tmp_path: Path) -> None:
     store = DirectoryBlobStore(tmp_path, ttl_s=60)
     key, broken = "a" * 32, "b" * 32

@@ -102,12 +102,27 @@ class JobSettings(BaseSettings):
         return self.result_backend or self.broker_url or EMBEDDED_BACKEND
 
 
+SECRET_FIELDS = frozenset({"api_keys"})
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://[^/@:]*):[^/@]*@", re.IGNORECASE)
+
+
+def mask_secrets(field: str, value: object) -> str:
+    """A setting's value as an error may show it: keys hidden, passwords in URLs starred."""
+    if field in SECRET_FIELDS:
+        return "(hidden)"
+    return repr(_URL_PASSWORD.sub(r"\g<scheme>:***@", str(value)) if isinstance(value, str) else value)
+
+
 def load_settings(cls: type[S], **overrides: Any) -> S:
-    """Settings from the environment (and overrides); a bad value is one line naming its variable."""
+    """Settings from the environment (and overrides); a bad value is one line naming its variable.
+    A value is shown only for a field's own error, with its secrets masked; a rule about several
+    settings shows none (its input is every setting, keys included)."""
     try:
         return cls(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else ""
-        where = f"{ENV_PREFIX}{field.upper()}: " if field else "settings: "
-        raise InvalidOptionError(f"{where}{first['msg']} (got {first.get('input')!r})") from None
+        if not field:
+            raise InvalidOptionError(f"settings: {first['msg']}") from None
+        shown = mask_secrets(field, first.get("input"))
+        raise InvalidOptionError(f"{ENV_PREFIX}{field.upper()}: {first['msg']} (got {shown})") from None
