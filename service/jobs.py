@@ -132,7 +132,7 @@ class JobClient:
         except _BROKER_ERRORS as exc:
             raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
         finally:
-            self.blobs.delete(job_id)
+            self.blobs.delete_quietly(job_id)  # the cancel or the forget took effect either way
         return JobStatus(job_id, "cancelled")
 
     def remove_orphans(self, older_than_s: float) -> int:

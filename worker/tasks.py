@@ -163,7 +163,7 @@ def _on_blob(
     settings = settings_of(task.app)
     delivery = count_delivery(task.app, job_id, task.request.retries or 0, settings.visibility_timeout_s * 4)
     if delivery > MAX_DELIVERIES:  # its upload is not even read again
-        _delete_quietly(task.blobs, job_id)
+        task.blobs.delete_quietly(job_id)
         message = f"the job's worker died {MAX_DELIVERIES} times while running it; not tried again"
         return failed(WorkerCrashedError.code, message)
     return finish(task.blobs, job_id, lambda data: work(data, _deadline(task, job_id)))
@@ -181,15 +181,8 @@ def finish(blobs: BlobStore, job_id: str, work: Callable[[bytes], dict[str, Any]
         outcome = failed(exc.code, str(exc))
     except BlobNotFoundError as exc:
         outcome = failed("upload_expired", str(exc))
-    _delete_quietly(blobs, job_id)
+    blobs.delete_quietly(job_id)  # the job is done either way
     return outcome
-
-
-def _delete_quietly(blobs: BlobStore, job_id: str) -> None:
-    try:
-        blobs.delete(job_id)
-    except Exception:  # the job is done either way; the gateway's sweeper deletes the blob later
-        log.warning("could not delete the upload of job %s", job_id, exc_info=True)
 
 
 def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome | None:

@@ -108,7 +108,7 @@ async def predict(
     try:
         await run_in_threadpool(jobs.submit, PREDICT_TASK, job_id, job)
     except BaseException:
-        await run_in_threadpool(blobs.delete, job_id)
+        await run_in_threadpool(blobs.delete_quietly, job_id)  # the submit's error is the answer
         raise
     timeout = min(settings.default_wait_s if query.wait is None else query.wait, settings.max_wait_s)
     status = await wait_for(jobs, job_id, timeout) if timeout > 0 else JobStatus(job_id, "queued")

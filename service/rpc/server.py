@@ -68,7 +68,7 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         try:
             await asyncio.to_thread(self.jobs.submit, task, job_id, job)
         except BaseException:
-            await asyncio.to_thread(self.blobs.delete, job_id)
+            await asyncio.to_thread(self.blobs.delete_quietly, job_id)  # the submit's error is the answer
             raise
 
     def _abandon(self, job_id: str) -> None:

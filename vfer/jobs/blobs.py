@@ -13,6 +13,7 @@ S3-compatible bucket, which every node of a cluster reaches without a shared vol
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import time
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import IO
 
 from vfer.jobs.settings import JobSettings
+
+log = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 _PROBE_KEY = "f" * 32  # written and deleted by `writable`
@@ -55,6 +58,14 @@ class BlobStore(ABC):
 
     @abstractmethod
     def delete(self, key: str) -> None: ...
+
+    def delete_quietly(self, key: str) -> None:
+        """Delete as cleanup: a store that fails (read-only, unreachable) is logged, never raised;
+        the job's outcome or the caller's answer stands, and the sweeper deletes the blob later."""
+        try:
+            self.delete(key)
+        except Exception:
+            log.warning("could not delete upload %s; the sweeper will", key, exc_info=True)
 
     @abstractmethod
     def sweep(self) -> int:
