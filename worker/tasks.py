@@ -6,7 +6,6 @@ retried, never a crash); only transient faults (the blob volume hiccuping) are r
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +27,6 @@ from worker.inference import register_inference
 from worker.settings import WorkerSettings
 from worker.split import queue_video, queue_window, window_result
 
-log = logging.getLogger("vfer.worker")
 PROGRESS_EVERY_S = 1.0
 
 if TYPE_CHECKING:
