@@ -24,7 +24,9 @@ class Settings(JobSettings):
     stream_max_pending: int = Field(4, gt=0)  # complete windows of one stream waiting; beyond, reading pauses
     stream_stall_s: float = Field(30.0, gt=0)  # a window not done by then ends the stream (RESOURCE_EXHAUSTED)
     max_frame_bytes: int = Field(8 * 1024 * 1024, gt=0)  # one streamed frame
-    upload_idle_timeout_s: float = Field(30.0, gt=0)  # an upload that sends nothing this long is cut (408)
+    upload_idle_timeout_s: float = Field(
+        30.0, gt=0
+    )  # an upload or stream that sends nothing this long is cut (408, DEADLINE_EXCEEDED)
     metrics_public: bool = False  # /metrics without an API key even when keys are configured
 
     @field_validator("api_keys", mode="before")

@@ -28,6 +28,7 @@ from service.errors import (
     JobFailedError,
     MalformedFrameError,
     StreamStalledError,
+    UploadTimeoutError,
     UploadTooLargeError,
 )
 from service.jobs import JobClient, JobStatus, wait_for
@@ -168,7 +169,15 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             sampler: FrameSampler | None = None
             options: StreamOptions | None = None
             number = 0
-            async for request in request_iterator:
+            idle_s = self.settings.upload_idle_timeout_s
+            requests = aiter(request_iterator)
+            while True:
+                try:  # a client that sends nothing is not held forever, as an idle upload is not
+                    request = await asyncio.wait_for(anext(requests), idle_s)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise UploadTimeoutError(f"the stream sent nothing for {idle_s:g} s") from None
                 if isinstance(request, Undecodable):
                     raise request.error()
                 if request.HasField("config"):

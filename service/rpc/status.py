@@ -22,6 +22,7 @@ GRPC_STATUS: dict[str, grpc.StatusCode] = {
     "upload_expired": grpc.StatusCode.NOT_FOUND,
     "broker_unavailable": grpc.StatusCode.UNAVAILABLE,
     "deadline_exceeded": grpc.StatusCode.DEADLINE_EXCEEDED,
+    "upload_timeout": grpc.StatusCode.DEADLINE_EXCEEDED,
     "time_limit_exceeded": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "storage_unavailable": grpc.StatusCode.UNAVAILABLE,
     "worker_crashed": grpc.StatusCode.INTERNAL,

@@ -304,6 +304,26 @@ def test_vfer_stream_of_a_bad_file_says_why_in_one_line(
     assert len(lines) == 1 and message in lines[0] and "Exception iterating" not in lines[0], run.stderr
 
 
+def test_a_stream_that_sends_nothing_is_not_held(settings: Settings, worker: Worker, tmp_path: Path) -> None:
+    """A config and then silence: the stream ends like an idle upload (it was held 75 s and more)."""
+    quiet = settings.model_copy(update={"upload_idle_timeout_s": 1.0, "blob_dir": tmp_path})
+    server = GrpcServer(quiet)
+    release = threading.Event()
+
+    def config_then_silence() -> Iterator[pb.StreamRequest]:
+        yield pb.StreamRequest(config=pb.StreamConfig(format=pb.FRAME_FORMAT_JPEG))
+        release.wait(30)
+
+    try:
+        with Client(server.target) as client, pytest.raises(grpc.RpcError) as failure:
+            list(client.stream(config_then_silence(), timeout=20))
+        assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "sent nothing for 1 s" in failure.value.details()
+    finally:
+        release.set()
+        server.stop()
+
+
 def test_waiting_is_bounded_when_no_worker_consumes(settings: Settings, data: Path, tmp_path: Path) -> None:
     idle = settings.model_copy(update={"queue": "nobody-listens", "stream_stall_s": 1.0, "blob_dir": tmp_path})
     server = GrpcServer(idle)
