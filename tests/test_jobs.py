@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from vfer.config import PipelineConfig
 from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.jobs.blobs import BlobNotFoundError, DirectoryBlobStore, open_blob_store
+from vfer.jobs.imagesize import encoded_size
 from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
 from vfer.jobs.settings import JobSettings, load_settings
 
@@ -134,3 +137,19 @@ def test_a_request_names_a_model_and_never_reaches_a_path(tmp_path: Path) -> Non
             parse(JobOptions, {"model": path})
     with pytest.raises(ModelNotFoundError, match="known models"):
         JobSettings().check_model_name("mine")
+
+
+def test_an_encoded_frames_size_is_read_from_its_header(data: Path) -> None:
+    """What a decoder would allocate, known before decoding: baseline and progressive JPEG (with
+    whatever segments come before the frame header), PNG; a cut or foreign header says nothing."""
+    photo = data / "faces" / "london" / "neutral" / "001.jpg"
+    image = cv2.imread(str(photo))
+    height, width = image.shape[:2]
+    assert encoded_size(photo.read_bytes(), "jpeg") == (width, height)
+    wide = np.zeros((37, 6001, 3), np.uint8)
+    for fmt, params in ((".png", []), (".jpg", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]), (".jpg", [])):
+        encoded = cv2.imencode(fmt, wide, params)[1].tobytes()
+        assert encoded_size(encoded, "png" if fmt == ".png" else "jpeg") == (6001, 37)
+    jpeg = photo.read_bytes()
+    assert encoded_size(jpeg[:20], "jpeg") is None
+    assert encoded_size(jpeg, "png") is None and encoded_size(b"\x89PNG\r\n\x1a\n", "png") is None

@@ -14,6 +14,7 @@ from typing import Any
 
 from service.errors import MalformedFrameError
 from vfer.jobs.framepack import PackedFrame
+from vfer.jobs.imagesize import encoded_size
 from vfer.jobs.options import FrameFormat, StreamOptions, parse
 from vfer.video.sampling import LiveGrid
 from vfer_rpc.v1 import expression_pb2 as pb
@@ -82,6 +83,13 @@ class FrameSampler:
         if fmt in _MAGIC:
             if not frame.data.startswith(_MAGIC[fmt]):
                 raise MalformedFrameError(f"{where}: not a {fmt.upper()} image")
+            size = encoded_size(frame.data, fmt)  # from the header: nothing is decoded here
+            if size is None:
+                raise MalformedFrameError(f"{where}: its {fmt.upper()} header does not say its size")
+            if size[0] * size[1] > self.max_pixels:
+                raise MalformedFrameError(
+                    f"{where}: {size[0]}x{size[1]} exceeds the limit of {self.max_pixels:,} pixels a frame"
+                )
             return PackedFrame(frame.time_s, fmt, 0, 0, frame.data)
         channels = 3 if fmt == "bgr" else 1
         if frame.width <= 0 or frame.height <= 0 or frame.width * frame.height > self.max_pixels:

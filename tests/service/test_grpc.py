@@ -7,7 +7,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import grpc
+import numpy as np
 import pytest
 from celery.result import AsyncResult
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -302,6 +304,23 @@ def test_vfer_stream_of_a_bad_file_says_why_in_one_line(
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Exception iterating" not in lines[0], run.stderr
+
+
+@pytest.mark.parametrize(("fmt", "side"), [("png", (6000, 6000)), ("jpeg", (7680, 4320))])
+def test_a_compressed_frame_over_the_pixel_limit_is_refused_before_decoding(
+    grpc_target: str, fmt: str, side: tuple[int, int]
+) -> None:
+    """A 44 KB PNG that declares 6000x6000 (4.3x the limit) was accepted, and took a worker from
+    0.6 to 2 GB; its header says its size."""
+    width, height = side
+    encoded = cv2.imencode(f".{fmt}", np.zeros((height, width), np.uint8))[1].tobytes()
+    assert len(encoded) < 2_000_000
+    config = pb.StreamConfig(format=pb.FRAME_FORMAT_PNG if fmt == "png" else pb.FRAME_FORMAT_JPEG)
+    frames = [pb.StreamRequest(frame=pb.Frame(data=encoded, time_s=i / 10)) for i in range(9)]
+    with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
+        list(client.stream(iter([pb.StreamRequest(config=config), *frames]), timeout=30))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"{width}x{height} exceeds the limit" in failure.value.details()
 
 
 def test_a_stream_that_sends_nothing_is_not_held(settings: Settings, worker: Worker, tmp_path: Path) -> None:
