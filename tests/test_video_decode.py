@@ -13,6 +13,7 @@ from tests.media import VIDEO, encode, faststart_copy
 from vfer.config import DecodeLimits
 from vfer.errors import CorruptVideoError, EmptyInputError, LimitExceededError, NotAVideoError
 from vfer.video import VideoReader
+from vfer.video.mpegps import TAIL_BYTES, cut_off
 
 
 def test_probe_reports_size_rate_frames_and_duration(data: Path) -> None:
@@ -132,6 +133,27 @@ def test_truncated_video_decodes_its_readable_part_and_says_partial(tmp_path: Pa
     assert reader.partial
     assert 10 < len(frames) < 72
     assert not VideoReader(whole).partial
+
+
+def test_a_program_stream_cut_mid_packet_says_partial(tmp_path: Path, data: Path) -> None:
+    """MPEG-PS has no index and its demuxer reads a cut file to the end without an error: GRID's
+    bbaf2n.mpg cut mid-pack gave 1.52 s with `partial: false`."""
+    whole = (VIDEO / "grid" / "bbaf2n.mpg").read_bytes()
+    cut = whole[: len(whole) // 2 + 1000]
+    reader = VideoReader(cut)
+    assert reader.partial and 10 < len(list(reader.frames())) < 75
+    on_disk = tmp_path / "cut.mpg"
+    on_disk.write_bytes(cut)
+    assert VideoReader(on_disk).partial
+    for clip in sorted((VIDEO / "grid").glob("*.mpg")):
+        assert not VideoReader(clip).partial, clip.name
+
+
+def test_the_walk_finds_a_cut_packet_wherever_the_cut_falls(data: Path) -> None:
+    whole = (VIDEO / "grid" / "lwbsza.mpg").read_bytes()
+    assert not cut_off(whole[-TAIL_BYTES:])
+    cuts = [cut_off(whole[:end][-TAIL_BYTES:]) for end in range(len(whole) // 3, len(whole) // 3 + 4000, 61)]
+    assert sum(cuts) >= len(cuts) - 2  # only a cut that falls between two packets leaves a whole file
 
 
 def _mpegts(frames: list[np.ndarray], fps: int = 10) -> bytes:

@@ -25,6 +25,7 @@ from vfer.errors import (
     LimitExceededError,
     NotAVideoError,
 )
+from vfer.video.mpegps import TAIL_BYTES, cut_off
 
 VideoSource = str | os.PathLike[str] | bytes
 GrayImage = npt.NDArray[np.uint8]
@@ -231,6 +232,8 @@ class VideoReader:
                 self.partial = True  # damaged tail: decode what the demuxer could read
             if stream.frames and frames < stream.frames:
                 self.partial = True  # the index lists frames whose data is missing: truncated
+            if container.format.name == "mpeg" and cut_off(self._tail(TAIL_BYTES)):
+                self.partial = True  # a program stream has no index: its last packet was cut
             if frames < 2:
                 raise NotAVideoError(f"{self._name}: a still image is not a video")
             fps = float(stream.average_rate or stream.guessed_rate or 25)
@@ -261,6 +264,14 @@ class VideoReader:
                 codec=stream.codec_context.name,
                 rotation=rotation,
             )
+
+    def _tail(self, size: int) -> bytes:
+        """The input's last `size` bytes."""
+        if isinstance(self._source, bytes):
+            return self._source[-size:]
+        with open(self._source, "rb") as file:
+            file.seek(max(0, os.fstat(file.fileno()).st_size - size))
+            return file.read()
 
     def _first_frame(self) -> tuple[int, int | None]:
         """The first frame's counter-clockwise display rotation (0, 90, 180, 270), and its pts."""
