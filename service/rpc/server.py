@@ -48,7 +48,7 @@ from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ExpressionService"].full_name
 API_KEY_METADATA = "x-api-key"
-JOB_ID_METADATA = "x-job-id"  # trailing metadata of Predict: the job, also when it failed
+JOB_ID_METADATA = "x-job-id"  # initial and trailing metadata of Predict: the job, also when it failed
 _END = object()
 
 
@@ -77,6 +77,10 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         task = asyncio.get_running_loop().run_in_executor(None, self.jobs.cancel, job_id)
         task.add_done_callback(lambda done: done.exception())  # a failed cancel is left to the sweeper
 
+    def _abandon_if_queued(self, submitted: asyncio.Future[None], job_id: str) -> None:
+        if not submitted.cancelled() and submitted.exception() is None:
+            self._abandon(job_id)
+
     async def Predict(self, request: pb.PredictRequest, context: grpc.aio.ServicerContext) -> pb.PredictResponse:
         try:
             owner = self._authorize(context)
@@ -91,12 +95,22 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             options = parse(JobOptions, given(request.options, "model", "mode", "window_s", "stride_s"))
             self.settings.check_model_name(options.model)
             job = VideoJob(options=options, filename=request.filename or "upload")
-            job_id = new_job_id(owner)
-            await self._submit(PREDICT_TASK, job_id, request.video, job)
-            context.set_trailing_metadata(((JOB_ID_METADATA, job_id),))
             remaining = context.time_remaining()
-            timeout = self.settings.task_time_limit_s if remaining is None else max(0.0, remaining - 0.05)
-            status = await wait_for(self.jobs, job_id, timeout)
+            if remaining is not None and remaining <= 0:
+                raise DeadlineExceededError("the deadline passed before the job was queued")
+            job_id = new_job_id(owner)
+            submitted = asyncio.ensure_future(self._submit(PREDICT_TASK, job_id, request.video, job))
+            try:
+                await asyncio.shield(submitted)  # a job half-queued would escape its cancel
+                # Named at once: a caller whose own deadline ends the call still learns its job.
+                await context.send_initial_metadata(((JOB_ID_METADATA, job_id),))
+                context.set_trailing_metadata(((JOB_ID_METADATA, job_id),))
+                remaining = context.time_remaining()
+                timeout = self.settings.task_time_limit_s if remaining is None else max(0.0, remaining - 0.05)
+                status = await wait_for(self.jobs, job_id, timeout)
+            except asyncio.CancelledError:  # the caller is gone (its deadline passed while queuing)
+                submitted.add_done_callback(lambda done: self._abandon_if_queued(done, job_id))
+                raise
             if not status.finished:
                 await asyncio.to_thread(self.jobs.cancel, job_id)  # nobody will read its result
                 raise DeadlineExceededError(f"job {job_id} did not finish before the deadline; it was cancelled")

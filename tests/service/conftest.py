@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,11 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.service.helpers import (
+    CLAIM_KEY,
+    CLAIM_S,
     REDIS_HOST,
     REDIS_PORT,
-    TEST_DB,
+    TEST_DBS,
     RedisServer,
     Worker,
     redis_alive,
@@ -37,12 +40,29 @@ def redis_port() -> Iterator[int]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def test_db(redis_port: int) -> Iterator[int]:
+    """A database of the machine's Redis that this run alone uses: claimed by a key, so suites
+    run side by side (two checkouts, CI beside a session) never flush each other's jobs."""
+    for db in TEST_DBS:
+        client = redis.Redis(host=REDIS_HOST, port=redis_port, db=db)
+        if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=CLAIM_S):
+            try:
+                yield db
+            finally:
+                client.flushdb()
+            return
+    raise RuntimeError(f"every test database of Redis on port {redis_port} is claimed ({CLAIM_KEY} in db {TEST_DBS})")
+
+
 @pytest.fixture(scope="module")
-def broker_url(redis_port: int) -> Iterator[str]:
-    client = redis.Redis(host=REDIS_HOST, port=redis_port, db=TEST_DB)
+def broker_url(redis_port: int, test_db: int) -> Iterator[str]:
+    client = redis.Redis(host=REDIS_HOST, port=redis_port, db=test_db)
     client.flushdb()
-    yield f"redis://{REDIS_HOST}:{redis_port}/{TEST_DB}"
+    client.set(CLAIM_KEY, os.getpid(), ex=CLAIM_S)  # still this run's
+    yield f"redis://{REDIS_HOST}:{redis_port}/{test_db}"
     client.flushdb()
+    client.set(CLAIM_KEY, os.getpid(), ex=CLAIM_S)
 
 
 @pytest.fixture(scope="module")

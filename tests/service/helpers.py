@@ -19,7 +19,9 @@ import redis
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
-TEST_DB = 13  # the service tests' own database, flushed before and after
+TEST_DBS = tuple(range(13, 2, -1))  # the service tests' databases: each run claims a free one
+CLAIM_KEY = "vfer-test-run"  # holds the claiming run's pid
+CLAIM_S = 3 * 3600  # a run killed without cleaning up frees its database after this
 
 
 def free_port() -> int:

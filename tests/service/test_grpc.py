@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from service.queue import create_celery
 from service.rpc.client import Client, encoded_frames, stream_requests
 from service.rpc.convert import result_dict
 from service.settings import Settings
-from tests.media import VIDEO, band_share
+from tests.media import LONDON, VIDEO, band_share, encode
 from tests.schema import assert_result, assert_stream_window
 from tests.service.helpers import GrpcServer, RedisServer, Worker, wait_until
+from vfer.jobs.blobs import DirectoryBlobStore
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
 from vfer.plots import COLORS
@@ -168,16 +170,49 @@ def test_not_a_video_is_invalid_argument(grpc_target: str) -> None:
 
 
 def test_the_server_cancels_a_job_whose_deadline_passed(grpc_target: str, settings: Settings, data: Path) -> None:
+    """The deadline passes while the job runs: queuing the clip takes milliseconds, the job
+    seconds (290 frames of a face in paper mode), whatever the machine's load (0.3 s on a 1-s job lost
+    the race to the queue under load)."""
+    face = cv2.imread(str(LONDON / "neutral" / "001.jpg"), cv2.IMREAD_GRAYSCALE)
+    frame = cv2.resize(face, (480, 360))
+    clip = encode([np.roll(frame, t % 7, axis=1) for t in range(290)], fps=60)  # under the 5-s limit
+    assert len(clip) < settings.max_upload_bytes
     with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
-        client.predict(SINGLE.read_bytes(), mode="paper", timeout=0.3)  # the job alone takes ~1 s
+        client.predict(clip, mode="paper", timeout=1.0)
     assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    job_id = dict(failure.value.trailing_metadata() or ())["x-job-id"]
+    job_id = dict(failure.value.initial_metadata() or ())["x-job-id"]  # sent as the job was queued
 
     def cancelled() -> bool:
         return AsyncResult(job_id, app=create_celery(settings)).state == "REVOKED"
 
     wait_until(cancelled, 10, f"the server to cancel job {job_id}")
     assert not (settings.blob_dir / job_id).exists(), "the cancelled job's upload is deleted"
+
+
+def test_a_deadline_that_passes_before_the_job_is_queued_leaves_no_job(
+    settings: Settings, worker: Worker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deadlines that pass before, while and just after the job is queued, on a machine so busy
+    that storing the upload takes 0.3 s: every job the server queued is cancelled and its upload
+    deleted (nothing consumes this queue: a job left behind keeps its upload)."""
+    unread = settings.model_copy(update={"queue": "nobody-reads-this", "blob_dir": tmp_path})
+    put = DirectoryBlobStore.put
+
+    def slow_put(self: DirectoryBlobStore, key: str, data: bytes) -> None:
+        time.sleep(0.3)
+        put(self, key, data)
+
+    monkeypatch.setattr(DirectoryBlobStore, "put", slow_put)
+    server = GrpcServer(unread)
+    try:
+        with Client(server.target) as client:
+            for timeout in (0.01, 0.1, 0.2, 0.4, 0.6):
+                with pytest.raises(grpc.RpcError) as failure:
+                    client.predict(SINGLE.read_bytes(), timeout=timeout)
+                assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        wait_until(lambda: not any(tmp_path.iterdir()), 10, "every queued job's upload to be deleted")
+    finally:
+        server.stop()
 
 
 def test_health_and_reflection_answer(grpc_target: str) -> None:

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from benchmarks.clips import make_long_clip
 from service.app import create_app
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import RedisServer, Worker, service_env, wait_until
+from tests.service.helpers import CLAIM_KEY, REDIS_HOST, RedisServer, Worker, service_env, wait_until
 
 SINGLE = VIDEO / "single_face.mp4"
+
+
+def test_this_run_holds_a_database_no_other_run_takes(redis_port: int, test_db: int) -> None:
+    """Two suites side by side (another checkout's, CI's) flushed each other's database 13."""
+    ours = redis.Redis(host=REDIS_HOST, port=redis_port, db=test_db)
+    assert ours.get(CLAIM_KEY) == str(os.getpid()).encode() and ours.ttl(CLAIM_KEY) > 0
+    assert not ours.set(CLAIM_KEY, "another run", nx=True), "another run would take this database"
 
 
 def test_a_full_queue_answers_429_with_retry_after(broker_url: str, tmp_path: Path, data: Path) -> None:
