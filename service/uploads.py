@@ -27,9 +27,9 @@ from service.errors import (
     UploadTimeoutError,
     UploadTooLargeError,
 )
-from service.sniff import SNIFF_BYTES, refusal
 from vfer.errors import EmptyInputError
 from vfer.jobs.blobs import BlobStore
+from vfer.sniff import SNIFF_BYTES, refusal
 
 FIELD = "file"
 _MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part

@@ -107,7 +107,7 @@ def test_human_output_names_the_face_and_its_label(data: Path) -> None:
     [
         (lambda d, t: t / "missing.mp4", "no such file"),
         (lambda d, t: _write(t / "empty.mp4", b""), "empty file"),
-        (lambda d, t: _write(t / "notes.mp4", b"just some text\n" * 50), "not a video"),
+        (lambda d, t: _write(t / "notes.mp4", b"just some text\n" * 50), "notes.mp4: this is text, not a video"),
         (lambda d, t: d / "faces" / "canada" / "003f.jpg", "still image is not a video"),
         (lambda d, t: _write(t / "cut.mp4", (VIDEO / "single_face.mp4").read_bytes()[:100_000]), "damaged"),
     ],

@@ -36,13 +36,13 @@ from service.rpc.convert import box, predict_response
 from service.rpc.status import grpc_status
 from service.rpc.stream import FrameSampler, WindowFrames, given, stream_options
 from service.settings import Settings
-from service.sniff import refusal
 from vfer.errors import EmptyInputError, NotAVideoError, VferError
 from vfer.jobs.blobs import BlobStore
 from vfer.jobs.framepack import pack
 from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK
 from vfer.labels import LABELS
+from vfer.sniff import refusal
 from vfer_rpc.v1 import expression_pb2 as pb
 from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
 

@@ -319,7 +319,10 @@ def test_vfer_stream_json_speaks_the_result_schema(
     ("make", "message"),
     [
         (lambda d: d / "missing.mp4", "no such file"),
-        (lambda d: (d / "notes.txt", (d / "notes.txt").write_text("plain text\n" * 100))[0], "not a video"),
+        (
+            lambda d: (d / "notes.txt", (d / "notes.txt").write_text("plain text\n" * 100))[0],
+            "this is text, not a video",
+        ),
         (lambda d: (d / "cut.mp4", (d / "cut.mp4").write_bytes(SINGLE.read_bytes()[:60_000]))[0], "not a video"),
     ],
     ids=["missing", "text", "truncated"],

@@ -25,6 +25,7 @@ from vfer.errors import (
     LimitExceededError,
     NotAVideoError,
 )
+from vfer.sniff import SNIFF_BYTES, refusal
 from vfer.video.mpegps import TAIL_BYTES, cut_off
 
 VideoSource = str | os.PathLike[str] | bytes
@@ -189,6 +190,8 @@ class VideoReader:
         try:
             return av.open(stream, mode="r")
         except (av.FFmpegError, UnicodeDecodeError) as exc:
+            if plain := refusal(self._head(SNIFF_BYTES)):  # text or a still: say so, as the gateway does
+                raise NotAVideoError(f"{self._name}: {plain}") from exc
             reason = getattr(exc, "strerror", None) or str(exc)
             raise NotAVideoError(f"{self._name}: not a video, or damaged beyond reading ({reason})") from exc
 
@@ -264,6 +267,13 @@ class VideoReader:
                 codec=stream.codec_context.name,
                 rotation=rotation,
             )
+
+    def _head(self, size: int) -> bytes:
+        """The input's first `size` bytes."""
+        if isinstance(self._source, bytes):
+            return self._source[:size]
+        with open(self._source, "rb") as file:
+            return file.read(size)
 
     def _tail(self, size: int) -> bytes:
         """The input's last `size` bytes."""

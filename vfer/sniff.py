@@ -1,7 +1,6 @@
-"""A cheap look at an upload's first bytes, to refuse obvious non-videos before queueing.
-
-The worker's decoder has the final word; this only catches text and still images early.
-"""
+"""A cheap look at a file's first bytes, to name obvious non-videos: the gateway refuses them
+before queueing, and the decoder says the same when it cannot open them (one message, whichever
+door a file comes through). The decoder has the final word; this only catches text and stills."""
 
 from __future__ import annotations
 
