@@ -15,7 +15,6 @@ from vfer.data.cache import load_cache
 from vfer.data.layouts import read_layout
 from vfer.data.prepare import prepare
 from vfer.models import create_model, list_models, model_entry
-from vfer.training.distill import UNLABELLED, blend_targets, teacher_targets
 from vfer.training.train import TrainConfig, predict_proba, train
 
 
@@ -103,18 +102,6 @@ def test_vfer_evaluate_writes_metrics_and_figures(cache: Path, tmp_path: Path) -
     assert {"accuracy", "unweighted_average_recall", "per_class_recall", "confusion"} <= metrics["pooled"].keys()
     for png in ("confusion.png", "curves.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_distillation_targets_are_the_teachers_frame_mean(cache: Path) -> None:
-    crops = load_cache(cache).crops[:3]
-    targets = teacher_targets(crops)
-    teacher = create_model("mini_xception_fer2013", pretrained=True).frame_model.eval()
-    with torch.no_grad():
-        frames = torch.from_numpy(crops.reshape(-1, 1, 64, 64)).float() / 255
-        expected = torch.softmax(teacher(frames), 1).reshape(3, 8, -1).mean(1).numpy()
-    np.testing.assert_allclose(targets, expected, atol=1e-5)
-    blended = blend_targets(targets, np.array([2, UNLABELLED, 0]), label_weight=0.5)
-    assert blended[0, 2] >= 0.5 and np.allclose(blended[1], targets[1]) and np.allclose(blended.sum(1), 1)
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
