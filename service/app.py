@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.metadata import entry_points
@@ -53,6 +54,21 @@ async def _sweep_blobs(blobs: BlobStore, jobs: JobClient) -> None:
             continue
         if removed:
             log.info("deleted %d expired or orphaned uploads", removed)
+
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the API documents at this path (Starlette's 405 names the first matching
+    route's methods only, and each method of a path is a route of its own)."""
+    methods: set[str] = set()
+    for template, item in request.app.openapi()["paths"].items():
+        parts = re.split(r"(\{[^/}]+\})", template)
+        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in item if method in _HTTP_METHODS}
+    return sorted(methods)
 
 
 def embedded_worker(app: Celery, settings: Settings) -> Any:
@@ -123,7 +139,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """Starlette's own answers (no such route, method not allowed) in the documented shape."""
         code = _STARLETTE_CODES.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the first matching route's methods only
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -29,8 +29,21 @@ class JobBody(BaseModel):
 
 
 def errors(statuses: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses, each with the error body."""
-    return {status: {"model": ErrorBody, "description": why} for status, why in statuses.items()}
+    """OpenAPI `responses` for these error statuses, each with the error body, as JSON whatever
+    the route's own media type (the metrics route answers text, its errors JSON)."""
+    return {
+        status: {"model": ErrorBody, "description": why, "content": {"application/json": {}}}
+        for status, why in statuses.items()
+    }
+
+
+class Readiness(BaseModel):
+    """Whether jobs can be taken, and what is missing when not (also the 503 body)."""
+
+    status: Literal["ready", "not ready"]
+    broker: bool
+    storage: bool
+    workers: bool
 
 
 AUTH = {401: "API keys are configured and the request's X-API-Key is missing or wrong"}

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import BlobsDep, JobsDep, MetricsDep, require_metrics_key
-from service.schemas import AUTH, errors
+from service.schemas import AUTH, Readiness, errors
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +18,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Jobs can be taken: the broker and the upload store work (embedded: the model loaded)")
+@router.get(
+    "/readyz",
+    summary="Jobs can be taken: the broker and the upload store work (embedded: the model loaded)",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "not ready: the body says what is missing"}},
+)
 async def readyz(request: Request, jobs: JobsDep, blobs: BlobsDep) -> JSONResponse:
     """Ready needs the broker and a writable upload store, not a live worker: jobs queue until one
     comes, so workers may scale to zero; `workers` says whether one answers right now. Embedded,
