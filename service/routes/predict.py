@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.auth import new_job_id
 from service.deps import ApiKeyDep, BlobsDep, JobsDep, MetricsDep, SettingsDep
-from service.errors import error_body, http_status
+from service.errors import BrokerUnavailableError, error_body, http_status
 from service.jobs import JobStatus, wait_for
 from service.schemas import AUTH, BROKER, JobBody, errors
 from service.uploads import declared_filename, receive_upload
@@ -111,5 +111,17 @@ async def predict(
         await run_in_threadpool(blobs.delete_quietly, job_id)  # the submit's error is the answer
         raise
     timeout = min(settings.default_wait_s if query.wait is None else query.wait, settings.max_wait_s)
-    status = await wait_for(jobs, job_id, timeout) if timeout > 0 else JobStatus(job_id, "queued")
+    try:
+        status = await wait_for(jobs, job_id, timeout) if timeout > 0 else JobStatus(job_id, "queued")
+    except BrokerUnavailableError as exc:  # accepted already: the answer names the job to poll
+        return accepted_but_unreachable(job_id, exc)
     return job_response(status, metrics)
+
+
+def accepted_but_unreachable(job_id: str, exc: BrokerUnavailableError) -> JSONResponse:
+    """503 for a job that was queued before the broker went away: its id, where to poll it once
+    the broker is back (Retry-After), as every answer about an accepted job gives."""
+    message = f"{exc}; job {job_id} was accepted: poll /jobs/{job_id} when the broker is back"
+    body = error_body(exc.code, message) | {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
+    headers = {"X-Job-Id": job_id, "Location": f"/jobs/{job_id}", "Retry-After": "2"}
+    return JSONResponse(body, status_code=503, headers=headers)

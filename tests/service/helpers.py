@@ -70,25 +70,31 @@ def redis_alive(port: int) -> bool:
 class RedisServer:
     """A private redis-server on a free port (for tests that stop the broker)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server (or brew install redis)")
         self.binary = binary
         self.port = port or free_port()
+        self.data_dir = data_dir  # where `stop(save=True)` keeps the data for the next start
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RedisServer:
+        where = ["--dir", str(self.data_dir)] if self.data_dir is not None else []
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", REDIS_HOST, "--save", "", "--appendonly", "no"],
+            [self.binary, "--port", str(self.port), "--bind", REDIS_HOST, "--save", "", "--appendonly", "no", *where],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         wait_until(lambda: redis_alive(self.port), 10, f"redis-server on port {self.port}")
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, save: bool = False) -> None:
+        """Stop; with `save`, as `redis-cli shutdown save` does (a restart keeps the data)."""
         if self.process is not None:
+            if save:
+                with contextlib.suppress(redis.ConnectionError):
+                    redis.Redis(host=REDIS_HOST, port=self.port).shutdown(save=True)
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -105,6 +106,32 @@ def private_redis() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.stop()
+
+
+def test_a_waiting_client_keeps_its_job_id_when_the_broker_goes_away(tmp_path: Path, data: Path) -> None:
+    """POST ?wait=60 was accepted, then Redis went down during the wait (`shutdown save`, restarted
+    with its data): the 503 had no X-Job-Id, and the caller could not find its job."""
+    redis_server = RedisServer(data_dir=tmp_path).start()
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    settings = Settings(broker_url=url, blob_dir=tmp_path / "blobs", queue="nobody-consumes")
+    with TestClient(create_app(settings)) as client:
+        # The job is queued by then, and no worker takes it.
+        stopper = threading.Timer(1.5, lambda: redis_server.stop(save=True))
+        stopper.start()
+        try:
+            response = client.post("/predict", params={"wait": 60}, content=SINGLE.read_bytes())
+        finally:
+            stopper.join()
+        assert response.status_code == 503 and response.headers["Retry-After"], response.text
+        job_id = response.headers["X-Job-Id"]
+        assert response.json()["job_id"] == job_id and response.headers["Location"] == f"/jobs/{job_id}"
+        assert response.json()["error"]["code"] == "broker_unavailable"
+        redis_server.start()
+        try:
+            wait_until(lambda: client.get(f"/jobs/{job_id}").status_code == 200, 30, "the job to be found again")
+            assert client.get(f"/jobs/{job_id}").json()["status"] == "queued"
+        finally:
+            redis_server.stop()
 
 
 def test_broker_down_is_503_then_service_recovers(private_redis: RedisServer, tmp_path: Path, data: Path) -> None:
