@@ -6,12 +6,14 @@ retried, never a crash); only transient faults (the blob volume hiccuping) are r
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import redis
 from celery import Celery, Task
 from celery.exceptions import Ignore
 
@@ -28,6 +30,8 @@ from worker.settings import WorkerSettings
 from worker.split import queue_video, queue_window, window_result
 
 PROGRESS_EVERY_S = 1.0
+# What Redis raises while it is away (restarting, failing over); not OSErrors, so never retried.
+BROKER_BLIPS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 if TYPE_CHECKING:
     from vfer.config import CropSpec
@@ -135,7 +139,14 @@ def _deadline(task: PredictTask, job_id: str) -> Deadline:
     """The job's time limit, a little inside Celery's hard one (which kills the process), and its
     cancellation, read from the result backend (DELETE /jobs/{id} sets the job's cancel flag)."""
     limit = settings_of(task.app).task_time_limit_s
-    return Deadline(limit - min(10.0, limit / 10), lambda: task.app.backend.get(cancel_flag(job_id)) is not None)
+
+    def cancelled() -> bool:
+        try:
+            return task.app.backend.get(cancel_flag(job_id)) is not None
+        except BROKER_BLIPS:  # Redis away for a moment: the job goes on, and asks again next time
+            return False
+
+    return Deadline(limit - min(10.0, limit / 10), cancelled)
 
 
 def _progress(task: PredictTask, job_id: str) -> Callable[[float, float], None]:
@@ -148,7 +159,8 @@ def _progress(task: PredictTask, job_id: str) -> Callable[[float, float], None]:
         if now - last >= PROGRESS_EVERY_S:
             last = now
             meta = {"done_s": round(done_s, 1), "duration_s": round(duration_s, 1)}
-            task.update_state(task_id=job_id, state=PROGRESS, meta=meta)
+            with contextlib.suppress(*BROKER_BLIPS):  # progress is news, not the job: a blip skips one
+                task.update_state(task_id=job_id, state=PROGRESS, meta=meta)
 
     return report
 

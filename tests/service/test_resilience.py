@@ -134,6 +134,34 @@ def test_a_waiting_client_keeps_its_job_id_when_the_broker_goes_away(tmp_path: P
             redis_server.stop()
 
 
+def test_a_redis_blip_does_not_fail_a_running_job(tmp_path: Path, data: Path) -> None:
+    """Redis away for 4 s mid-job (`shutdown save`, restarted with its data): the worker's
+    once-a-second cancel check raised redis' ConnectionError (not an OSError: never retried) and
+    the job failed with internal_error. Now it rides the blip out and ends done."""
+    redis_server = RedisServer(data_dir=tmp_path).start()
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    settings = Settings(broker_url=url, blob_dir=tmp_path / "blobs", task_time_limit_s=300)
+    worker = Worker(service_env(url, settings.blob_dir, VFER_TASK_TIME_LIMIT_S="300"), tmp_path / "worker.log")
+    clip = make_long_clip(SINGLE, 60.0, tmp_path / "long.mp4").read_bytes()
+    try:
+        with TestClient(create_app(settings)) as client:
+            wait_until(lambda: client.get("/readyz").json()["workers"], 60, "the worker")
+            job = client.post("/predict?wait=0&mode=paper", content=clip).json()
+            wait_until(lambda: client.get(job["status_url"]).json()["status"] == "running", 30, "the job to start")
+            redis_server.stop(save=True)
+            time.sleep(4)
+            redis_server.start()
+            wait_until(
+                lambda: client.get(job["status_url"]).json()["status"] not in ("queued", "running"), 120, "the job"
+            )
+            status = client.get(job["status_url"]).json()
+            assert status["status"] == "done", status
+            assert status["result"]["faces"]
+    finally:
+        worker.stop()
+        redis_server.stop()
+
+
 def test_broker_down_is_503_then_service_recovers(private_redis: RedisServer, tmp_path: Path, data: Path) -> None:
     url = f"redis://127.0.0.1:{private_redis.port}/0"
     settings = Settings(broker_url=url, blob_dir=tmp_path / "blobs", queue="vfer", default_wait_s=30)
