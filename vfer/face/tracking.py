@@ -62,6 +62,7 @@ class Track:
     observations: dict[int, Observation] = field(default_factory=dict)
     last_box: Box | None = None
     last_position: int = -1
+    seen_until_s: float | None = None  # a carried face: when the previous window last saw it
 
     @property
     def positions(self) -> list[int]:
@@ -77,19 +78,25 @@ class TrackerState:
     faces: tuple[tuple[int, Box], ...] = ()  # (track id, last box)
     next_id: int = 0
     last_detection_s: float | None = None
+    seen_s: tuple[float | None, ...] = ()  # per face: when it was last seen (windows overlap)
 
     def to_dict(self) -> dict[str, Any]:
+        seen = self.seen_s or (None,) * len(self.faces)
         return {
-            "faces": [[key, [box.x0, box.y0, box.x1, box.y1]] for key, box in self.faces],
+            "faces": [
+                [key, [box.x0, box.y0, box.x1, box.y1], at] for (key, box), at in zip(self.faces, seen, strict=True)
+            ],
             "next_id": self.next_id,
             "last_detection_s": self.last_detection_s,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrackerState:
-        faces = tuple((int(key), Box(*(float(c) for c in coords))) for key, coords in data.get("faces", []))
+        entries = data.get("faces", [])
+        faces = tuple((int(entry[0]), Box(*(float(c) for c in entry[1]))) for entry in entries)
+        seen = tuple(None if len(entry) < 3 or entry[2] is None else float(entry[2]) for entry in entries)
         last = data.get("last_detection_s")
-        return cls(faces, int(data.get("next_id", 0)), None if last is None else float(last))
+        return cls(faces, int(data.get("next_id", 0)), None if last is None else float(last), seen)
 
 
 def search_slot(time_s: float, interval_s: float) -> int:
@@ -128,8 +135,13 @@ class _TrackerBase:
         self._finished: list[Track] = []
         self._renumber = state is None  # a stream (any state, even empty) keeps the ids it hands out
         state = state or TrackerState()
-        # Carried faces count as seen just before this window's first position.
-        self._active = [Track(key=key, last_box=box, last_position=-1) for key, box in state.faces]
+        # Carried faces count as seen just before this window's first position, and at each of its
+        # positions up to when the previous window (which overlaps this one) last saw them.
+        seen = state.seen_s or (None,) * len(state.faces)
+        self._active = [
+            Track(key=key, last_box=box, last_position=-1, seen_until_s=at)
+            for (key, box), at in zip(state.faces, seen, strict=True)
+        ]
         self._next_key = max([state.next_id, *(key + 1 for key, _ in state.faces)])
         self._last_detection_s = state.last_detection_s
 
@@ -150,8 +162,10 @@ class _TrackerBase:
 
     def state(self) -> TrackerState:
         """The faces still followed (not retired) and the last full search, for the next window."""
-        faces = tuple((t.key, t.last_box) for t in sorted(self._active, key=lambda t: t.key) if t.last_box is not None)
-        return TrackerState(faces, self._next_key, self._last_detection_s)
+        tracks = [t for t in sorted(self._active, key=lambda t: t.key) if t.last_box is not None]
+        faces = tuple((t.key, t.last_box) for t in tracks if t.last_box is not None)
+        seen = tuple(t.observations[max(t.observations)].time_s if t.observations else t.seen_until_s for t in tracks)
+        return TrackerState(faces, self._next_key, self._last_detection_s, seen)
 
     def _detection_due(self, time_s: float) -> bool:
         last, interval = self._last_detection_s, self._config.detect_interval_s
@@ -190,10 +204,13 @@ class _TrackerBase:
             return np.repeat(box_crop(gray, box, spec.size)[:, :, None], 3, axis=2)
         return box_crop(color[:, :, ::-1], box, spec.size)  # BGR -> RGB
 
-    def _retire_stale(self, position: int) -> None:
-        """End tracks unseen for more than max_gap_steps positions."""
+    def _retire_stale(self, position: int, time_s: float) -> None:
+        """End tracks unseen for more than max_gap_steps positions (a carried face counts as seen
+        at the positions the previous window saw it at or after)."""
         keep: list[Track] = []
         for track in self._active:
+            if not track.observations and track.seen_until_s is not None and time_s <= track.seen_until_s + 1e-6:
+                track.last_position = position
             if position - track.last_position > self._config.max_gap_steps:
                 self._finished.append(track)
             else:
@@ -239,7 +256,7 @@ class SampledTracker(_TrackerBase):
         """Find and crop the faces of one grid frame (`color`: the BGR frame, when a model wants
         colour crops; `found`: this frame's whole-frame search, when it was run ahead)."""
         detector = self._models.detector
-        self._retire_stale(position)
+        self._retire_stale(position, time_s)
         for track in self._active:
             assert track.last_box is not None, "an active track always has a box"
             box = detector.detect_near(gray, track.last_box)
