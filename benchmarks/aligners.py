@@ -4,8 +4,8 @@ and its 5-point model (no such restriction), on the same photos and models.
 python -m benchmarks.aligners
 
 - Eye centres: how far the 5-point ones fall from the 68-point ones, in inter-ocular distances.
-- Every model that takes aligned crops, on the held-out photos of benchmarks/model_quality.py
-  (London people with odd ids, CC BY 4.0; Canada, CC BY): accuracy and neutral/happy recall.
+- Every model that takes aligned crops, on the development people's London (CC BY 4.0) and
+  Canada (CC BY) photos (`vfer.data.photos.person_split`): accuracy and neutral/happy recall.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.machine import describe
-from benchmarks.model_quality import DATA, held_out
+from benchmarks.model_quality import DATA
 from vfer.config import ALIGNED_GRAY
-from vfer.data.photos import london_and_canada, photo_window
+from vfer.data.photos import london_and_canada, person_split, photo_window
 from vfer.face.landmarks import LandmarkPredictor, eye_centres
 from vfer.face.tracking import FaceModels
 from vfer.inference import classify_windows, load_classifier
@@ -26,7 +26,7 @@ from vfer.models import REGISTERED_MODELS
 
 
 def main() -> None:
-    photos = [p for p in london_and_canada(DATA) if held_out(p.subject)]
+    photos = [p for p in london_and_canada(DATA) if person_split(p.subject) == "dev"]
     full, five = LandmarkPredictor(points=68), LandmarkPredictor(points=5)
     detector = FaceModels.load().detector
     errors = []

@@ -4,6 +4,7 @@ with TF.js's CPU backend): same inputs, same probabilities to 1e-4."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from vfer.face.crops import pad_to_square, tf_resize_bilinear
 from vfer.labels import LABELS
 from vfer.models import create_model
 
+CONVERTER = Path(__file__).resolve().parents[1] / "scripts" / "convert_faceapi_expression.py"
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "faceapi_expression_js.json").read_text())
 FACEAPI_NAMES = {"neutral": "neutral", "happy": "happy", "sad": "sad", "anger": "angry", "fear": "fearful",
                  "disgust": "disgusted", "surprise": "surprised"}  # fmt: skip
@@ -32,9 +34,36 @@ def _image(case: dict[str, Any], data: Path) -> np.ndarray:
     return cv2.imread(str(data / "faces" / case["path"]))[max(0, y0) : y1, max(0, x0) : x1, ::-1]
 
 
+def _converter() -> Any:
+    spec = importlib.util.spec_from_file_location("convert_faceapi_expression", CONVERTER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
-def frame_model() -> torch.nn.Module:
-    return create_model("faceapi_expression", pretrained=True).frame_model.eval()
+def ported(data: Path) -> dict[str, torch.Tensor]:
+    """The TF.js weights as scripts/convert_faceapi_expression.py converts them."""
+    convert = _converter()
+    return dict(convert.state_dict(convert.read_weight_map(data / "models" / "faceapi_expression")))
+
+
+@pytest.fixture(scope="module")
+def frame_model(ported: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """The shipped net with the port's own last layer: training refitted (and calibrated) that
+    layer alone, so everything else is checked as it ships."""
+    model = create_model("faceapi_expression", pretrained=True).frame_model.eval()
+    model.fc.load_state_dict({"weight": ported["fc.weight"], "bias": ported["fc.bias"]})
+    return model
+
+
+def test_the_shipped_net_is_the_port_but_for_its_last_layer(ported: dict[str, torch.Tensor]) -> None:
+    shipped = create_model("faceapi_expression", pretrained=True).frame_model.state_dict()
+    assert shipped.keys() == ported.keys()
+    for name, weight in ported.items():
+        same = torch.equal(shipped[name], weight)
+        assert same != name.startswith("fc."), f"{name}: {'unchanged' if same else 'changed'}"
 
 
 @pytest.mark.parametrize("case", FIXTURE["cases"], ids=[c["name"] for c in FIXTURE["cases"]])

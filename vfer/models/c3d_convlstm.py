@@ -72,8 +72,8 @@ class C3DConvLSTM(nn.Module):
 
 
 @register_model(
-    summary="paper model: 3 Conv3d + ConvLSTM(16); shipped weights distilled from fer_ensemble",
-    pretrained="c3d_convlstm_distilled",
+    summary="paper model: 3 Conv3d + ConvLSTM(16); trained on real labels for all seven expressions",
+    pretrained="c3d_convlstm",
 )
 def c3d_convlstm(**kwargs: object) -> C3DConvLSTM:
     return C3DConvLSTM(**kwargs)  # type: ignore[arg-type]

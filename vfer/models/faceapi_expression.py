@@ -97,7 +97,7 @@ class FaceExpressionNet(nn.Module):
 
 
 @register_model(
-    summary="face-api.js FaceExpressionNet per frame (112x112 RGB face box), mean over the 8 frames (ported, MIT)",
+    summary="face-api.js FaceExpressionNet per frame (112x112 RGB face box), mean over the 8 frames (ported, MIT; last layer refitted)",
     pretrained="faceapi_expression",
 )
 def faceapi_expression(**kwargs: object) -> FrameAveraged:

@@ -82,8 +82,8 @@ def _drop_the_old_video_head(module: nn.Module, state_dict: dict[str, Tensor], p
 
 
 @register_model(
-    summary="paper's in-the-wild model: C3D+ConvLSTM + FER2013 mini-Xception branch; distilled from fer_ensemble",
-    pretrained="c3d_convlstm_fer_distilled",
+    summary="paper's in-the-wild model: C3D+ConvLSTM + FER2013 mini-Xception branch; trained on real labels for all seven",
+    pretrained="c3d_convlstm_fer",
     init_weights=("pretrained_fer",),
 )
 def c3d_convlstm_fer(**kwargs: object) -> TwoBranch:

@@ -33,6 +33,7 @@ class TrainConfig:
     # (unbalanced validation people: every class counts alike).
     select_by: Literal["accuracy", "loss", "macro_recall"] = "accuracy"
     epoch_size: int | None = None  # clips drawn per epoch (with sample weights); None: all of them
+    min_class_support: int = 1  # macro recall counts the classes with this many validation clips
 
 
 @dataclass
@@ -120,7 +121,8 @@ def train(
         val_loss = float(_loss(log_probs, val_target))  # cross-entropy: softmax of log p is p
         predicted = probs.argmax(1)
         accuracy = float((predicted == hard).mean())
-        macro_recall = float(np.mean([(predicted[hard == k] == k).mean() for k in np.unique(hard)]))
+        counted = [k for k, n in enumerate(np.bincount(hard)) if n >= max(1, config.min_class_support)]
+        macro_recall = float(np.mean([(predicted[hard == k] == k).mean() for k in counted]))
         history.val_loss.append(val_loss)
         history.val_accuracy.append(accuracy)
         history.val_macro_recall.append(macro_recall)
