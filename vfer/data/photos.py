@@ -12,6 +12,7 @@ model, frame or video, is trained and measured on alike.
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -243,7 +244,12 @@ def photo_stills(
             if progress:
                 progress(1)
     else:
-        with ProcessPoolExecutor(max(1, workers), initializer=_load_worker_models, initargs=(landmarks,)) as pool:
+        # Spawned, not forked: a fork of a process with threads (a server, a test runner) can
+        # inherit a held lock and hang.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            max(1, workers), mp_context=context, initializer=_load_worker_models, initargs=(landmarks,)
+        ) as pool:
             n = len(photos)
             chunk = max(1, min(32, n // (4 * max(1, workers))))
             for result in pool.map(
