@@ -43,6 +43,7 @@ from tqdm import tqdm
 
 from vfer.config import ALIGNED_GRAY, CropSpec, PipelineConfig
 from vfer.data.photos import (
+    FaceMode,
     LabelledPhoto,
     expression_photos,
     grid_videos,
@@ -95,9 +96,11 @@ FRAME_MODELS = ("mini_xception_fer2013", "faceapi_expression", TEACHER)
 TEACHERS: dict[str, torch.nn.Module] = {}  # the fitted frame models, by name
 
 
-def _stills(name: str, photos: list[LabelledPhoto], crops: tuple[CropSpec, ...], mode: str, workers: int) -> dict:
+def _stills(
+    name: str, photos: list[LabelledPhoto], crops: tuple[CropSpec, ...], mode: FaceMode, workers: int
+) -> dict[str, np.ndarray]:
     with tqdm(total=len(photos), desc=name, unit="photo") as bar:
-        got = photo_stills(photos, crops, mode=mode, workers=workers, progress=bar.update)  # type: ignore[arg-type]
+        got = photo_stills(photos, crops, mode=mode, workers=workers, progress=bar.update)
     print(f"{name}: a face in {int(got.found.sum())} of {len(photos)} photos")
     out = {f"{name}_{spec.kind}": stills for spec, stills in got.stills.items()}
     return out | {f"{name}_labels": got.labels, f"{name}_subjects": np.array(got.subjects), f"{name}_found": got.found}

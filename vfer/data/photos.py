@@ -34,6 +34,7 @@ from vfer.labels import LABELS
 from vfer.pipeline import FaceWindow, faces_in_window
 
 Split = Literal["dev", "tune", "train"]
+FaceMode = Literal["detect", "pad", "crop"]  # found as is, found in a framed tight crop, or the photo is the face
 Clips = dict[CropSpec, npt.NDArray[np.uint8]]  # by crop: (T, S, S) gray or (T, S, S, 3) RGB
 SYNONYMS = {"angry": "anger", "smiling": "happy", "happiness": "happy", "sadness": "sad", "surprised": "surprise"}
 SYNONYMS |= {"disgusted": "disgust", "fearful": "fear", "afraid": "fear"}
@@ -145,25 +146,32 @@ def photo_window(
     return detected_window(path, models, crops, landmarks=landmarks, pad=False)
 
 
-def crop_window(path: Path, crops: Sequence[CropSpec], config: PipelineConfig | None = None) -> Clips:
-    """A photo that is already the face (FER2013): no detection; the aligned crop is the photo
-    resized (and gamma-corrected when dark, as the pipeline does), the box crop the whole photo."""
+def crop_stills(path: Path, crops: Sequence[CropSpec], config: PipelineConfig | None = None) -> Clips:
+    """A photo that is already the face (FER2013), one frame by crop: no detection; the aligned
+    crop is the photo resized (and gamma-corrected when dark, as the pipeline does), the box crop
+    the whole photo."""
     config = config or PipelineConfig()
     image = read_photo(path)
     gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
     height, width = gray.shape
-    clips: Clips = {}
+    frames: Clips = {}
     for spec in crops:
         if spec.kind == "aligned":
             shrink = spec.size < min(height, width)  # area-average down; bilinear up (area is blocky there)
             method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
             face = np.asarray(cv2.resize(gray, (spec.size, spec.size), interpolation=method), np.uint8)
-            frame = brighten_if_dark(face, config.gamma, config.dark_threshold)
+            frames[spec] = brighten_if_dark(face, config.gamma, config.dark_threshold)
         else:
             source = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), np.uint8) if spec.color else gray
-            frame = box_crop(source, Box(0.0, 0.0, float(width), float(height)), spec.size)
-        clips[spec] = np.repeat(frame[None], CLIP_FRAMES, axis=0)
-    return clips
+            frames[spec] = box_crop(source, Box(0.0, 0.0, float(width), float(height)), spec.size)
+    return frames
+
+
+def crop_window(path: Path, crops: Sequence[CropSpec], config: PipelineConfig | None = None) -> Clips:
+    """`crop_stills` as still 8-frame clips."""
+    return {
+        spec: np.repeat(frame[None], CLIP_FRAMES, axis=0) for spec, frame in crop_stills(path, crops, config).items()
+    }
 
 
 def moving_clip(
@@ -228,7 +236,7 @@ def photo_stills(
     photos: Sequence[LabelledPhoto],
     crops: Sequence[CropSpec],
     *,
-    mode: Literal["detect", "pad", "crop"] = "pad",
+    mode: FaceMode = "pad",
     landmarks: int = 68,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
@@ -240,7 +248,7 @@ def photo_stills(
     results: list[Clips | None] = []
     if mode == "crop":
         for photo in photos:
-            results.append({spec: clip[0] for spec, clip in crop_window(photo.path, specs).items()})
+            results.append(crop_stills(photo.path, specs))
             if progress:
                 progress(1)
     else:
@@ -258,16 +266,14 @@ def photo_stills(
                 results.append(result)
                 if progress:
                     progress(1)
-    kept = [r for r in results if r is not None]
+    kept = [(photo, result) for photo, result in zip(photos, results, strict=True) if result is not None]
     shapes = {spec: (spec.size, spec.size, *((3,) if spec.color else ())) for spec in specs}
     return PhotoStills(
         stills={
-            spec: np.stack([r[spec] for r in kept]) if kept else np.zeros((0, *shapes[spec]), np.uint8)
+            spec: np.stack([r[spec] for _, r in kept]) if kept else np.zeros((0, *shapes[spec]), np.uint8)
             for spec in specs
         },
-        labels=np.array(
-            [LABELS.index(p.label) for p, r in zip(photos, results, strict=True) if r is not None], np.int64
-        ),
-        subjects=[p.subject for p, r in zip(photos, results, strict=True) if r is not None],
+        labels=np.array([LABELS.index(p.label) for p, _ in kept], np.int64),
+        subjects=[p.subject for p, _ in kept],
         found=np.array([r is not None for r in results], dtype=bool),
     )

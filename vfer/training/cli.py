@@ -67,9 +67,10 @@ def _format_quality(folder: str, report: dict[str, Any]) -> str:
 
 
 def _evaluate_folder(args: argparse.Namespace) -> int:
+    from vfer.data.photos import FaceMode
     from vfer.models import DEFAULT_MODEL
     from vfer.training.evaluate import plot_confusion
-    from vfer.training.photo_eval import FaceMode, evaluate_folder
+    from vfer.training.photo_eval import evaluate_folder
 
     mode: FaceMode = "crop" if args.crops else "detect" if args.no_pad else "pad"
     model = args.model or DEFAULT_MODEL

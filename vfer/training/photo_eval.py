@@ -7,17 +7,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from vfer.data.photos import Clips, photo_folder, photo_stills, still_clips
+from vfer.data.photos import Clips, FaceMode, photo_folder, photo_stills, still_clips
 from vfer.inference import ClipClassifier, load_classifier
 from vfer.labels import LABELS
 from vfer.training.evaluate import macro_recall, quality
 
-FaceMode = Literal["detect", "pad", "crop"]
 # The model card's rule, written before any figure.
 RULE_LEAVES_OUT = ("fear",)  # 17 photos in all: reported, too few to rule
 MAX_MACRO_GAP = 0.02
