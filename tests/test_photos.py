@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from vfer.config import ALIGNED_GRAY, CLIP_FRAMES, CropSpec
 from vfer.data.cache import ClipSet
@@ -20,7 +21,6 @@ from vfer.data.photos import (
     crop_window,
     detected_window,
     expression_photos,
-    moving_clip,
     person_split,
     photo_folder,
     photo_stills,
@@ -30,6 +30,7 @@ from vfer.errors import InputError, InvalidOptionError
 from vfer.face.tracking import FaceModels
 from vfer.labels import LABELS
 from vfer.training.evaluate import expected_calibration_error, macro_recall, quality
+from vfer.training.motion import move_clips
 
 BOX_RGB = CropSpec("box", 112, True)
 
@@ -140,17 +141,21 @@ def test_a_fer2013_crop_is_taken_as_the_face(data: Path) -> None:
 
 def test_a_moving_clip_moves_smoothly_within_the_papers_rotations(data: Path) -> None:
     photo = sorted((data / "faces" / "fer2013" / "val" / "surprise").glob("*.jpg"))[0]
-    still = crop_window(photo, (ALIGNED_GRAY, BOX_RGB))
-    rng = np.random.default_rng(3)
-    moved = moving_clip(still, rng)
-    frames = moved[ALIGNED_GRAY].astype(np.float64)
-    assert moved[BOX_RGB].shape == still[BOX_RGB].shape and moved[ALIGNED_GRAY].dtype == np.uint8
-    steps = [np.abs(frames[t + 1] - frames[t]).mean() for t in range(CLIP_FRAMES - 1)]
+    still = torch.from_numpy(crop_window(photo, (ALIGNED_GRAY,))[ALIGNED_GRAY]).float()[None, None]  # (1, 1, T, H, W)
+    moved = move_clips(still, torch.Generator().manual_seed(3))
+    assert moved.shape == still.shape
+    frames = moved[0, 0].double()
+    steps = [float((frames[t + 1] - frames[t]).abs().mean()) for t in range(CLIP_FRAMES - 1)]
     assert max(steps) > 0.5  # it moves
-    ends = np.abs(frames[-1] - frames[0]).mean()
+    ends = float((frames[-1] - frames[0]).abs().mean())
     assert max(steps) < ends  # in small steps from a start to an end, not jumps
-    unmoved = moving_clip(still, np.random.default_rng(3), max_angle=0.0)[ALIGNED_GRAY]
-    assert not np.array_equal(unmoved, moved[ALIGNED_GRAY])
+    # With no rotation, shift or scale change left, it is the still itself or its mirror image.
+    quiet = torch.Generator().manual_seed(3)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("vfer.training.motion.MAX_SHIFT", 0.0)
+        patch.setattr("vfer.training.motion.MAX_SCALE_CHANGE", 0.0)
+        unmoved = move_clips(still, quiet, max_angle=0.0)
+    assert any(torch.allclose(unmoved, twin, atol=1e-3) for twin in (still, still.flip(-1)))
 
 
 def test_the_calibration_error_is_the_confidence_gap_weighted_by_bin() -> None:

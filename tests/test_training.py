@@ -66,9 +66,9 @@ def test_drawn_epochs_move_each_batch_and_keep_the_best_macro_recall(cache: Path
     clips = load_cache(cache)
     seen: list[int] = []
 
-    def count_and_flip(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def count_and_flip(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         seen.append(len(batch))
-        return np.ascontiguousarray(batch[..., ::-1])
+        return batch.flip(-1)
 
     model = create_model("c3d_convlstm")
     config = TrainConfig(epochs=3, lr=1e-3, batch_size=4, progress=False, select_by="macro_recall", epoch_size=10)

@@ -27,6 +27,7 @@ from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.labels import NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
 from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path, read_meta, require_vfer_labels
+from vfer.models.device import select_device
 from vfer.models.ensemble import EnsembleSpec, ensemble_spec
 from vfer.models.export import FRAME_MEAN_KEY
 from vfer.models.mini_xception import FrameAveraged
@@ -76,11 +77,6 @@ def clips_per_call(crop: CropSpec, batch: int = BATCH, device: str = "cpu") -> i
     if device != "cpu":
         return batch
     return max(1, batch * ALIGNED_GRAY.size**2 // (crop.size**2 * crop.channels))
-
-
-def select_device() -> torch.device:
-    """CUDA when present, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _as_input(clips: Clips) -> npt.NDArray[np.float32]:

@@ -5,8 +5,8 @@ model, frame or video, is trained and measured on alike.
 - People are split by a rule, never by luck: `person_split` hashes the person's id.
 - A tight face crop is padded so the detector sees a head (`detected_window`), or taken as the
   face itself (`crop_window`, FER2013's 48x48 crops).
-- A still becomes a clip the way the paper treats CK+ peak frames: 8 frames under a smooth random
-  motion, rotations up to 15 degrees (`moving_clip`).
+- A still becomes an 8-frame still clip (`still_clips`); training moves it the way the paper
+  treats CK+ peak frames, on the training device (`vfer.training.motion.move_clips`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,31 +172,6 @@ def crop_window(path: Path, crops: Sequence[CropSpec], config: PipelineConfig | 
     return {
         spec: np.repeat(frame[None], CLIP_FRAMES, axis=0) for spec, frame in crop_stills(path, crops, config).items()
     }
-
-
-def moving_clip(
-    still: Mapping[CropSpec, npt.NDArray[np.uint8]], rng: np.random.Generator, *, max_angle: float = 15.0
-) -> Clips:
-    """Each crop's still clip (T, S, S[, 3]) under one smooth random motion: rotation up to
-    `max_angle` degrees (the paper's range), shifts up to 4 % and scale within 6 %, moving
-    linearly from a random start to a random end over the frames; a coin flip mirrors it."""
-    angles = rng.uniform(-max_angle, max_angle, 2)
-    shifts = rng.uniform(-0.04, 0.04, (2, 2))
-    scales = rng.uniform(0.94, 1.06, 2)
-    flip = bool(rng.integers(2))
-    out: Clips = {}
-    for spec, clip in still.items():
-        frames = np.empty_like(clip)
-        size = spec.size
-        for t, step in enumerate(np.linspace(0.0, 1.0, len(clip))):
-            angle = angles[0] + (angles[1] - angles[0]) * step
-            scale = scales[0] + (scales[1] - scales[0]) * step
-            matrix = cv2.getRotationMatrix2D((size / 2, size / 2), float(angle), float(scale))
-            matrix[:, 2] += (shifts[0] + (shifts[1] - shifts[0]) * step) * size
-            moved = cv2.warpAffine(clip[t], matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)
-            frames[t] = moved[:, ::-1] if flip else moved
-        out[spec] = frames
-    return out
 
 
 def still_clips(stills: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

@@ -4,6 +4,7 @@ best-validation weights kept, seeds fixed, CUDA when present, a progress bar per
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,10 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from vfer.inference import select_device
+from vfer.models.device import select_device
 
 Clips = npt.NDArray[np.uint8]  # (N, T, H, W)
-Augment = Callable[[Clips, np.random.Generator], Clips]  # a batch's clips, moved anew each time drawn
+# A batch's clips (B, C, T, H, W) on the training device, moved anew each time drawn.
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class TrainConfig:
     select_by: Literal["accuracy", "loss", "macro_recall"] = "accuracy"
     epoch_size: int | None = None  # clips drawn per epoch (with sample weights); None: all of them
     min_class_support: int = 1  # macro recall counts the classes with this many validation clips
+    max_seconds: float | None = None  # no epoch starts after this much wall time (a lease's end)
 
 
 @dataclass
@@ -87,12 +90,13 @@ def train(
     """Train in place; the model ends with its best-validation weights (`config.select_by`).
     Targets are class indices or distributions (distillation); `sample_weights` draws each
     epoch's clips with replacement in proportion to them (balanced classes), else a permutation;
-    `augment` moves each drawn batch anew (photos as clips under random motion)."""
+    `augment` moves each drawn batch anew on the device (photos as clips under random motion)."""
     seed_everything(config.seed)
     device = device or select_device()
     model.to(device)
     optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     generator = np.random.default_rng(config.seed)
+    motion = torch.Generator(device=device).manual_seed(config.seed)
     target = torch.from_numpy(train_y)
     history = History()
     best_state, best_score = copy.deepcopy(model.state_dict()), -float("inf")
@@ -100,7 +104,10 @@ def train(
     draw = None if sample_weights is None else sample_weights / sample_weights.sum()
     val_target = torch.from_numpy(val_y)
     hard = val_y if val_y.ndim == 1 else val_y.argmax(1)
+    started = time.monotonic()
     for epoch in epochs:
+        if config.max_seconds is not None and time.monotonic() - started > config.max_seconds:
+            break
         model.train()
         if draw is None:
             order = generator.permutation(len(train_x))
@@ -109,9 +116,11 @@ def train(
         total = 0.0
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size]
-            clips = train_x[idx] if augment is None else augment(train_x[idx], generator)
+            clips = _batch(train_x[idx], device)
+            if augment is not None:
+                clips = augment(clips, motion)
             optimiser.zero_grad()
-            loss = _loss(model(_batch(clips, device)), target[idx].to(device))
+            loss = _loss(model(clips), target[idx].to(device))
             loss.backward()
             optimiser.step()
             total += float(loss.detach()) * len(idx)
