@@ -1,11 +1,12 @@
 """Train the shipped models on real labels for all seven expressions and choose the default by the
 model card's rule (written before any figure).
 
-    python scripts/train_default.py [--stage all|data|teachers|students|select] [--epochs 20]
+    python scripts/train_default.py [--stage all|data|teachers|pack|students|select] [--epochs 20]
 
 It writes the shipped weights in vfer/models/weights/ (checkpoints, ONNX graphs, the ensemble,
 selection.json). On the 2-core machine of the README: data 4 min, teachers 13 min, students
-(`--student NAME --threads 1`, both at once) about 50 min, select 2 min.
+(`--student NAME --threads 1`, both at once) about 75 min on the CPU or 5 min on one H200 GPU,
+select 2 min.
 
 Stages, each cached in `build/train_default/` so a rerun resumes:
 1. data: every photo's face through the service's own pipeline (`vfer.data.photos`): the
@@ -18,11 +19,14 @@ Stages, each cached in `build/train_default/` so a rerun resumes:
    paper's branch selection); face-api's last layer refitted on the same data, its features
    fixed, the step kept by PublicTest macro recall; both calibrated by a temperature fitted on the
    tune people and folded into their last layer; the ensemble's shared temperature fitted likewise.
-3. students: the paper's two video models, warm-started from the previous release's weights, on
-   the train people's photos as moving clips (real labels, 55 % of each epoch), FER2013 crops as
-   moving clips (real labels, 35 %) and GRID windows (the new ensemble's distributions, 10 %),
-   classes balanced within each source, the epoch kept by macro recall on the tune people;
-   calibrated the same way; ONNX graphs exported.
+3. pack, students: the paper's two video models on the train people's photos as moving clips
+   (real labels, 55 % of each epoch), FER2013 crops as moving clips (real labels, 35 %) and GRID
+   windows (the new ensemble's distributions, 10 %), classes balanced within each source, the
+   epoch kept by macro recall on the tune people; calibrated the same way; ONNX graphs exported.
+   The pack (`vfer.training.students.StudentPack`) is all a GPU machine needs: the shipped
+   weights were fitted there with the paper's 80 epochs at 1e-4 (`scripts/gpu_session.sh`) and
+   shipped here with `--stage students --fitted DIR`; without `--fitted` the fit runs on the CPU
+   with a smaller budget (`--epochs`, 2,048 clips an epoch at 5e-4).
 4. select: every model measured on the development people (`vfer.training.photo_eval`, ONNX as
    served), the rule applied, `selection.json` written.
 

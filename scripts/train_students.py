@@ -35,6 +35,12 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=StudentRecipe.lr)
     parser.add_argument("--batch-size", type=int, default=StudentRecipe.batch_size)
     parser.add_argument("--epoch-size", type=int, default=StudentRecipe.epoch_size)
+    parser.add_argument(
+        "--min-tune-support",
+        type=int,
+        default=StudentRecipe.min_class_support,
+        help="tune clips a class needs to count in the macro recall that keeps an epoch",
+    )
     parser.add_argument("--budget-s", type=float, help="no epoch starts after this many seconds")
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
@@ -44,6 +50,7 @@ def main() -> None:
         lr=args.lr,
         batch_size=args.batch_size,
         epoch_size=args.epoch_size,
+        min_class_support=args.min_tune_support,
         max_seconds=args.budget_s,
     )
     start = None

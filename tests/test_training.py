@@ -15,6 +15,7 @@ from vfer.data.cache import load_cache
 from vfer.data.layouts import read_layout
 from vfer.data.prepare import prepare
 from vfer.models import create_model, list_models, model_entry
+from vfer.training.students import StudentPack
 from vfer.training.train import TrainConfig, predict_proba, train
 
 
@@ -122,3 +123,50 @@ def test_vfer_export_writes_a_runnable_model_for_every_registered_model(name: st
         with torch.no_grad():
             logits = torch.jit.load(str(out))(torch.from_numpy(x)).numpy()
     assert logits.shape == (3, 7) and np.isfinite(logits).all()
+
+
+# What a GPU machine lacks: the fit must run without any of it (scripts/gpu_session.sh).
+NOT_ON_THE_GPU_MACHINE = ("dlib", "av", "cv2", "pydantic", "pydantic_settings", "fastapi", "celery", "redis", "grpc")
+WITHOUT_THEM = f"""
+import runpy, sys
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {NOT_ON_THE_GPU_MACHINE!r}:
+            raise ImportError(f"{{name}} is not on the GPU machine")
+sys.meta_path.insert(0, Absent())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_student_pack_trains_where_only_torch_and_numpy_are(cache: Path, tmp_path: Path) -> None:
+    """scripts/train_students.py fits a video model on a pack with none of the service's libraries
+    importable, and leaves a state dict the registry's model loads and a report of its run."""
+    clips = load_cache(cache)
+    stills = np.ascontiguousarray(clips.crops[:, 0])  # (N, 64, 64): real faces
+    one_hot = np.eye(7, dtype=np.float32)[clips.labels]
+    pack = StudentPack(
+        stills=stills,
+        still_targets=one_hot,
+        windows=clips.crops[:2],
+        window_targets=np.full((2, 7), 1 / 7, np.float32),
+        weights=np.ones(len(stills) + 2),
+        tune_stills=stills,
+        tune_still_labels=clips.labels,
+        tune_windows=clips.crops[:2],
+        tune_window_targets=one_hot[:2],
+    ).save(tmp_path / "pack.npz")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_students.py"
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THEM, script, pack, "c3d_convlstm", "--out", tmp_path / "fit",
+         "--epochs", "2", "--epoch-size", "8", "--batch-size", "4", "--threads", "1",
+         "--min-tune-support", "1"],
+        capture_output=True, text=True, timeout=600, env={"PYTHONPATH": str(script.parents[1])},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "fit" / "c3d_convlstm-scratch.json").read_text())
+    assert report["epochs_run"] == 2 and report["lr"] == 1e-4 and not report["warm_start"]
+    assert report["clips"] == {"stills": len(stills), "windows": 2}
+    assert 0.0 <= report["tune_macro_recall"] <= 1.0
+    state = torch.load(tmp_path / "fit" / "c3d_convlstm-scratch.pt", weights_only=True)
+    create_model("c3d_convlstm").load_state_dict(state)

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 DEFAULT_MODEL = "mini_xception_fer2013"
 """Chosen by the model card's rule (scripts/train_default.py, weights/selection.json): the best
-video model, `c3d_convlstm_fer`, beat every frame model's six-class macro recall on the development
-people (0.642 against 0.599) but lost 11.5 points of neutral recall against the best of them, over
-the rule's 10; so the default is the best frame model, the fine-tuned FER2013 mini-Xception."""
+video model, `c3d_convlstm_fer` (the paper's recipe, release 4), beat every frame model's six-class
+macro recall on the development people (0.650 against 0.599) but lost 18.4 points of sad recall
+against the best of them, over the rule's 10; so the default is the best frame model, the
+fine-tuned FER2013 mini-Xception."""
 
 TEACHER_MODEL = "mini_xception_fer2013"
 

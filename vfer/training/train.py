@@ -104,6 +104,9 @@ def train(
     draw = None if sample_weights is None else sample_weights / sample_weights.sum()
     val_target = torch.from_numpy(val_y)
     hard = val_y if val_y.ndim == 1 else val_y.argmax(1)
+    counted = [k for k, n in enumerate(np.bincount(hard)) if n >= max(1, config.min_class_support)]
+    if config.select_by == "macro_recall" and not counted:
+        raise ValueError(f"no validation class has {config.min_class_support} clips: lower min_class_support")
     started = time.monotonic()
     for epoch in epochs:
         if config.max_seconds is not None and time.monotonic() - started > config.max_seconds:
@@ -130,7 +133,6 @@ def train(
         val_loss = float(_loss(log_probs, val_target))  # cross-entropy: softmax of log p is p
         predicted = probs.argmax(1)
         accuracy = float((predicted == hard).mean())
-        counted = [k for k, n in enumerate(np.bincount(hard)) if n >= max(1, config.min_class_support)]
         macro_recall = float(np.mean([(predicted[hard == k] == k).mean() for k in counted]))
         history.val_loss.append(val_loss)
         history.val_accuracy.append(accuracy)
