@@ -28,7 +28,7 @@ from service.jobs import JobClient
 from service.metrics import Metrics
 from service.notify import create_notifier
 from service.queue import create_celery
-from service.routes import docs, health, jobs, page, predict
+from service.routes import docs, health, jobs, page, predict, stream
 from service.settings import Settings, get_settings
 from vfer import __version__
 from vfer.errors import VferError
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from service.rpc.server import start_grpc_server
 
             grpc_server, bound = await start_grpc_server(
-                settings, app.state.jobs, blobs, host=settings.host, port=settings.grpc_port
+                settings, app.state.jobs, host=settings.host, port=settings.grpc_port
             )
             log.warning("gRPC on %s:%d", settings.host, bound)
         sweeper = asyncio.create_task(_sweep_blobs(blobs, app.state.jobs))
@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by routes.docs from local assets, not a CDN
         redoc_url=None,
     )
-    for router in (predict.router, jobs.router, health.router, page.router, docs.router):
+    for router in (predict.router, jobs.router, stream.router, health.router, page.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.ASSETS), name="docs-assets")

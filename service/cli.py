@@ -21,7 +21,11 @@ def _run(args: argparse.Namespace) -> int:
     if settings.grpc_port is not None:
         print(f"vfer: gRPC (vfer.v1.ExpressionService) on {settings.host}:{settings.grpc_port}", flush=True)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=os.environ.get("VFER_LOG_LEVEL", "info")
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=os.environ.get("VFER_LOG_LEVEL", "info"),
+        ws_max_size=settings.max_frame_bytes + 1024,  # /stream's frames: refused before they are buffered
     )
     return 0
 

@@ -1,4 +1,5 @@
-"""Service errors, and the one place where every error becomes an HTTP status and JSON body.
+"""Service errors, and the one place where every error becomes an HTTP status (or a WebSocket
+close code) and JSON body.
 
 Core errors (`vfer.errors`) and job errors carry a stable `code`; the body is always
 `{"error": {"code": ..., "message": ...}}`.
@@ -112,6 +113,17 @@ HTTP_STATUS: dict[str, int] = {
 
 def http_status(code: str) -> int:
     return HTTP_STATUS.get(code, 500)
+
+
+# WebSocket close codes (RFC 6455): 1008 for what the client sent, 1013 "try again later" when the
+# service is overloaded or its broker away, 1011 for trouble on the server's side.
+_WS_TRY_AGAIN = frozenset({"queue_full", "stream_stalled", "broker_unavailable", "storage_unavailable"})
+
+
+def ws_close_code(code: str) -> int:
+    if code in _WS_TRY_AGAIN:
+        return 1013
+    return 1008 if http_status(code) < 500 else 1011
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:

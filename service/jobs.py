@@ -19,7 +19,7 @@ from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
 from pydantic import BaseModel
 
-from service.errors import BrokerUnavailableError, JobNotFoundError, QueueFullError
+from service.errors import BrokerUnavailableError, JobFailedError, JobNotFoundError, QueueFullError, StreamStalledError
 from service.notify import SAFETY_POLL_S, Notifier
 from service.settings import Settings
 from vfer.errors import JobCancelledError
@@ -48,6 +48,16 @@ class JobStatus:
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL
+
+    def outcome(self) -> dict[str, Any]:
+        """The result of a finished job, or its failure (with the job's own error code) raised."""
+        if self.status == "done":
+            assert self.result is not None
+            return self.result
+        if self.status == "failed":
+            assert self.error is not None
+            raise JobFailedError(self.error["code"], self.error["message"])
+        raise StreamStalledError(f"job {self.job_id} is still {self.status}")
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"job_id": self.job_id, "status": self.status, "status_url": f"/jobs/{self.job_id}"}
@@ -177,3 +187,21 @@ async def wait_for(jobs: JobClient, job_id: str, timeout_s: float) -> JobStatus:
                 return status
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(changed.wait(), min(remaining, SAFETY_POLL_S))
+
+
+async def submit_with_blob(jobs: JobClient, task: str, job_id: str, data: bytes, job: BaseModel) -> None:
+    """Store the job's bytes, then queue it; the bytes are deleted again if queueing fails (its
+    error is the answer)."""
+    await asyncio.to_thread(jobs.blobs.put, job_id, data)
+    try:
+        await asyncio.to_thread(jobs.submit, task, job_id, job)
+    except BaseException:
+        await asyncio.to_thread(jobs.blobs.delete_quietly, job_id)
+        raise
+
+
+def cancel_in_background(jobs: JobClient, job_id: str) -> None:
+    """Cancel a job whose result nobody will read, without blocking the caller (a failed cancel
+    is left to the sweeper)."""
+    task = asyncio.get_running_loop().run_in_executor(None, jobs.cancel, job_id)
+    task.add_done_callback(lambda done: done.exception())

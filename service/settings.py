@@ -27,9 +27,12 @@ class Settings(JobSettings):
     upload_idle_timeout_s: float = Field(
         30.0, gt=0
     )  # an upload or stream that sends nothing this long is cut (408, DEADLINE_EXCEEDED)
+    # Pages on other origins that may open /stream (comma-separated, e.g. https://app.example.org);
+    # empty: the gateway's own page only. Clients that send no Origin (not browsers) are let in.
+    ws_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     metrics_public: bool = False  # /metrics without an API key even when keys are configured
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "ws_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,4 +1,5 @@
-"""`vfer stream VIDEO --target host:port`: stream a file's frames, print each window's result."""
+"""`vfer stream VIDEO --target host:port | --ws URL`: stream a file's frames over gRPC or the
+gateway's WebSocket, print each window's result."""
 
 from __future__ import annotations
 
@@ -12,24 +13,22 @@ from typing import Any
 from vfer.errors import InvalidOptionError, VferError
 
 
-def format_window(window: object) -> str:
-    from vfer_rpc.v1 import expression_pb2 as pb
-
-    assert isinstance(window, pb.WindowResult)
+def format_window(window: dict[str, Any]) -> str:
     faces = (
-        "  ".join(f"face {f.track_id} {f.label} {f.distribution[f.label] * 100:.0f}%" for f in window.faces)
+        "  ".join(
+            f"face {f['track_id']} {f['label']} {f['distribution'][f['label']] * 100:.0f}%" for f in window["faces"]
+        )
         or "no face"
     )
-    return f"window {window.index:3d}  {window.start_s:7.2f}-{window.end_s:7.2f} s  {faces}"
+    return f"window {window['index']:3d}  {window['start_s']:7.2f}-{window['end_s']:7.2f} s  {faces}"
 
 
-def _run(args: argparse.Namespace) -> int:
+def _grpc_windows(args: argparse.Namespace, frames: Iterator[tuple[float, bytes]]) -> Iterator[dict[str, Any]]:
     import grpc
 
-    from service.rpc.client import Client, encoded_frames, stream_requests
+    from service.rpc.client import Client, stream_requests
     from service.rpc.convert import window_result_dict
 
-    frames = _Remembering(encoded_frames(Path(args.video), args.format))
     requests = stream_requests(
         frames,
         encoding=args.format,
@@ -38,19 +37,43 @@ def _run(args: argparse.Namespace) -> int:
         stride_s=args.stride,
         realtime=args.realtime,
     )
-    windows = []
     with Client(args.target, api_key=args.api_key) as client:
         try:
             for window in client.stream(requests):
-                windows.append(window_result_dict(window))
-                if args.json:  # the HTTP result's schema, not protobuf's JSON mapping
-                    print(json.dumps(windows[-1]), flush=True)
-                else:
-                    print(format_window(window), flush=True)
+                yield window_result_dict(window)
         except grpc.RpcError as exc:
-            if frames.error is not None:  # our own reading failed (gRPC only says UNKNOWN): say why
-                raise frames.error from None
             raise InvalidOptionError(f"{exc.code().name}: {exc.details()}") from None
+
+
+def _ws_windows(args: argparse.Namespace, frames: Iterator[tuple[float, bytes]]) -> Iterator[dict[str, Any]]:
+    from service.rpc.client import paced
+    from service.ws_client import ws_windows
+
+    yield from ws_windows(
+        args.ws,
+        paced(frames, args.realtime),
+        api_key=args.api_key,
+        model=args.model,
+        window_s=args.window,
+        stride_s=args.stride,
+        format=args.format,
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from service.rpc.client import encoded_frames
+
+    frames = _Remembering(encoded_frames(Path(args.video), args.format))
+    windows = []
+    try:
+        for window in (_ws_windows if args.ws else _grpc_windows)(args, frames):
+            windows.append(window)
+            # --json: the HTTP result's schema (a `streamWindow` a line), not protobuf's JSON mapping
+            print(json.dumps(window) if args.json else format_window(window), flush=True)
+    except VferError:
+        if frames.error is not None:  # our own reading failed (the transport only says it broke): say why
+            raise frames.error from None
+        raise
     if args.plot:
         from vfer.plots import plot_timeline
 
@@ -90,9 +113,13 @@ class _Remembering:
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser("stream", help="stream a video's frames to a gRPC server, print window results")
+    parser = commands.add_parser(
+        "stream", help="stream a video's frames live (gRPC or the /stream WebSocket), print window results"
+    )
     parser.add_argument("video")
-    parser.add_argument("--target", required=True, help="host:port of `vfer serve --grpc-port`")
+    door = parser.add_mutually_exclusive_group(required=True)
+    door.add_argument("--target", help="host:port of `vfer serve --grpc-port`")
+    door.add_argument("--ws", metavar="URL", help="the gateway's WebSocket, e.g. ws://127.0.0.1:8000/stream")
     parser.add_argument("--format", choices=("jpeg", "png"), default="jpeg")
     parser.add_argument("--model", default="")
     parser.add_argument("--window", type=float, default=0.0, help="seconds (server default 2)")

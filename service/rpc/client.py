@@ -51,6 +51,13 @@ def stream_requests(
     """The configuration, then the frames, paced at their own times when `realtime`."""
     config = pb.StreamConfig(model=model, window_s=window_s, stride_s=stride_s, format=ENCODINGS[encoding][0])
     yield pb.StreamRequest(config=config)
+    for time_s, data in paced(frames, realtime):
+        yield pb.StreamRequest(frame=pb.Frame(data=data, time_s=time_s))
+
+
+def paced(frames: Iterator[tuple[float, bytes]], realtime: bool) -> Iterator[tuple[float, bytes]]:
+    """The frames, each held back until its own time after the first when `realtime` (a camera's
+    pace), else as fast as they come."""
     started = time.monotonic()
     first: float | None = None
     for time_s, data in frames:
@@ -59,7 +66,7 @@ def stream_requests(
             delay = (time_s - first) - (time.monotonic() - started)
             if delay > 0:
                 time.sleep(delay)
-        yield pb.StreamRequest(frame=pb.Frame(data=data, time_s=time_s))
+        yield time_s, data
 
 
 class Client:

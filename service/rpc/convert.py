@@ -23,6 +23,20 @@ def window(data: dict[str, Any]) -> pb.Window:
     )
 
 
+def window_result(data: dict[str, Any]) -> pb.WindowResult:
+    """A stream window (the schema's `streamWindow`) as its message."""
+    return pb.WindowResult(
+        index=data["index"],
+        start_s=data["start_s"],
+        end_s=data["end_s"],
+        labels=data["labels"],
+        faces=[
+            pb.FaceWindow(track_id=f["track_id"], box=box(f["box"]), distribution=f["distribution"], label=f["label"])
+            for f in data["faces"]
+        ],
+    )
+
+
 def predict_response(result: dict[str, Any], job_id: str) -> pb.PredictResponse:
     faces = [
         pb.Face(

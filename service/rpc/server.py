@@ -20,28 +20,22 @@ import grpc
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from pydantic import BaseModel
 
 from service.auth import authenticate, new_job_id
 from service.errors import (
     DeadlineExceededError,
-    JobFailedError,
     MalformedFrameError,
-    StreamStalledError,
-    UploadTimeoutError,
     UploadTooLargeError,
 )
-from service.jobs import JobClient, JobStatus, wait_for
-from service.rpc.convert import box, predict_response
+from service.jobs import JobClient, cancel_in_background, submit_with_blob, wait_for
+from service.rpc.convert import predict_response, window_result
 from service.rpc.status import grpc_status
-from service.rpc.stream import FrameSampler, WindowFrames, given, stream_options
+from service.rpc.stream import given, stream_messages
 from service.settings import Settings
+from service.streaming import Streamer
 from vfer.errors import EmptyInputError, NotAVideoError, VferError
-from vfer.jobs.blobs import BlobStore
-from vfer.jobs.framepack import pack
-from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
-from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK
-from vfer.labels import LABELS
+from vfer.jobs.options import JobOptions, VideoJob, parse
+from vfer.jobs.tasks import PREDICT_TASK
 from vfer.sniff import refusal
 from vfer_rpc.v1 import expression_pb2 as pb
 from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
@@ -53,10 +47,10 @@ _END = object()
 
 
 class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
-    def __init__(self, settings: Settings, jobs: JobClient, blobs: BlobStore) -> None:
+    def __init__(self, settings: Settings, jobs: JobClient) -> None:
         self.settings = settings
         self.jobs = jobs
-        self.blobs = blobs
+        self.streamer = Streamer(settings, jobs)
 
     def _authorize(self, context: grpc.aio.ServicerContext) -> str | None:
         """The caller's key (the owner of the jobs it creates), or None when no keys are configured."""
@@ -64,22 +58,9 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         text = given if isinstance(given, str) else None
         return authenticate(text, self.settings.api_keys, f"{API_KEY_METADATA} metadata entry")
 
-    async def _submit(self, task: str, job_id: str, data: bytes, job: BaseModel) -> None:
-        await asyncio.to_thread(self.blobs.put, job_id, data)
-        try:
-            await asyncio.to_thread(self.jobs.submit, task, job_id, job)
-        except BaseException:
-            await asyncio.to_thread(self.blobs.delete_quietly, job_id)  # the submit's error is the answer
-            raise
-
-    def _abandon(self, job_id: str) -> None:
-        """Cancel a job whose result nobody will read (in the background: never blocks a stream's end)."""
-        task = asyncio.get_running_loop().run_in_executor(None, self.jobs.cancel, job_id)
-        task.add_done_callback(lambda done: done.exception())  # a failed cancel is left to the sweeper
-
     def _abandon_if_queued(self, submitted: asyncio.Future[None], job_id: str) -> None:
         if not submitted.cancelled() and submitted.exception() is None:
-            self._abandon(job_id)
+            cancel_in_background(self.jobs, job_id)
 
     async def Predict(self, request: pb.PredictRequest, context: grpc.aio.ServicerContext) -> pb.PredictResponse:
         try:
@@ -99,7 +80,7 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             if remaining is not None and remaining <= 0:
                 raise DeadlineExceededError("the deadline passed before the job was queued")
             job_id = new_job_id(owner)
-            submitted = asyncio.ensure_future(self._submit(PREDICT_TASK, job_id, request.video, job))
+            submitted = asyncio.ensure_future(submit_with_blob(self.jobs, PREDICT_TASK, job_id, request.video, job))
             try:
                 await asyncio.shield(submitted)  # a job half-queued would escape its cancel
                 # Named at once: a caller whose own deadline ends the call still learns its job.
@@ -114,106 +95,20 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             if not status.finished:
                 await asyncio.to_thread(self.jobs.cancel, job_id)  # nobody will read its result
                 raise DeadlineExceededError(f"job {job_id} did not finish before the deadline; it was cancelled")
-            return self._result(status, predict_response)
+            return predict_response(status.outcome(), status.job_id)
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
             raise  # unreachable: abort raises
 
-    def _result(self, status: JobStatus, convert: Any) -> Any:
-        if status.status == "done":
-            assert status.result is not None
-            return convert(status.result, status.job_id)
-        if status.status == "failed":
-            assert status.error is not None
-            raise JobFailedError(status.error["code"], status.error["message"])
-        raise StreamStalledError(f"job {status.job_id} is still {status.status}")
-
     async def StreamPredict(
         self, request_iterator: AsyncIterator[pb.StreamRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WindowResult]:
-        ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.stream_max_pending)
-        reader: asyncio.Task[None] | None = None
-        in_flight: str | None = None
         try:
             owner = self._authorize(context)
-            reader = asyncio.create_task(self._read(request_iterator, ready))
-            tracks: dict[str, Any] = {}  # the core tracker's state after the last window
-            while (item := await ready.get()) is not _END:
-                if isinstance(item, BaseException):
-                    raise item
-                window, options = item
-                in_flight = new_job_id(owner)
-                job = WindowJob(options=options, first_frame=window.first_frame, tracks=tracks)
-                await self._submit(PREDICT_WINDOW_TASK, in_flight, pack(window.frames), job)
-                status = await wait_for(self.jobs, in_flight, self.settings.stream_stall_s)
-                if not status.finished:
-                    raise StreamStalledError(
-                        f"window {window.index} was not done within {self.settings.stream_stall_s:.0f} s"
-                    )
-                in_flight = None
-                result = self._result(status, lambda result, _: result)
-                tracks = result["tracks"]
-                yield self._window_result(window, result["faces"])
+            async for window in self.streamer.windows(stream_messages(request_iterator), owner):
+                yield window_result(window)
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
-        finally:
-            if reader is not None:
-                reader.cancel()
-            if in_flight is not None:
-                self._abandon(in_flight)
-
-    @staticmethod
-    def _window_result(window: WindowFrames, faces: list[dict[str, Any]]) -> pb.WindowResult:
-        return pb.WindowResult(
-            index=window.index,
-            start_s=window.start_s,
-            end_s=window.end_s,
-            labels=LABELS,
-            faces=[
-                pb.FaceWindow(
-                    track_id=f["track_id"], box=box(f["box"]), distribution=f["distribution"], label=f["label"]
-                )
-                for f in faces
-            ],
-        )
-
-    async def _read(self, request_iterator: AsyncIterator[pb.StreamRequest], ready: asyncio.Queue[Any]) -> None:
-        """Read the stream and queue each complete window; ends with _END or the error."""
-        try:
-            sampler: FrameSampler | None = None
-            options: StreamOptions | None = None
-            number = 0
-            idle_s = self.settings.upload_idle_timeout_s
-            requests = aiter(request_iterator)
-            while True:
-                try:  # a client that sends nothing is not held forever, as an idle upload is not
-                    request = await asyncio.wait_for(anext(requests), idle_s)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise UploadTimeoutError(f"the stream sent nothing for {idle_s:g} s") from None
-                if isinstance(request, Undecodable):
-                    raise request.error()
-                if request.HasField("config"):
-                    if sampler is not None:
-                        raise MalformedFrameError("the stream configuration may be sent only once, first")
-                    options = stream_options(request.config)
-                    self.settings.check_model_name(options.model)  # refused at config time, not per window
-                    sampler = FrameSampler(options, self.settings.max_frame_bytes, self.settings.max_pixels)
-                    continue
-                if sampler is None or options is None:
-                    raise MalformedFrameError("the first message must be a StreamConfig")
-                for window in sampler.add(request.frame, number):
-                    await ready.put((window, options))  # blocks while stream_max_pending windows wait
-                number += 1
-            if sampler is not None and options is not None:
-                for window in sampler.finish():
-                    await ready.put((window, options))
-            await ready.put(_END)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            await ready.put(exc)
 
 
 @dataclass(frozen=True)
@@ -255,14 +150,14 @@ def _add_servicer(servicer: ExpressionServicer, server: grpc.aio.Server) -> None
 
 
 async def start_grpc_server(
-    settings: Settings, jobs: JobClient, blobs: BlobStore, *, host: str = "127.0.0.1", port: int = 0
+    settings: Settings, jobs: JobClient, *, host: str = "127.0.0.1", port: int = 0
 ) -> tuple[grpc.aio.Server, int]:
     """Start the server; returns it and the port it bound (pass 0 for any free port)."""
     message_limit = settings.max_upload_bytes + 1024 * 1024
     server = grpc.aio.server(
         options=[("grpc.max_receive_message_length", message_limit), ("grpc.max_send_message_length", message_limit)]
     )
-    _add_servicer(ExpressionServicer(settings, jobs, blobs), server)
+    _add_servicer(ExpressionServicer(settings, jobs), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)

@@ -17,6 +17,7 @@ from tests.service.helpers import (
     REDIS_HOST,
     REDIS_PORT,
     TEST_DBS,
+    GrpcServer,
     RedisServer,
     Worker,
     redis_alive,
@@ -115,3 +116,16 @@ def embedded_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = service_env(None, root / "blobs", VFER_LOG_LEVEL="warning")
     with vfer_serve(env, root / "serve.log", ready=service_ready) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def grpc_target(settings: Settings, worker: Worker) -> Iterator[str]:
+    """A real gRPC server on port 0 on the module's worker, its models loaded by a first job."""
+    from service.rpc.client import Client
+    from tests.media import VIDEO
+
+    server = GrpcServer(settings)
+    with Client(server.target) as client:
+        client.predict((VIDEO / "single_face.mp4").read_bytes(), timeout=120)
+    yield server.target
+    server.stop()

@@ -207,5 +207,5 @@ async def _boot(settings: Any) -> tuple[Any, int, Any]:
     blobs = open_blob_store(settings)
     celery = create_celery(settings)
     jobs = JobClient(celery, settings, blobs, create_notifier(celery, settings.backend_url, settings.embedded))
-    server, port = await start_grpc_server(settings, jobs, blobs, port=0)
+    server, port = await start_grpc_server(settings, jobs, port=0)
     return server, port, jobs

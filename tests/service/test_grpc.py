@@ -34,15 +34,6 @@ GRID = VIDEO / "grid" / "bbaf2n.mpg"
 
 
 @pytest.fixture(scope="module")
-def grpc_target(settings: Settings, worker: Worker) -> Iterator[str]:
-    server = GrpcServer(settings)
-    with Client(server.target) as client:  # the first job loads the worker's models
-        client.predict(SINGLE.read_bytes(), timeout=120)
-    yield server.target
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def predictor_result(client) -> dict:  # type: ignore[no-untyped-def,type-arg]
     """The HTTP result of the same clip, for the schema to compare with."""
     response = client.post("/predict", content=GRID.read_bytes())
