@@ -85,3 +85,20 @@ def band_share(png: Path, color: str) -> float:
     rows = lanes.sum(axis=1) > 0.5 * image.shape[1]
     band = pixels(color)[rows].any(axis=0)
     return float(band.sum() / lanes[rows].any(axis=0).sum())
+
+
+def y4m_copy(source: Path, out: Path, *, seconds: float) -> Path:
+    """The first `seconds` of a video as raw YUV4MPEG2 (4:2:0), what Chromium's fake camera plays."""
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        fps = round(float(stream.average_rate or 25))
+        with out.open("wb") as y4m:
+            for frame in container.decode(stream):
+                if frame.time is not None and frame.time >= seconds:
+                    break
+                bgr = frame.to_ndarray(format="bgr24")
+                if y4m.tell() == 0:
+                    height, width = bgr.shape[:2]
+                    y4m.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+                y4m.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return out

@@ -299,3 +299,176 @@ $("file").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.ta
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]); });
+
+// --- camera mode: live frames to /stream over a WebSocket --------------------------------------
+
+const LIVE = {fps: 8, maxWidth: 640, horizon_s: 60, laggingAfter_s: 1.5};
+const CAMERA_MESSAGES = {
+  NotAllowedError: "The camera was not allowed. Allow this page to use it (the camera icon in the address bar), then try again.",
+  SecurityError: "The camera was not allowed. Allow this page to use it (the camera icon in the address bar), then try again.",
+  NotFoundError: "No camera was found on this device.",
+  OverconstrainedError: "No camera was found on this device.",
+  NotReadableError: "The camera is in use by another program, or could not be started.",
+  unsupported: "This browser offers the camera only to pages served over HTTPS or from localhost.",
+  lost: "The connection to the server was lost; the live view stopped.",
+};
+const liveVideo = $("live-video");
+let live = null;  // {media, ws, timer, t0, windows, sent: {width, height}, stopping}
+
+const streamUrl = () => {
+  const url = new URL("stream", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
+};
+const liveClock = () => (performance.now() - live.t0) / 1000;  // the stream's time: seconds since the camera started
+
+async function startCamera() {
+  if (live) return;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    setStatus(CAMERA_MESSAGES.unsupported, {error: true});
+    return;
+  }
+  setStatus("Asking for the camera…", {busy: true});
+  let media;
+  try {
+    media = await navigator.mediaDevices.getUserMedia({video: {width: {ideal: LIVE.maxWidth}}, audio: false});
+  } catch (e) {
+    setStatus(CAMERA_MESSAGES[e.name] || "The camera could not be started.", {error: true, detail: `${e.name}: ${e.message}`});
+    return;
+  }
+  $("result").hidden = true;
+  $("live").hidden = false;
+  $("live-legend").innerHTML = Object.keys(COLORS).map((l) => `<span><i style="background:${COLORS[l]}"></i>${l}</span>`).join("");
+  liveVideo.srcObject = media;
+  const ws = new WebSocket(streamUrl());
+  live = {media, ws, timer: null, t0: performance.now(), windows: [], sent: null, stopping: false, busy: false};
+  ws.onopen = () => {
+    const config = {format: "jpeg"};
+    if ($("key").value) config.api_key = $("key").value;
+    ws.send(JSON.stringify(config));
+    live.timer = setInterval(sendFrame, 1000 / LIVE.fps);
+    setStatus("Live: your camera's frames go to this server, about 8 a second; results follow each 2 s window.");
+    requestAnimationFrame(drawLive);
+  };
+  ws.onmessage = (m) => {
+    const body = JSON.parse(m.data);
+    if (body.error) { live.error = body.error; return; }
+    live.windows.push(body);
+    const oldest = liveClock() - LIVE.horizon_s;
+    live.windows = live.windows.filter((w) => w.end_s >= oldest);
+    liveTimelines();
+  };
+  ws.onclose = (e) => {
+    const error = live && live.error;
+    const stopping = live && live.stopping;
+    stopCamera();
+    if (error) setStatus(MESSAGES[error.code] || "The server ended the live view.", {error: true, detail: error.message});
+    else if (!stopping && e.code !== 1000) setStatus(CAMERA_MESSAGES.lost, {error: true, detail: `close code ${e.code}`});
+    else setStatus("The live view stopped.");
+  };
+}
+
+// One frame, downscaled to at most LIVE.maxWidth, as JPEG with its capture time (skipped while the
+// previous one is still being encoded or the network is behind: the stream stays live, not late).
+const grab = document.createElement("canvas");
+function sendFrame() {
+  if (!live || live.ws.readyState !== WebSocket.OPEN || live.busy || live.ws.bufferedAmount > 1e6) return;
+  if (!liveVideo.videoWidth) return;
+  const scale = Math.min(1, LIVE.maxWidth / liveVideo.videoWidth);
+  grab.width = Math.round(liveVideo.videoWidth * scale);
+  grab.height = Math.round(liveVideo.videoHeight * scale);
+  grab.getContext("2d").drawImage(liveVideo, 0, 0, grab.width, grab.height);
+  live.sent = {width: grab.width, height: grab.height};
+  const time = liveClock();
+  live.busy = true;
+  grab.toBlob((jpeg) => {
+    if (!live) return;
+    live.busy = false;
+    if (!jpeg || live.ws.readyState !== WebSocket.OPEN) return;
+    const head = new DataView(new ArrayBuffer(8));
+    head.setFloat64(0, time, true);
+    live.ws.send(new Blob([head, jpeg]));
+  }, "image/jpeg", 0.85);
+}
+
+function stopCamera() {
+  if (!live) return;
+  const {media, ws, timer} = live;
+  live.stopping = true;
+  clearInterval(timer);
+  for (const track of media.getTracks()) track.stop();
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({end: true}));  // the server sends the last window, then closes
+  live = null;
+  liveVideo.srcObject = null;
+  $("live-overlay").dataset.drawn = "0";
+}
+
+// Each face of the latest window over the live (mirrored) picture, with the window's age when it lags.
+function drawLive() {
+  if (!live) return;
+  const canvas = $("live-overlay");
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(canvas.clientWidth * ratio);
+  canvas.height = Math.round(canvas.clientHeight * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const latest = live.windows[live.windows.length - 1];
+  let drawn = 0;
+  if (latest && live.sent && liveVideo.videoWidth) {
+    const scale = Math.min(canvas.width / liveVideo.videoWidth, canvas.height / liveVideo.videoHeight);
+    const shownW = liveVideo.videoWidth * scale, shownH = liveVideo.videoHeight * scale;
+    const left = (canvas.width - shownW) / 2, top = (canvas.height - shownH) / 2;
+    const sx = shownW / live.sent.width, sy = shownH / live.sent.height;
+    const age = liveClock() - latest.end_s;
+    ctx.font = `${Math.round(13 * ratio)}px system-ui, sans-serif`;
+    ctx.lineWidth = 2.5 * ratio;
+    for (const face of latest.faces) {
+      const [x, y, w, h] = face.box;
+      const color = COLORS[face.label];
+      const bx = left + (live.sent.width - x - w) * sx, by = top + y * sy;  // mirrored, as the picture is
+      ctx.strokeStyle = color;
+      ctx.strokeRect(bx, by, w * sx, h * sy);
+      const text = `${face.track_id}: ${face.label} ${pct(face.distribution[face.label])}` +
+        (age > LIVE.laggingAfter_s ? ` · ${age.toFixed(0)} s ago` : "");
+      const pad = 4 * ratio, th = 18 * ratio, tw = ctx.measureText(text).width + 2 * pad;
+      const ty = by - th >= 0 ? by - th : by;
+      ctx.fillStyle = color;
+      ctx.fillRect(bx - ctx.lineWidth / 2, ty, tw, th);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(text, bx + pad - ctx.lineWidth / 2, ty + th - 5 * ratio);
+      drawn++;
+    }
+    $("live-note").textContent = latest.faces.length ? `window ${latest.index}: ${age.toFixed(1)} s old` :
+      `No face in the last window. ${NO_FACE}`;
+  }
+  canvas.dataset.drawn = String(drawn);
+  if (liveClock() - (live.timelineAt || 0) > 1) liveTimelines();  // the timeline scrolls with time
+  requestAnimationFrame(drawLive);
+}
+
+// The last 60 s of each face: a band per window in its expression's colour, now at the right edge.
+function liveTimelines() {
+  const now = liveClock(), from = now - LIVE.horizon_s;
+  live.timelineAt = now;
+  const x = (t) => `${(100 * Math.min(Math.max((t - from) / LIVE.horizon_s, 0), 1)).toFixed(3)}%`;
+  const tracks = new Map();
+  for (const w of live.windows) for (const f of w.faces) {
+    if (!tracks.has(f.track_id)) tracks.set(f.track_id, []);
+    tracks.get(f.track_id).push({w, f});
+  }
+  $("live-faces").innerHTML = [...tracks].map(([track, seen]) => {
+    const bands = seen.map(({w, f}) => {
+      const p = f.distribution[f.label];
+      return `<span class="band${p < 0.5 ? " weak" : ""}" data-label="${f.label}" title="${f.label} ${pct(p)}"
+        style="left:${x(w.start_s)};width:calc(${x(w.end_s)} - ${x(w.start_s)});background:${COLORS[f.label]}"></span>`;
+    }).join("");
+    const last = seen[seen.length - 1].f;
+    return `<div class="face" data-track="${track}"><strong>Face ${track}</strong> <span class="muted">now
+      <span class="face-label">${last.label}</span> (${pct(last.distribution[last.label])})</span>
+      <div class="timeline"><div class="lane">${bands}</div>
+      <div class="axis"><span class="first" style="left:0">−60 s</span><span class="last" style="left:100%">now</span></div></div></div>`;
+  }).join("");
+}
+
+$("camera").addEventListener("click", startCamera);
+$("stop").addEventListener("click", () => { if (live) { live.stopping = true; stopCamera(); setStatus("The live view stopped."); } });
