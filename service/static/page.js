@@ -248,6 +248,18 @@ video.addEventListener("play", function frame() {
 });
 window.addEventListener("resize", () => draw());
 
+// A face's box in its label's colour, its text on a tab above it (inside when at the top edge).
+function labelledBox(ctx, ratio, [bx, by, bw, bh], color, text) {
+  ctx.strokeStyle = color;
+  ctx.strokeRect(bx, by, bw, bh);
+  const pad = 4 * ratio, th = 18 * ratio, tw = ctx.measureText(text).width + 2 * pad;
+  const ty = by - th >= 0 ? by - th : by;
+  ctx.fillStyle = color;
+  ctx.fillRect(bx - ctx.lineWidth / 2, ty, tw, th);
+  ctx.fillStyle = "#fff";
+  ctx.fillText(text, bx + pad - ctx.lineWidth / 2, ty + th - 5 * ratio);
+}
+
 function draw() {
   if (!current) return;
   const t = clock();
@@ -275,16 +287,8 @@ function draw() {
     if (!at) continue;
     const [x, y, w, h] = at.box;
     const label = at.window.label, color = COLORS[label];
-    const bx = left + x * sx, by = top + y * sy;
-    ctx.strokeStyle = color;
-    ctx.strokeRect(bx, by, w * sx, h * sy);
-    const text = `${face.track_id}: ${label} ${pct(at.window.distribution[label])}`;
-    const pad = 4 * ratio, th = 18 * ratio, tw = ctx.measureText(text).width + 2 * pad;
-    const ty = by - th >= 0 ? by - th : by;
-    ctx.fillStyle = color;
-    ctx.fillRect(bx - ctx.lineWidth / 2, ty, tw, th);
-    ctx.fillStyle = "#fff";
-    ctx.fillText(text, bx + pad - ctx.lineWidth / 2, ty + th - 5 * ratio);
+    labelledBox(ctx, ratio, [left + x * sx, top + y * sy, w * sx, h * sy], color,
+      `${face.track_id}: ${label} ${pct(at.window.distribution[label])}`);
     drawn++;
   }
   canvas.dataset.drawn = String(drawn);
@@ -425,17 +429,10 @@ function drawLive() {
     for (const face of latest.faces) {
       const [x, y, w, h] = face.box;
       const color = COLORS[face.label];
-      const bx = left + (live.sent.width - x - w) * sx, by = top + y * sy;  // mirrored, as the picture is
-      ctx.strokeStyle = color;
-      ctx.strokeRect(bx, by, w * sx, h * sy);
-      const text = `${face.track_id}: ${face.label} ${pct(face.distribution[face.label])}` +
-        (age > LIVE.laggingAfter_s ? ` · ${age.toFixed(0)} s ago` : "");
-      const pad = 4 * ratio, th = 18 * ratio, tw = ctx.measureText(text).width + 2 * pad;
-      const ty = by - th >= 0 ? by - th : by;
-      ctx.fillStyle = color;
-      ctx.fillRect(bx - ctx.lineWidth / 2, ty, tw, th);
-      ctx.fillStyle = "#fff";
-      ctx.fillText(text, bx + pad - ctx.lineWidth / 2, ty + th - 5 * ratio);
+      const mirroredX = left + (live.sent.width - x - w) * sx;  // as the picture is
+      labelledBox(ctx, ratio, [mirroredX, top + y * sy, w * sx, h * sy], color,
+        `${face.track_id}: ${face.label} ${pct(face.distribution[face.label])}` +
+        (age > LIVE.laggingAfter_s ? ` · ${age.toFixed(0)} s ago` : ""));
       drawn++;
     }
     $("live-note").textContent = latest.faces.length ? `window ${latest.index}: ${age.toFixed(1)} s old` :
