@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_CLIP ?= ../shared/data/video/single_face.mp4
+PORT ?= 8000
 
 DEPLOY_VENV ?= .venv-deploy
 
@@ -10,6 +11,7 @@ DEPLOY_VENV ?= .venv-deploy
 
 # torch is installed first and pinned: 2.13.0 is the CPU build here; an unpinned torch pulls CUDA.
 $(VENV)/.installed: pyproject.toml
+	@echo "make: creating $(VENV) and installing vfer (torch 2.13.0 CPU first: a few minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
@@ -18,8 +20,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# `make serve PORT=8001` when 8000 is taken.
 serve: install
-	$(BIN)/vfer serve
+	$(BIN)/vfer serve --port $(PORT)
 
 demo: install
 	$(BIN)/vfer predict $(DEMO_CLIP)
@@ -48,7 +51,7 @@ bench: install
 	$(BIN)/python -m benchmarks.pipeline
 	$(BIN)/python -m benchmarks.model
 	$(BIN)/python -m benchmarks.service
-	$(BIN)/python -m benchmarks.grpc_stream
+	$(BIN)/python -m benchmarks.live_stream
 	$(BIN)/python -m benchmarks.load_faults
 	$(BIN)/python -m benchmarks.long_video
 

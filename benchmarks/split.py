@@ -30,7 +30,7 @@ from celery import Celery
 from celery.result import AsyncResult
 
 from benchmarks.clips import SINGLE_FACE, make_long_clip
-from benchmarks.grpc_stream import jpeg_frames, measure, percentile
+from benchmarks.live_stream import jpeg_frames, measure, percentile
 from benchmarks.machine import describe
 from benchmarks.servers import WorkerSpec, running_service
 from tests.service.helpers import Worker, service_env, wait_until
@@ -83,7 +83,7 @@ def serving_figures(clip: bytes, count: int, jpegs: list[bytes]) -> dict[str, An
         with running_service(BROKER, specs=specs, **settings) as service:
             throughput(service.http, clip, 2)  # warm every worker: models loaded, first job done
             rate = throughput(service.http, clip, count)
-            live = measure(service.grpc, jpegs, 1, realtime=True)
+            live = measure(service, "grpc", jpegs, 1, realtime=True)
         latency = live["latency"]
         rows[name] = {
             "clips_per_s": round(rate, 3),

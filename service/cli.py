@@ -4,6 +4,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
+
+from vfer.errors import InvalidOptionError
+
+
+def _require_free(host: str, port: int | None, what: str) -> None:
+    """One clear line (exit 2) for a port in use, before anything says it is serving."""
+    if not port:
+        return
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        raise InvalidOptionError(
+            f"{what} port {port} on {host} is not free ({exc.strerror}): choose another with --port/--grpc-port "
+            "(or VFER_PORT/VFER_GRPC_PORT; `make serve PORT=8001`)"
+        ) from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -16,6 +32,8 @@ def _run(args: argparse.Namespace) -> int:
     pairs = (("host", args.host), ("port", args.port), ("grpc_port", args.grpc_port))
     overrides = {k: v for k, v in pairs if v is not None}
     settings = load_settings(Settings, **overrides)  # a bad value: one line naming its variable
+    _require_free(settings.host, settings.port, "HTTP")
+    _require_free(settings.host, settings.grpc_port, "gRPC")
     where = "embedded worker, in-memory queue" if settings.embedded else f"broker {settings.broker.split('@')[-1]}"
     print(f"vfer: serving on http://{settings.host}:{settings.port}/ ({where}); open it in a browser", flush=True)
     if settings.grpc_port is not None:

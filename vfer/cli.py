@@ -25,6 +25,7 @@ from vfer.errors import VferError
 from vfer.jobs.options import JobOptions, parse
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
+from vfer.result import runner_up
 from vfer.training.cli import CORE_INSTALL_HINT
 
 EXIT_INPUT = 2
@@ -47,7 +48,8 @@ def _runners_up(dist: dict[str, float]) -> str:
 
 
 def format_human(result: dict[str, object]) -> str:
-    """A short readable report of one prediction."""
+    """A short readable report of one prediction. A face's percentage is the mean of its windows'
+    distributions; a close call (the top two within 10 points) says so."""
     video = result["video"]
     assert isinstance(video, dict)
     faces = result["faces"]
@@ -57,6 +59,9 @@ def format_human(result: dict[str, object]) -> str:
         f"{video['fps']:.0f} fps, {len(faces)} face{'s' if len(faces) != 1 else ''}"
         + (" (partial: the file is damaged, only its readable part was used)" if result["partial"] else "")
     ]
+    model = result["model"]
+    assert isinstance(model, dict)
+    lines.append(f"  model: {model['name']} {model['version']} ({model['kind']} model, {model['backend']})")
     if not faces:
         lines.append("  no face found")
     for face in faces:
@@ -64,6 +69,7 @@ def format_human(result: dict[str, object]) -> str:
         lines.append(
             f"  face {face['track_id']}  {face['start_s']:.2f}-{face['end_s']:.2f} s  "
             f"{_percent(dist, face['label'])}  ({_runners_up(dist)})"
+            + (f"  a close call: {runner_up(dist)} is {dist[runner_up(dist)] * 100:.0f}%" if face["uncertain"] else "")
         )
         for window in face["windows"]:
             share = window["distribution"][window["label"]]
@@ -150,7 +156,8 @@ def _plot_path(plot: Path, video: Path, *, several: bool) -> Path:
 def _plot(result: dict[str, Any], path: Path) -> None:
     from vfer.plots import plot_timeline
 
-    plot_timeline(result["faces"], result["video"]["duration_s"], path, title=str(result["source"]))
+    title = f"{Path(str(result['source'])).name} ({result['model']['name']})"
+    plot_timeline(result["faces"], result["video"]["duration_s"], path, title=title)
     print(f"vfer: timeline written to {path}", file=sys.stderr)
 
 

@@ -42,12 +42,16 @@ Clips = npt.NDArray[np.uint8]  # (N, T, S, S)
 Probabilities = npt.NDArray[np.float32]  # (N, K)
 
 
+ModelKind = Literal["frame", "video"]  # per frame, averaged over the window; or a clip model (3D CNN + ConvLSTM)
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
     version: str
     backend: str
     device: str
+    kind: ModelKind
 
 
 class ClipClassifier(Protocol):
@@ -97,6 +101,10 @@ def distinct_frames(clips: Clips) -> tuple[Clips, npt.NDArray[np.intp]]:
     return frames[first][:, None], where.reshape(count, steps)
 
 
+def _kind(frame_mean: bool) -> ModelKind:
+    return "frame" if frame_mean else "video"
+
+
 class _OneCrop(ABC):
     """A classifier of one model: one crop, the one its checkpoint declares."""
 
@@ -138,10 +146,10 @@ class TorchClassifier(_OneCrop):
     ) -> None:
         self.device = device or select_device()
         self.model = model.to(self.device).eval()
-        self.info = ModelInfo(meta.model, meta.version, "torch", self.device.type)
+        self.frame_mean = isinstance(model, FrameAveraged)
+        self.info = ModelInfo(meta.model, meta.version, "torch", self.device.type, _kind(self.frame_mean))
         self.crop = CropSpec.from_preprocessing(meta.preprocessing)
         self.windows_per_call = clips_per_call(self.crop, batch_size, self.device.type)
-        self.frame_mean = isinstance(model, FrameAveraged)
 
     @torch.inference_mode()
     def _probabilities(self, clips: Clips) -> Probabilities:
@@ -162,10 +170,10 @@ class OnnxClassifier(_OneCrop):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
-        self.info = ModelInfo(meta.model, meta.version, "onnx", "cpu")
+        self.frame_mean = self._session.get_modelmeta().custom_metadata_map.get(FRAME_MEAN_KEY) == "1"
+        self.info = ModelInfo(meta.model, meta.version, "onnx", "cpu", _kind(self.frame_mean))
         self.crop = CropSpec.from_preprocessing(meta.preprocessing)
         self.windows_per_call = clips_per_call(self.crop)
-        self.frame_mean = self._session.get_modelmeta().custom_metadata_map.get(FRAME_MEAN_KEY) == "1"
 
     def _probabilities(self, clips: Clips) -> Probabilities:
         logits = self._session.run(None, {self._input: _as_input(clips)})[0]
@@ -190,7 +198,8 @@ class EnsembleClassifier:
         self.members = list(members)
         backends = sorted({m.info.backend for m in members})
         devices = sorted({m.info.device for m in members})
-        self.info = ModelInfo(spec.name, spec.version, "+".join(backends), "+".join(devices))
+        kind: ModelKind = "frame" if all(m.info.kind == "frame" for m in members) else "video"
+        self.info = ModelInfo(spec.name, spec.version, "+".join(backends), "+".join(devices), kind)
 
     @property
     def crops(self) -> tuple[CropSpec, ...]:

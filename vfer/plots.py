@@ -35,6 +35,16 @@ def window_spans(windows: Sequence[Mapping[str, Any]]) -> list[tuple[float, floa
     return spans
 
 
+def _face_caption(face: Mapping[str, Any]) -> str:
+    """ "face 0: happy 75%", the mean of its windows' distributions."""
+    windows = face["windows"]
+    dist = face.get("distribution") or {
+        label: sum(w["distribution"][label] for w in windows) / len(windows) for label in LABELS
+    }
+    top = max(dist, key=lambda label: dist[label])
+    return f"face {face['track_id']}: {top} {dist[top] * 100:.0f}%"
+
+
 def plot_timeline(faces: Sequence[Mapping[str, Any]], duration_s: float, path: str | Path, *, title: str) -> Path:
     """Write the timeline of `faces` (result-schema dicts with `track_id` and `windows`) to `path`."""
     import matplotlib
@@ -68,7 +78,7 @@ def plot_timeline(faces: Sequence[Mapping[str, Any]], duration_s: float, path: s
         fontsize=8,
         handlelength=1,
     )
-    ax.set_title(f"{title}\n", fontsize=10)
+    ax.set_title(f"{title}\n{'   '.join(_face_caption(f) for f in faces)}\n", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -16,8 +16,22 @@ def distribution(probabilities: list[float]) -> Distribution:
     return {label: round(float(p) / total, 6) for label, p in zip(LABELS, probabilities, strict=True)}
 
 
+UNCERTAIN_MARGIN = 0.10
+"""A result whose top label leads the next by less than this is a close call: `uncertain`, and the
+CLI and the page say which label is close behind."""
+
+
 def top_label(dist: Distribution) -> str:
     return max(dist, key=lambda label: dist[label])
+
+
+def runner_up(dist: Distribution) -> str:
+    return sorted(dist, key=lambda label: dist[label])[-2]
+
+
+def margin(dist: Distribution) -> float:
+    """How far the top label leads the next, in probability (0 to 1)."""
+    return round(dist[top_label(dist)] - dist[runner_up(dist)], 6)
 
 
 @dataclass
@@ -64,6 +78,8 @@ class FacePrediction:
             "samples": self.samples,
             "distribution": self.distribution,
             "label": self.label,
+            "margin": margin(self.distribution),
+            "uncertain": margin(self.distribution) < UNCERTAIN_MARGIN,
             "windows": [w.to_dict() for w in self.windows],
         }
 
@@ -91,6 +107,8 @@ class PredictionResult:
             "label": main.label if main else None,
             "distribution": main.distribution if main else None,
             "main_track_id": main.track_id if main else None,
+            "margin": margin(main.distribution) if main else None,
+            "uncertain": margin(main.distribution) < UNCERTAIN_MARGIN if main else False,
             "no_face": not self.faces,
             "partial": self.partial,
             "faces": [f.to_dict() for f in self.faces],

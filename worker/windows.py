@@ -31,7 +31,7 @@ class JobState:
     started: float
     layout: dict[str, Any] | None  # None until the faces worker is done
     total: int | None
-    model: dict[str, str] | None
+    model: dict[str, Any] | None  # vfer.inference.ModelInfo as a dict
     model_ms: float
     probabilities: dict[int, list[float]]
 

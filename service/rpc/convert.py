@@ -47,6 +47,8 @@ def predict_response(result: dict[str, Any], job_id: str) -> pb.PredictResponse:
             samples=f["samples"],
             distribution=f["distribution"],
             label=f["label"],
+            margin=f["margin"],
+            uncertain=f["uncertain"],
             windows=[window(w) for w in f["windows"]],
         )
         for f in result["faces"]
@@ -58,6 +60,8 @@ def predict_response(result: dict[str, Any], job_id: str) -> pb.PredictResponse:
         label=result["label"] or "",
         distribution=result["distribution"] or {},
         main_track_id=-1 if main is None else main,
+        margin=result["margin"] or 0.0,
+        uncertain=result["uncertain"],
         no_face=result["no_face"],
         partial=result["partial"],
         faces=faces,
@@ -94,6 +98,8 @@ def result_dict(message: pb.PredictResponse) -> dict[str, Any]:
             "samples": f.samples,
             "distribution": _distribution(f.distribution, labels),
             "label": f.label,
+            "margin": round(f.margin, 6),
+            "uncertain": f.uncertain,
             "windows": [
                 {
                     "start_s": _seconds(w.start_s),
@@ -113,10 +119,12 @@ def result_dict(message: pb.PredictResponse) -> dict[str, Any]:
         "label": message.label or None,
         "distribution": _distribution(message.distribution, labels) if message.distribution else None,
         "main_track_id": None if message.main_track_id < 0 else message.main_track_id,
+        "margin": None if message.main_track_id < 0 else round(message.margin, 6),
+        "uncertain": message.uncertain,
         "no_face": message.no_face,
         "partial": message.partial,
         "faces": faces,
-        "model": {k: getattr(message.model, k) for k in ("name", "version", "backend", "device")},
+        "model": {k: getattr(message.model, k) for k in ("name", "version", "backend", "device", "kind")},
         "video": {
             "duration_s": _seconds(message.video.duration_s),
             "fps": round(message.video.fps, 3),

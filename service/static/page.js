@@ -37,7 +37,7 @@ const NO_FACE = "vfer finds faces that look roughly toward the camera and are la
   "profiles, covered faces, tiny or very dark faces are missed.";
 
 const $ = (id) => document.getElementById(id);
-const pct = (p) => `${Math.round(p * 100)} %`;
+const pct = (p) => `${Math.round(p * 100)}\u00a0%`;  // never broken before the "%"
 const seconds = (t) => (t >= 60 ? `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, "0")}` : `${+t.toFixed(1)} s`);
 
 class RequestError extends Error {
@@ -173,17 +173,37 @@ function timeline(face, duration) {
 
 function bars(labels, dist) {
   return labels.map((l) => `<div class="bar" data-label="${l}"><span>${l}</span>
-    <div class="track"><div class="fill" style="width:${pct(dist[l]).replace(" ", "")};background:${COLORS[l]}"></div></div>
+    <div class="track"><div class="fill" style="width:${Math.round(dist[l] * 100)}%;background:${COLORS[l]}"></div></div>
     <span>${pct(dist[l])}</span></div>`).join("");
 }
 
 let current = null;  // {result, duration}
+
+const KINDS = {
+  frame: "a frame model: each frame classified, averaged over each window",
+  video: "a video model: a 3D CNN + ConvLSTM over each window's 8 frames",
+};
+
+// How often each label tops a face's windows, most first: "sad in 6 of 10 windows".
+function windowVotes(face) {
+  const counts = {};
+  for (const w of face.windows) counts[w.label] = (counts[w.label] || 0) + 1;
+  const [label, n] = Object.entries(counts).sort((a, b) => b[1] - a[1])[0];
+  return `${label} in ${n} of ${face.windows.length} window${face.windows.length > 1 ? "s" : ""}`;
+}
+
+const closeCall = (dist) => {
+  const [first, second] = Object.keys(dist).sort((a, b) => dist[b] - dist[a]);
+  return `A close call: ${second} is ${pct(dist[second])}, within 10 points of ${first}.`;
+};
 
 function show(result, file) {
   const duration = result.video.duration_s || Math.max(0, ...result.faces.map((f) => f.end_s));
   current = {result, duration};
   $("result").hidden = false;
   const labels = result.labels;
+  const model = result.model;
+  $("model").textContent = `Model: ${model.name} ${model.version}, ${KINDS[model.kind] || model.kind}.`;
   $("legend").innerHTML = labels.map((l) => `<span><i style="background:${COLORS[l]}"></i>${l}</span>`).join("");
   if (result.no_face) {
     $("headline").textContent = "No face found in this video";
@@ -192,11 +212,17 @@ function show(result, file) {
   } else {
     $("headline").textContent = `Main face: ${result.label} (${pct(result.distribution[result.label])})`;
     const n = result.faces.length;
-    $("subline").textContent = `${n} face${n > 1 ? "s" : ""} in ${seconds(duration)} of video` + (result.partial ? " · the end of the file was damaged: only its readable part was analysed" : "");
-    $("bars").innerHTML = bars(labels, result.distribution);
+    $("subline").textContent = `${n} face${n > 1 ? "s" : ""} in ${seconds(duration)} of video` +
+      (result.partial ? " · the end of the file was damaged: only its readable part was analysed" : "") +
+      (result.uncertain ? ` · ${closeCall(result.distribution)}` : "");
+    $("bars").innerHTML = `<p class="muted bars-caption">Face ${result.main_track_id} (the main face, seen longest):
+      the mean of its windows' distributions</p>` + bars(labels, result.distribution);
     $("faces").innerHTML = result.faces.map((f) => `<div class="face" data-track="${f.track_id}">
-      <strong>Face ${f.track_id}</strong> <span class="muted">seen ${f.start_s.toFixed(2)}–${f.end_s.toFixed(2)} s, mostly
-      <span class="face-label">${f.label}</span> (${pct(f.distribution[f.label])})</span>${timeline(f, duration)}</div>`).join("");
+      <strong>Face ${f.track_id}</strong> <span class="muted">seen ${f.start_s.toFixed(2)}–${f.end_s.toFixed(2)} s;
+      on average <span class="face-label">${f.label}</span>&nbsp;(${pct(f.distribution[f.label])}); top label ${windowVotes(f)}</span>
+      ${f.uncertain ? `<p class="muted close">${closeCall(f.distribution)}</p>` : ""}
+      ${result.faces.length > 1 ? `<details><summary>its distribution</summary>${bars(labels, f.distribution)}</details>` : ""}
+      ${timeline(f, duration)}</div>`).join("");
   }
   loadVideo(file);
   for (const lane of document.querySelectorAll(".timeline")) {

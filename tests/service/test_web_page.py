@@ -35,7 +35,7 @@ def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser:
             page.wait_for_selector(".timeline .band", timeout=60_000)
             assert (
                 page.inner_text("#headline")
-                == f"Main face: {expected['label']} ({round(100 * expected['distribution'][expected['label']])} %)"
+                == f"Main face: {expected['label']} ({round(100 * expected['distribution'][expected['label']])}\u00a0%)"
             )
             assert page.locator("#bars .bar").count() == 7
             page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=20_000)

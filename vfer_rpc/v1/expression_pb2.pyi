@@ -54,7 +54,7 @@ class Window(_message.Message):
     def __init__(self, start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., distribution: _Optional[_Mapping[str, float]] = ..., label: _Optional[str] = ...) -> None: ...
 
 class Face(_message.Message):
-    __slots__ = ("track_id", "start_s", "end_s", "box", "samples", "distribution", "label", "windows")
+    __slots__ = ("track_id", "start_s", "end_s", "box", "samples", "distribution", "label", "windows", "margin", "uncertain")
     class DistributionEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,8 @@ class Face(_message.Message):
     DISTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_FIELD_NUMBER: _ClassVar[int]
+    UNCERTAIN_FIELD_NUMBER: _ClassVar[int]
     track_id: int
     start_s: float
     end_s: float
@@ -78,19 +80,23 @@ class Face(_message.Message):
     distribution: _containers.ScalarMap[str, float]
     label: str
     windows: _containers.RepeatedCompositeFieldContainer[Window]
-    def __init__(self, track_id: _Optional[int] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., samples: _Optional[int] = ..., distribution: _Optional[_Mapping[str, float]] = ..., label: _Optional[str] = ..., windows: _Optional[_Iterable[_Union[Window, _Mapping]]] = ...) -> None: ...
+    margin: float
+    uncertain: bool
+    def __init__(self, track_id: _Optional[int] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., samples: _Optional[int] = ..., distribution: _Optional[_Mapping[str, float]] = ..., label: _Optional[str] = ..., windows: _Optional[_Iterable[_Union[Window, _Mapping]]] = ..., margin: _Optional[float] = ..., uncertain: _Optional[bool] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "version", "backend", "device")
+    __slots__ = ("name", "version", "backend", "device", "kind")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     backend: str
     device: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ...) -> None: ...
+    kind: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class VideoInfo(_message.Message):
     __slots__ = ("duration_s", "fps", "frames", "width", "height")
@@ -139,7 +145,7 @@ class AppliedOptions(_message.Message):
     def __init__(self, mode: _Optional[str] = ..., window_s: _Optional[float] = ..., stride_s: _Optional[float] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
-    __slots__ = ("source", "labels", "label", "distribution", "main_track_id", "no_face", "partial", "faces", "model", "video", "timings_ms", "job_id", "options")
+    __slots__ = ("source", "labels", "label", "distribution", "main_track_id", "no_face", "partial", "faces", "model", "video", "timings_ms", "job_id", "options", "margin", "uncertain")
     class DistributionEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +173,8 @@ class PredictResponse(_message.Message):
     TIMINGS_MS_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_FIELD_NUMBER: _ClassVar[int]
+    UNCERTAIN_FIELD_NUMBER: _ClassVar[int]
     source: str
     labels: _containers.RepeatedScalarFieldContainer[str]
     label: str
@@ -180,7 +188,9 @@ class PredictResponse(_message.Message):
     timings_ms: _containers.ScalarMap[str, float]
     job_id: str
     options: AppliedOptions
-    def __init__(self, source: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., label: _Optional[str] = ..., distribution: _Optional[_Mapping[str, float]] = ..., main_track_id: _Optional[int] = ..., no_face: _Optional[bool] = ..., partial: _Optional[bool] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ..., video: _Optional[_Union[VideoInfo, _Mapping]] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., job_id: _Optional[str] = ..., options: _Optional[_Union[AppliedOptions, _Mapping]] = ...) -> None: ...
+    margin: float
+    uncertain: bool
+    def __init__(self, source: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., label: _Optional[str] = ..., distribution: _Optional[_Mapping[str, float]] = ..., main_track_id: _Optional[int] = ..., no_face: _Optional[bool] = ..., partial: _Optional[bool] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ..., video: _Optional[_Union[VideoInfo, _Mapping]] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., job_id: _Optional[str] = ..., options: _Optional[_Union[AppliedOptions, _Mapping]] = ..., margin: _Optional[float] = ..., uncertain: _Optional[bool] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
     __slots__ = ("model", "window_s", "stride_s", "format")

@@ -1,6 +1,7 @@
-"""Live streaming over gRPC: how fast one stream can push, window latency, streams per machine.
+"""Live streaming over gRPC and the /stream WebSocket, side by side: how fast one stream can
+push, window latency, streams per machine.
 
-    python -m benchmarks.grpc_stream [--seconds 10]
+    python -m benchmarks.live_stream [--seconds 10]
 
 Needs Redis on 127.0.0.1:6379 (database 15, flushed). Streams 640x480 JPEG frames
 (single_face.mp4 letterboxed, played forth and back) to `vfer serve --grpc-port`:
@@ -8,9 +9,10 @@ Needs Redis on 127.0.0.1:6379 (database 15, flushed). Streams 640x480 JPEG frame
 - window latency, frames paced in real time at 30 fps: for each window, the time from when its
   last frame was due (as a live camera sees it: the stream's start plus the frame's time, however
   late the client managed to send it) to receiving its result;
-with Redis and two `vfer worker` processes for 1 and 4 concurrent streams, and for the embedded
-default (`vfer serve` alone) with 1 stream; then how many concurrent real-time streams the two
-workers hold with a window p95 under one second. All in one run.
+over both doors (the same stream code behind each), with Redis and two `vfer worker` processes
+for 1 and 4 concurrent streams, and for the embedded default (`vfer serve` alone) with 1 stream;
+then how many concurrent real-time WebSocket streams the two workers hold with a window p95 under
+one second. All in one run.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ import numpy as np
 
 from benchmarks.clips import SINGLE_FACE
 from benchmarks.machine import describe
-from benchmarks.servers import running_embedded, running_service
-from service.rpc.client import Client, stream_requests
+from benchmarks.servers import Running, running_embedded, running_service
+from service.rpc.client import Client, paced, stream_requests
+from service.ws_client import ws_windows
+from vfer.errors import VferError
 from vfer.video import VideoReader
 
 BROKER = "redis://127.0.0.1:6379/15"
 FPS = 30.0
 HOLD_P95_MS = 1000.0
+TRANSPORTS = ("grpc", "ws")
 
 
 def jpeg_frames(seconds: float) -> list[bytes]:
@@ -52,7 +57,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_stream(target: str, jpegs: list[bytes], realtime: bool, out: dict[str, list[float]]) -> None:
+def window_ends(
+    server: Running, transport: str, frames: Iterator[tuple[float, bytes]], realtime: bool
+) -> Iterator[float]:
+    """Each window's end time as it arrives, over gRPC or the WebSocket."""
+    if transport == "grpc":
+        with Client(server.grpc) as client:
+            for window in client.stream(stream_requests(frames, realtime=realtime), timeout=600):
+                yield window.end_s
+    else:
+        url = server.http.replace("http://", "ws://") + "/stream"
+        for body in ws_windows(url, paced(frames, realtime), format="jpeg"):
+            yield body["end_s"]
+
+
+def run_stream(
+    server: Running, transport: str, jpegs: list[bytes], realtime: bool, out: dict[str, list[float]]
+) -> None:
     started: list[float] = []
 
     def frames() -> Iterator[tuple[float, bytes]]:
@@ -63,20 +84,22 @@ def run_stream(target: str, jpegs: list[bytes], realtime: bool, out: dict[str, l
 
     latencies = []
     try:
-        with Client(target) as client:
-            for window in client.stream(stream_requests(frames(), realtime=realtime), timeout=600):
-                due = started[0] + window.end_s  # when a camera would have delivered the last frame
-                latencies.append((time.perf_counter() - due) * 1e3)
-    except grpc.RpcError as exc:
-        out["errors"].append(float(exc.code().value[0]))
+        for end_s in window_ends(server, transport, frames(), realtime):
+            due = started[0] + end_s  # when a camera would have delivered the last frame
+            latencies.append((time.perf_counter() - due) * 1e3)
+    except (grpc.RpcError, VferError, OSError):
+        out["errors"].append(1.0)
         return
     out["fps"].append(len(jpegs) / (time.perf_counter() - started[0]))
     out["latency"].extend(latencies)
 
 
-def measure(target: str, jpegs: list[bytes], streams: int, realtime: bool) -> dict[str, list[float]]:
+def measure(
+    server: Running, transport: str, jpegs: list[bytes], streams: int, realtime: bool
+) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"fps": [], "latency": [], "errors": []}
-    threads = [threading.Thread(target=run_stream, args=(target, jpegs, realtime, out)) for _ in range(streams)]
+    args = (server, transport, jpegs, realtime, out)
+    threads = [threading.Thread(target=run_stream, args=args) for _ in range(streams)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -104,19 +127,27 @@ def main() -> None:
         f"{'setup (latency from when due, ms)':<34} {'push fps':>10} {'p50':>8} {'p95':>8} {'max':>8} {'windows':>8} {'errors':>7}"
     )
     with running_service(BROKER) as service:
-        measure(service.grpc, jpegs[:90], 2, realtime=False)  # warm both workers
+        for transport in TRANSPORTS:
+            measure(service, transport, jpegs[:90], 2, realtime=False)  # warm both workers
+        for streams in (1, 4):
+            for transport in TRANSPORTS:  # side by side, alternating
+                push = measure(service, transport, jpegs, streams, realtime=False)
+                live = measure(service, transport, jpegs, streams, realtime=True)
+                report(f"Redis + 2 workers, {transport}, {streams}", live, push)
         held = 0
-        for streams in (1, 4, *range(6, args.max_streams + 1, 2)):
-            push = measure(service.grpc, jpegs, streams, realtime=False) if streams in (1, 4) else None
-            live = measure(service.grpc, jpegs, streams, realtime=True)
-            report(f"Redis + 2 workers, {streams} stream(s)", live, push)
+        for streams in range(2, args.max_streams + 1, 2):
+            live = measure(service, "ws", jpegs, streams, realtime=True)
+            report(f"Redis + 2 workers, ws, {streams}", live)
             if live["errors"] or percentile(live["latency"], 0.95) > HOLD_P95_MS:
                 break
             held = streams
-        print(f"real-time 30 fps streams that 2 workers hold with window p95 < {HOLD_P95_MS:.0f} ms: {held}")
+        print(f"real-time 30 fps WebSocket streams 2 workers hold with window p95 < {HOLD_P95_MS:.0f} ms: {held}")
     with running_embedded() as embedded:
-        measure(embedded.grpc, jpegs[:90], 1, realtime=False)  # warm the embedded worker
-        report("embedded (vfer serve alone), 1", measure(embedded.grpc, jpegs, 1, realtime=True))
+        measure(embedded, "grpc", jpegs[:90], 1, realtime=False)  # warm the embedded worker
+        for transport in TRANSPORTS:
+            report(
+                f"embedded (vfer serve alone), {transport}, 1", measure(embedded, transport, jpegs, 1, realtime=True)
+            )
 
 
 if __name__ == "__main__":
