@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging.config
 import os
 import socket
 
@@ -27,6 +28,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from service.app import create_app
     from service.settings import Settings
+    from vfer.jobs.logs import uvicorn_log_config
     from vfer.jobs.settings import load_settings
 
     pairs = (("host", args.host), ("port", args.port), ("grpc_port", args.grpc_port))
@@ -35,15 +37,26 @@ def _run(args: argparse.Namespace) -> int:
     _require_free(settings.host, settings.port, "HTTP")
     _require_free(settings.host, settings.grpc_port, "gRPC")
     where = "embedded worker, in-memory queue" if settings.embedded else f"broker {settings.broker.split('@')[-1]}"
-    print(f"vfer: serving on http://{settings.host}:{settings.port}/ ({where}); open it in a browser", flush=True)
+    log_config = uvicorn_log_config(settings.log_format)
+    if log_config is not None:
+        logging.config.dictConfig(log_config)
+
+    def say(line: str) -> None:  # the start-up lines, in the logs' format
+        if log_config is None:
+            print(line, flush=True)
+        else:
+            logging.getLogger("vfer.serve").info(line)
+
+    say(f"vfer: serving on http://{settings.host}:{settings.port}/ ({where}); open it in a browser")
     if settings.grpc_port is not None:
-        print(f"vfer: gRPC (vfer.v1.ExpressionService) on {settings.host}:{settings.grpc_port}", flush=True)
+        say(f"vfer: gRPC (vfer.v1.ExpressionService) on {settings.host}:{settings.grpc_port}")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=os.environ.get("VFER_LOG_LEVEL", "info"),
         ws_max_size=settings.max_frame_bytes + 1024,  # /stream's frames: refused before they are buffered
+        log_config=log_config or uvicorn.config.LOGGING_CONFIG,  # json, or uvicorn's own text
     )
     return 0
 

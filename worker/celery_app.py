@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from celery import Celery
+import logging
+import time
+from typing import Any
 
+from celery import Celery, signals
+
+from vfer.jobs.logs import JOB_ID
 from vfer.jobs.queue import celery_config
 from worker.settings import WorkerSettings
 
@@ -17,12 +22,31 @@ WORKER_BACKEND_RETRIES = {
 }
 
 
+log = logging.getLogger("vfer.worker")
+_STARTED: dict[str, tuple[float, Any]] = {}  # task id -> (start time, the context variable's token)
+
+
+def _job_started(task_id: str, task: Any, **_: object) -> None:
+    """Lines logged while a job runs carry its id (the job id is the task id)."""
+    _STARTED[task_id] = (time.perf_counter(), JOB_ID.set(task_id))
+    log.info("job started: %s", task.name)
+
+
+def _job_finished(task_id: str, task: Any, state: str | None = None, **_: object) -> None:
+    started, token = _STARTED.pop(task_id, (time.perf_counter(), None))
+    log.info("job finished: %s %s in %.0f ms", task.name, state, (time.perf_counter() - started) * 1e3)
+    if token is not None:
+        JOB_ID.reset(token)
+
+
 def create_worker_app(settings: WorkerSettings, app: Celery | None = None) -> Celery:
     """A worker app, or `app` (the embedded gateway's) with the tasks registered on it."""
     if app is None:
         app = Celery("vfer", broker=settings.broker, backend=settings.backend_url, set_as_current=False)
         app.conf.update(celery_config(settings), **WORKER_BACKEND_RETRIES)
     app.vfer_settings = settings  # read by the tasks (see worker.tasks.settings_of)
+    signals.task_prerun.connect(_job_started, weak=False, dispatch_uid="vfer-job-started")
+    signals.task_postrun.connect(_job_finished, weak=False, dispatch_uid="vfer-job-finished")
     from worker.tasks import register
 
     register(app)

@@ -19,6 +19,7 @@ DEFAULT_NODE_NAME = "vfer@%h"  # %h: the host name (the pod or container); worke
 def _run(args: argparse.Namespace) -> int:
     from celery import signals
 
+    from vfer.jobs.logs import use_format
     from vfer.jobs.settings import load_settings
     from worker.celery_app import create_worker_app
     from worker.settings import WorkerSettings
@@ -29,6 +30,8 @@ def _run(args: argparse.Namespace) -> int:
         raise InvalidOptionError("vfer worker needs VFER_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
     app = create_worker_app(settings)
     app.set_default()  # the worker resolves tasks through the default app
+    for setup in (signals.after_setup_logger, signals.after_setup_task_logger):
+        setup.connect(lambda logger, **_: use_format(settings.log_format, logger), weak=False)
     if args.role == "inference":
         return _run_inference(app, settings, args)
     # Models load before the first job is taken: in each child process of a prefork pool, else here.

@@ -141,13 +141,19 @@ class Worker:
     """A real `vfer worker` process (its own process group, so it can be SIGKILLed whole)."""
 
     def __init__(
-        self, env: dict[str, str], log: Path, pool: str = "solo", role: str = "jobs", concurrency: int = 1
+        self,
+        env: dict[str, str],
+        log: Path,
+        pool: str = "solo",
+        role: str = "jobs",
+        concurrency: int = 1,
+        loglevel: str = "WARNING",
     ) -> None:
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self._log = log.open("ab")
         command = [sys.executable, "-m", "vfer.cli", "worker", "--role", role, "--pool", pool, "--name", self.name]
         self.process = subprocess.Popen(
-            [*command, "--concurrency", str(concurrency), "--loglevel", "WARNING"],
+            [*command, "--concurrency", str(concurrency), "--loglevel", loglevel],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

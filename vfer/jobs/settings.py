@@ -33,6 +33,7 @@ class JobSettings(BaseSettings):
     broker_url: str | None = None  # unset: embedded mode, gateway and worker in one process
     result_backend: str | None = None  # defaults to the broker URL
     queue: str = "vfer"  # route jobs, e.g. "vfer-gpu" for GPU workers
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, naming the job (vfer.jobs.logs)
     # "single": a worker runs a whole job. "split": job workers find faces and queue each window
     # on `inference_queue`, whose workers classify windows of many jobs in one batch (README, Scaling).
     topology: Literal["single", "split"] = "single"
