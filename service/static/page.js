@@ -274,16 +274,18 @@ video.addEventListener("play", function frame() {
 });
 window.addEventListener("resize", () => draw());
 
-// A face's box in its label's colour, its text on a tab above it (inside when at the top edge).
+// A face's box in its label's colour, its text on a tab above it (inside when at the top edge,
+// pulled in when the box is near the right edge, as a second face's often is on a phone).
 function labelledBox(ctx, ratio, [bx, by, bw, bh], color, text) {
   ctx.strokeStyle = color;
   ctx.strokeRect(bx, by, bw, bh);
   const pad = 4 * ratio, th = 18 * ratio, tw = ctx.measureText(text).width + 2 * pad;
   const ty = by - th >= 0 ? by - th : by;
+  const tx = Math.max(0, Math.min(bx - ctx.lineWidth / 2, ctx.canvas.width - tw));  // never cut at an edge
   ctx.fillStyle = color;
-  ctx.fillRect(bx - ctx.lineWidth / 2, ty, tw, th);
+  ctx.fillRect(tx, ty, tw, th);
   ctx.fillStyle = "#fff";
-  ctx.fillText(text, bx + pad - ctx.lineWidth / 2, ty + th - 5 * ratio);
+  ctx.fillText(text, tx + pad, ty + th - 5 * ratio);
 }
 
 function draw() {

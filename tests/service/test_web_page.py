@@ -160,3 +160,20 @@ def test_a_clip_the_browser_cannot_play_still_shows_its_timeline(browser: Any, e
         lane.click(position={"x": 0.5 * box["width"], "y": box["height"] / 2})
         assert abs(float(view.page.get_attribute(".timeline", "aria-valuenow") or "nan") - 1.5) < 0.1
         assert view.errors == []
+
+
+def test_a_label_near_the_right_edge_is_pulled_in_not_cut(browser: Any, embedded_url: str) -> None:
+    """A second face at the frame's right edge (as on a phone): its label's tab ends at the canvas
+    edge instead of running past it."""
+    with Page(browser, embedded_url, PHONE) as view:
+        drawn = view.page.evaluate(
+            """() => {
+              const c = document.createElement('canvas'); c.width = 200; c.height = 100;
+              const ctx = c.getContext('2d'); ctx.font = '13px sans-serif'; ctx.lineWidth = 2.5;
+              labelledBox(ctx, 1, [185, 50, 12, 12], '#f04438', '1: anger 75\\u00a0%');
+              const alpha = (x, y) => ctx.getImageData(x, y, 1, 1).data[3];
+              return {rightEdge: alpha(199, 40), farLeft: alpha(120, 40)};
+            }"""
+        )
+        assert drawn["rightEdge"] > 200 and drawn["farLeft"] > 200  # the whole tab is inside, shifted left
+        assert view.errors == []
