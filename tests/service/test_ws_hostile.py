@@ -1,0 +1,55 @@
+"""Hostile /stream clients against a real `vfer serve`: a flood of 10,000 frames a second and a
+stream of garbage neither take the gateway down nor stop another person's stream."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+from websockets.sync.client import connect
+
+from service.rpc.client import encoded_frames
+from service.ws_client import StreamRefused, frame_message, ws_windows
+from tests.media import VIDEO
+
+GRID = VIDEO / "grid" / "bbaf2n.mpg"
+
+
+def flood(url: str, out: dict[str, Any]) -> None:
+    """10,000 small JPEG frames stamped 0.1 ms apart (a second of stream), sent as fast as they go."""
+    tiny = cv2.imencode(".jpg", np.full((48, 64, 3), 128, np.uint8))[1].tobytes()
+    with connect(url, max_size=None) as ws:
+        ws.send(json.dumps({"format": "jpeg"}))
+        for i in range(10_000):
+            ws.send(frame_message(i / 10_000, tiny))
+        ws.send(json.dumps({"end": True}))
+        out["flood"] = [json.loads(m) for m in ws]
+        out["flood_close"] = ws.close_code
+
+
+def garbage(url: str, out: dict[str, Any]) -> None:
+    try:
+        list(ws_windows(url, iter([(0.0, bytes(range(256)) * 40)]), format="jpeg"))
+    except StreamRefused as refused:
+        out["garbage"] = refused.error_code
+
+
+def test_a_flood_and_garbage_leave_the_gateway_and_another_stream_alone(embedded_url: str) -> None:
+    url = embedded_url.replace("http://", "ws://") + "/stream"
+    out: dict[str, Any] = {}
+    hostile = [threading.Thread(target=flood, args=(url, out)), threading.Thread(target=garbage, args=(url, out))]
+    for thread in hostile:
+        thread.start()
+    honest = list(ws_windows(url, iter(list(encoded_frames(GRID))), format="jpeg"))  # meanwhile, a real clip
+    for thread in hostile:
+        thread.join(timeout=300)
+    assert [w["index"] for w in honest] == list(range(len(honest))) and len(honest) >= 2
+    assert {f["track_id"] for w in honest for f in w["faces"]} == {0}
+    assert out["garbage"] == "invalid_input"
+    # The flood's second is cut on the grid like any other: a few frames kept, one window at most.
+    assert out["flood_close"] == 1000 and len(out["flood"]) <= 1
+    assert httpx.get(f"{embedded_url}/healthz", timeout=10).status_code == 200
