@@ -61,9 +61,18 @@ $(DEPLOY_VENV)/.installed: tests/deploy/requirements.txt
 	$(DEPLOY_VENV)/bin/python -m pip install -q -r tests/deploy/requirements.txt
 	touch $@
 
-deploy-tools: $(DEPLOY_VENV)/.installed
+# promtool (alert rules) from Debian's prometheus package, unpacked: no service is installed or started.
+$(DEPLOY_VENV)/bin/promtool: | $(DEPLOY_VENV)/.installed
+	rm -rf $(DEPLOY_VENV)/prometheus && mkdir -p $(DEPLOY_VENV)/prometheus
+	cd $(DEPLOY_VENV)/prometheus && { apt-get download -qq prometheus 2>/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get download -qq prometheus; }; } && \
+	  dpkg -x prometheus_*.deb root
+	cp $(DEPLOY_VENV)/prometheus/root/usr/bin/promtool $@ && rm -rf $(DEPLOY_VENV)/prometheus
 
-# Offline: compose schema and config, every Kubernetes overlay validated, hadolint, checkov.
+deploy-tools: $(DEPLOY_VENV)/.installed $(DEPLOY_VENV)/bin/promtool
+
+# Offline: compose schema and config, every Kubernetes overlay validated, hadolint, checkov, the
+# alert rules checked and unit-tested with promtool.
 deploy-check: deploy-tools
 	DEPLOY_VENV=$(DEPLOY_VENV) scripts/deploy_check.sh
 

@@ -4,6 +4,7 @@
 #   Kubernetes: every overlay rendered by kustomize, validated strictly against two versions,
 #               no image without a version tag
 #   Dockerfile: hadolint; everything: checkov's policies (k8s/checkov.yaml says what is skipped, and why)
+#   alerts: promtool checks the rules file and the PrometheusRule's groups, and runs rules.test.yaml
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS=${DEPLOY_VENV:-.venv-deploy}/bin
@@ -33,7 +34,7 @@ apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: vfer
 resources: [../../../k8s/base]
-components: [../../../k8s/components/hpa, ../../../k8s/components/ingress]
+components: [../../../k8s/components/hpa, ../../../k8s/components/ingress, ../../../k8s/components/monitoring]
 images:
   - {name: vfer-gateway, newName: registry.example.com/vfer/vfer-gateway, newTag: 0.1.0}
   - {name: vfer-worker, newName: registry.example.com/vfer/vfer-worker, newTag: 0.1.0}
@@ -50,6 +51,15 @@ for overlay in k8s/overlays/*/ "$OUT/with-hpa-and-ingress/"; do
   fi
   echo "$name: $(grep -c '^kind:' "$OUT/$name.yaml") resources valid on Kubernetes $K8S_VERSIONS"
 done
+
+echo "== alerts (promtool)"
+MONITORING=k8s/components/monitoring
+promtool=$(realpath "$TOOLS/promtool")
+"$promtool" check rules "$MONITORING/vfer-rules.yaml"
+"$TOOLS/python" -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))["spec"], sys.stdout)' \
+  "$MONITORING/prometheusrule.yaml" > "$OUT/prometheusrule-groups.yaml"
+"$promtool" check rules "$OUT/prometheusrule-groups.yaml"
+(cd "$MONITORING" && "$promtool" test rules rules.test.yaml)
 
 echo "== dockerfile"
 "$TOOLS/hadolint" Dockerfile

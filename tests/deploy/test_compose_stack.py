@@ -43,6 +43,25 @@ def test_grpc_stream_predict_gives_windows(stack: Stack, data: Path) -> None:
     assert len(windows) >= 2 and all(window["faces"] for window in windows)
 
 
+def test_the_websocket_stream_gives_the_windows_grpc_gives(stack: Stack, data: Path) -> None:
+    """The gateway image serves /stream (its WebSocket library installed), on the same workers."""
+
+    def stream(*door: str) -> list[dict[str, object]]:
+        run = subprocess.run(
+            [sys.executable, "-m", "vfer.cli", "stream", str(VIDEO / "single_face.mp4"), *door, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert run.returncode == 0, run.stderr
+        return [json.loads(line) for line in run.stdout.splitlines()]
+
+    over_ws = stream("--ws", stack.http.replace("http://", "ws://") + "/stream")
+    over_grpc = stream("--target", stack.grpc)
+    assert len(over_ws) == len(over_grpc) >= 2
+    assert [[f["label"] for f in w["faces"]] for w in over_ws] == [[f["label"] for f in w["faces"]] for w in over_grpc]
+
+
 def test_containers_run_as_non_root_on_a_read_only_root(stack: Stack) -> None:
     assert stack.compose("exec", "-T", "gateway", "id", "-u").strip() == "10001"
     for service in ("gateway", "worker"):
