@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_CLIP ?= ../shared/data/video/single_face.mp4
-PORT ?= 8000
+PORT ?=
 
 DEPLOY_VENV ?= .venv-deploy
 
@@ -20,9 +20,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# `make serve PORT=8001` when 8000 is taken.
+# `make serve PORT=8001` when 8000 (or VFER_PORT) is taken.
 serve: install
-	$(BIN)/vfer serve --port $(PORT)
+	$(BIN)/vfer serve $(if $(PORT),--port $(PORT))
 
 demo: install
 	$(BIN)/vfer predict $(DEMO_CLIP)
