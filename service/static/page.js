@@ -274,6 +274,20 @@ video.addEventListener("play", function frame() {
 });
 window.addEventListener("resize", () => draw());
 
+// On a phone the native controls would cover the lower half of the boxes: there a tap on the
+// picture plays or pauses, and the timelines below seek.
+const narrow = window.matchMedia("(max-width: 600px)");
+const fitControls = () => {
+  video.controls = !narrow.matches;
+  $("tap-hint").hidden = !narrow.matches;
+};
+narrow.addEventListener("change", fitControls);
+fitControls();
+video.addEventListener("click", () => {
+  if (video.controls) return;
+  if (video.paused) video.play(); else video.pause();
+});
+
 // A face's box in its label's colour, its text on a tab above it (inside when at the top edge,
 // pulled in when the box is near the right edge, as a second face's often is on a phone).
 function labelledBox(ctx, ratio, [bx, by, bw, bh], color, text) {
