@@ -55,7 +55,6 @@ from vfer.data.photos import (
     person_split,
     photo_folder,
     photo_stills,
-    still_clips,
 )
 from vfer.face.tracking import FaceModels
 from vfer.inference import calibrate, load_classifier
@@ -75,7 +74,7 @@ from vfer.training.calibrate import (
 )
 from vfer.training.motion import move_clips
 from vfer.training.photo_eval import RULE, DevelopmentSet, apply_rule, development_figures
-from vfer.training.students import StudentPack, StudentRecipe, fit_student
+from vfer.training.students import StudentPack, StudentRecipe, fit_student, still_clips_copy
 from vfer.training.train import TrainConfig, train
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -333,11 +332,6 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(len(LABELS), dtype=np.float32)[labels]
 
 
-def still(stills: np.ndarray) -> np.ndarray:
-    """(N, S, S) stills as (N, 8, S, S) still clips."""
-    return np.ascontiguousarray(still_clips(stills))
-
-
 def student_pack(src: Sources, seed: int, fer_per_class: int, tune_fer: int) -> StudentPack:
     """What both video models train on: real labels for the train people's photos and FER2013
     crops, the ensemble's distributions for GRID windows, classes balanced within each source;
@@ -397,7 +391,7 @@ def fitted_elsewhere(name: str, fitted: Path) -> tuple[torch.nn.Module, dict[str
 def ship_student(name: str, model: torch.nn.Module, report: dict[str, Any], src: Sources) -> dict[str, Any]:
     """Stage 3's end for one video model: calibrated on the tune people's photos and shipped."""
     tune_idx = src.photos("tune")
-    tune_x, tune_y = still(src.photo_aligned[tune_idx]), src.photo_labels[tune_idx]
+    tune_x, tune_y = still_clips_copy(src.photo_aligned[tune_idx]), src.photo_labels[tune_idx]
     temperature = fit_temperature(clip_logits(model, tune_x), tune_y)
     fold_temperature(model, temperature)
     report = report | {"temperature": temperature}

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.auth import new_job_id
 from service.errors import MalformedFrameError, StreamStalledError, UploadTimeoutError
 from service.jobs import JobClient, cancel_in_background, submit_with_blob, wait_for
 from service.settings import Settings
@@ -159,8 +160,6 @@ class Streamer:
     ) -> AsyncIterator[dict[str, Any]]:
         """Each complete window's result, in order. `messages` is the options first, then frames;
         a transport error raised while reading it ends the stream with that error."""
-        from service.auth import new_job_id
-
         ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.stream_max_pending)
         reader = asyncio.create_task(self._read(messages, ready))
         in_flight: str | None = None

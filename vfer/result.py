@@ -70,6 +70,7 @@ class FacePrediction:
         return top_label(self.distribution)
 
     def to_dict(self) -> dict[str, Any]:
+        lead = margin(self.distribution)
         return {
             "track_id": self.track_id,
             "start_s": round(self.start_s, 3),
@@ -78,8 +79,8 @@ class FacePrediction:
             "samples": self.samples,
             "distribution": self.distribution,
             "label": self.label,
-            "margin": margin(self.distribution),
-            "uncertain": margin(self.distribution) < UNCERTAIN_MARGIN,
+            "margin": lead,
+            "uncertain": lead < UNCERTAIN_MARGIN,
             "windows": [w.to_dict() for w in self.windows],
         }
 
@@ -101,17 +102,19 @@ class PredictionResult:
 
     def to_dict(self) -> dict[str, Any]:
         main = self.main_face
+        faces = [f.to_dict() for f in self.faces]
+        main_dict = faces[self.faces.index(main)] if main else None
         return {
             "source": self.source,
             "labels": list(LABELS),
             "label": main.label if main else None,
             "distribution": main.distribution if main else None,
             "main_track_id": main.track_id if main else None,
-            "margin": margin(main.distribution) if main else None,
-            "uncertain": margin(main.distribution) < UNCERTAIN_MARGIN if main else False,
+            "margin": main_dict["margin"] if main_dict else None,
+            "uncertain": main_dict["uncertain"] if main_dict else False,
             "no_face": not self.faces,
             "partial": self.partial,
-            "faces": [f.to_dict() for f in self.faces],
+            "faces": faces,
             "model": self.model,
             "video": self.video,
             "options": self.options,

@@ -288,6 +288,26 @@ video.addEventListener("click", () => {
   if (video.paused) video.play(); else video.pause();
 });
 
+// A fresh overlay canvas at the screen's pixel ratio, and `place`: where a box in a frame of
+// frameW x frameH pixels lands on the picture `el` shows (letterboxed, like object-fit: contain),
+// mirrored or not; null until the video has a size.
+function overlay(canvas, el, frameW, frameH, mirrored = false) {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(canvas.clientWidth * ratio);
+  canvas.height = Math.round(canvas.clientHeight * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.font = `${Math.round(13 * ratio)}px system-ui, sans-serif`;
+  ctx.lineWidth = 2.5 * ratio;
+  if (!el.videoWidth || !frameW || !frameH) return {ctx, ratio, place: null};
+  const scale = Math.min(canvas.width / el.videoWidth, canvas.height / el.videoHeight);
+  const shownW = el.videoWidth * scale, shownH = el.videoHeight * scale;
+  const left = (canvas.width - shownW) / 2, top = (canvas.height - shownH) / 2;
+  const sx = shownW / frameW, sy = shownH / frameH;
+  const place = ([x, y, w, h]) => [left + (mirrored ? frameW - x - w : x) * sx, top + y * sy, w * sx, h * sy];
+  return {ctx, ratio, place};
+}
+
 // A face's box in its label's colour, its text on a tab above it (inside when at the top edge,
 // pulled in when the box is near the right edge, as a second face's often is on a phone).
 function labelledBox(ctx, ratio, [bx, by, bw, bh], color, text) {
@@ -310,26 +330,15 @@ function draw() {
   }
   for (const el of document.querySelectorAll(".timeline")) el.setAttribute("aria-valuenow", t.toFixed(2));
   const canvas = $("overlay");
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = Math.round(canvas.clientWidth * ratio);
-  canvas.height = Math.round(canvas.clientHeight * ratio);
-  const ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const {ctx, ratio, place} = overlay(canvas, video, current.result.video.width, current.result.video.height);
   canvas.dataset.drawn = "0";
-  if (!playable()) return;
-  // The picture inside the element (letterboxed, like object-fit: contain) and the result's pixels.
-  const scale = Math.min(canvas.width / video.videoWidth, canvas.height / video.videoHeight);
-  const left = (canvas.width - video.videoWidth * scale) / 2, top = (canvas.height - video.videoHeight * scale) / 2;
-  const sx = (video.videoWidth * scale) / current.result.video.width, sy = (video.videoHeight * scale) / current.result.video.height;
+  if (!playable() || !place) return;
   let drawn = 0;
-  ctx.font = `${Math.round(13 * ratio)}px system-ui, sans-serif`;
-  ctx.lineWidth = 2.5 * ratio;
   for (const face of current.result.faces) {
     const at = faceAt(face, t);
     if (!at) continue;
-    const [x, y, w, h] = at.box;
     const label = at.window.label, color = COLORS[label];
-    labelledBox(ctx, ratio, [left + x * sx, top + y * sy, w * sx, h * sy], color,
+    labelledBox(ctx, ratio, place(at.box), color,
       `${face.track_id}: ${label} ${pct(at.window.distribution[label])}`);
     drawn++;
   }
@@ -453,26 +462,15 @@ function stopCamera() {
 function drawLive() {
   if (!live) return;
   const canvas = $("live-overlay");
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = Math.round(canvas.clientWidth * ratio);
-  canvas.height = Math.round(canvas.clientHeight * ratio);
-  const ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const sent = live.sent || {width: 0, height: 0};
+  const {ctx, ratio, place} = overlay(canvas, liveVideo, sent.width, sent.height, true);  // mirrored, as the picture is
   const latest = live.windows[live.windows.length - 1];
   let drawn = 0;
-  if (latest && live.sent && liveVideo.videoWidth) {
-    const scale = Math.min(canvas.width / liveVideo.videoWidth, canvas.height / liveVideo.videoHeight);
-    const shownW = liveVideo.videoWidth * scale, shownH = liveVideo.videoHeight * scale;
-    const left = (canvas.width - shownW) / 2, top = (canvas.height - shownH) / 2;
-    const sx = shownW / live.sent.width, sy = shownH / live.sent.height;
+  if (latest && place) {
     const age = liveClock() - latest.end_s;
-    ctx.font = `${Math.round(13 * ratio)}px system-ui, sans-serif`;
-    ctx.lineWidth = 2.5 * ratio;
     for (const face of latest.faces) {
-      const [x, y, w, h] = face.box;
       const color = COLORS[face.label];
-      const mirroredX = left + (live.sent.width - x - w) * sx;  // as the picture is
-      labelledBox(ctx, ratio, [mirroredX, top + y * sy, w * sx, h * sy], color,
+      labelledBox(ctx, ratio, place(face.box), color,
         `${face.track_id}: ${face.label} ${pct(face.distribution[face.label])}` +
         (age > LIVE.laggingAfter_s ? ` · ${age.toFixed(0)} s ago` : ""));
       drawn++;

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -26,7 +28,6 @@ from tests.schema import assert_stream_window
 from tests.service.helpers import Worker
 
 GRID = VIDEO / "grid" / "bbaf2n.mpg"
-FRAMES = list(encoded_frames(GRID))  # (time, JPEG) of every frame: 3 s at 25 fps
 
 
 def receive_until_closed(ws: Any) -> tuple[list[dict[str, Any]], int]:
@@ -53,16 +54,22 @@ def messages(frames: list[tuple[float, bytes]]) -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
-def grpc_windows(grpc_target: str) -> list[dict[str, Any]]:
+def frames() -> list[tuple[float, bytes]]:
+    """(time, JPEG) of every frame of a real clip: 3 s at 25 fps."""
+    return list(encoded_frames(GRID))
+
+
+@pytest.fixture(scope="module")
+def grpc_windows(grpc_target: str, frames: list[tuple[float, bytes]]) -> list[dict[str, Any]]:
     """The same frames over gRPC, on the same worker: what the WebSocket must agree with."""
     with Client(grpc_target) as client:
-        return [window_result_dict(w) for w in client.stream(stream_requests(iter(FRAMES)), timeout=120)]
+        return [window_result_dict(w) for w in client.stream(stream_requests(iter(frames)), timeout=120)]
 
 
 def test_windows_come_in_order_with_one_track_and_the_labels_grpc_gives(
-    client: TestClient, grpc_windows: list[dict[str, Any]]
+    client: TestClient, grpc_windows: list[dict[str, Any]], frames: list[tuple[float, bytes]]
 ) -> None:
-    windows, code = ws_stream(client, json.dumps({"format": "jpeg"}), messages(FRAMES))
+    windows, code = ws_stream(client, json.dumps({"format": "jpeg"}), messages(frames))
     assert code == 1000
     assert [w["index"] for w in windows] == list(range(len(windows))) and len(windows) >= 2
     for window in windows:
@@ -77,7 +84,7 @@ def test_windows_come_in_order_with_one_track_and_the_labels_grpc_gives(
             assert mine["distribution"] == pytest.approx(other["distribution"], abs=1e-5)
 
 
-JPEG = FRAMES[0][1]
+JPEG = cv2.imencode(".jpg", np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8))[1].tobytes()
 BAD_INPUT = {
     "a first message that is no JSON object": ("model=x", [], "invalid_input"),
     "an unknown model": (json.dumps({"model": "no_such_model"}), [], "model_not_found"),

@@ -54,12 +54,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body, ensure_ascii=False)
 
 
-def use_format(fmt: LogFormat, *loggers: logging.Logger) -> None:
-    """Give every handler of `loggers` (default: the root logger) the chosen format; text keeps
-    the handlers' own formatters."""
-    if fmt != "json":
-        return
-    for logger in loggers or (logging.getLogger(),):
+def use_format(fmt: LogFormat, logger: logging.Logger) -> None:
+    """Give every handler of `logger` the chosen format; text keeps the handlers' own formatters."""
+    if fmt == "json":
         for handler in logger.handlers:
             handler.setFormatter(JsonFormatter())
 

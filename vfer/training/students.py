@@ -56,17 +56,17 @@ class StudentPack:
 
     def training_set(self) -> tuple[Uint8, Float32]:
         """Every clip (N + M, T, S, S) in the weights' order, and its target distribution."""
-        clips = np.concatenate([_still_clips(self.stills), self.windows])
+        clips = np.concatenate([still_clips_copy(self.stills), self.windows])
         return clips, np.concatenate([self.still_targets, self.window_targets]).astype(np.float32)
 
     def tune_set(self) -> tuple[Uint8, Float32]:
         """The tune people's still clips and GRID windows, with their targets."""
         labels = np.eye(self.still_targets.shape[1], dtype=np.float32)[self.tune_still_labels]
-        clips = np.concatenate([_still_clips(self.tune_stills), self.tune_windows])
+        clips = np.concatenate([still_clips_copy(self.tune_stills), self.tune_windows])
         return clips, np.concatenate([labels, self.tune_window_targets]).astype(np.float32)
 
 
-def _still_clips(stills: Uint8) -> Uint8:
+def still_clips_copy(stills: Uint8) -> Uint8:
     """(N, S, S) stills as (N, 8, S, S) clips, copied: training draws them by index."""
     return np.ascontiguousarray(np.broadcast_to(stills[:, None], (len(stills), CLIP_FRAMES, *stills.shape[1:])))
 
