@@ -1,7 +1,7 @@
 """Load and faults against the real stack: nothing accepted may be lost, nothing may be a 5xx
 but a broker outage's 503, and nothing may grow without bound.
 
-    python -m benchmarks.load_faults [--soak 60]
+    python -m benchmarks.load_faults [--soak 60] [--chaos-jobs 200]
 
 Runs its own `redis-server` (append-only, on a free port: the outage stops it), the gateway and
 two `vfer worker` processes, then, in order:
@@ -9,7 +9,13 @@ two `vfer worker` processes, then, in order:
 2. Redis outage: Redis is stopped for 5 s while uploads keep coming (2 per second), then started
    again from its append-only file;
 3. worker SIGKILL: both workers are killed mid-job and started again (as a supervisor would);
-4. soak: `--soak` seconds of uploads that wait for their result (2 at a time): latency p50/p95.
+4. lost message: a worker stopped (SIGSTOP) while Redis hands it a job's message, then killed:
+   the message is lost between the transport's pop and its record (README, "Nothing is lost");
+   seconds from the kill to the job done, with the gateway's reaper at its default check;
+5. chaos: `--chaos-jobs` uploads (8 in flight) while a worker is SIGKILLed (and started again)
+   every 20 s and Redis is restarted once: jobs lost, stuck (not ended 60 s past their time
+   limit after acceptance), failed, and published more than once (two outcomes);
+6. soak: `--soak` seconds of uploads that wait for their result (2 at a time): latency p50/p95.
 Every accepted job (200 or 202) is followed to its end: "lost" counts those that never end.
 Memory (RSS) and open file descriptors of the gateway (after the warm-up, and at the end) and of
 a worker (before and after the soak) show growth.
@@ -19,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +47,8 @@ from benchmarks.service import percentile
 from tests.service.helpers import Worker, free_ports, redis_alive, service_env, service_ready, wait_until
 
 MAX_QUEUE = 8
+TIME_LIMIT_S = 60
+KILL_EVERY_S = 20.0
 
 
 class AppendOnlyRedis:
@@ -100,6 +110,137 @@ def upload(url: str, clip: bytes, ledger: Ledger, wait: float) -> float:
     return time.monotonic() - started
 
 
+class Outcomes:
+    """How many times each job's SUCCESS (its outcome) is published, heard on Redis pub/sub, the
+    subscription renewed across a Redis restart."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.successes: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        import redis
+
+        while not self._stop.is_set():
+            try:
+                pubsub = redis.Redis(port=self.port, socket_connect_timeout=1).pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe("celery-task-meta-*")
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=0.2)
+                    if message is not None and json.loads(message["data"])["status"] == "SUCCESS":
+                        self.successes[json.loads(message["data"])["task_id"]] += 1
+            except redis.exceptions.RedisError:
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def ends(url: str, jobs: list[str], timeout: float) -> dict[str, tuple[str, str | None, float]]:
+    """Each job's end (status, error code, when it was first seen ended), polled once a second."""
+    deadline = time.monotonic() + timeout
+    ended: dict[str, tuple[str, str | None, float]] = {}
+    while len(ended) < len(jobs) and time.monotonic() < deadline:
+        for job in (j for j in jobs if j not in ended):
+            try:
+                body = httpx.get(f"{url}/jobs/{job}", timeout=10).json()
+            except (httpx.HTTPError, ValueError):
+                continue
+            if body.get("status") in ("done", "failed", "cancelled"):
+                ended[job] = (body["status"], (body.get("error") or {}).get("code"), time.monotonic())
+        time.sleep(1)
+    return ended
+
+
+def lost_message(
+    url: str, redis_port: int, workers: list[Worker], env: dict[str, str], tmp: Path, clip: bytes
+) -> dict[str, object]:
+    """Phase 4: a message popped by a stopped worker whose process is then killed: lost in the
+    transport's gap, as a SIGKILL between its pop and its record loses one."""
+    import redis
+
+    broker = redis.Redis(port=redis_port)
+    for worker in workers:  # their pending reads stay open: Redis hands the message to one of them
+        os.killpg(worker.process.pid, signal.SIGSTOP)
+    time.sleep(0.5)
+    accepted = Ledger()
+    upload(url, clip, accepted, 0)
+    job = accepted.accepted[0]
+    wait_until(lambda: broker.llen("vfer") == 0, 10, "a stopped worker's pending read to pop the message")
+    held = any(job.encode() in value for value in broker.hvals("unacked"))
+    for worker in workers:
+        worker.kill()
+    killed = time.monotonic()
+    workers[:] = [Worker(env, tmp / f"after-lost{i}.log") for i in range(len(workers))]
+    end = ends(url, [job], 180).get(job)
+    return {
+        "recorded_as_unacknowledged": held,
+        "status": end[0] if end else "not ended",
+        "kill_to_end_s": round(end[2] - killed, 1) if end else None,
+    }
+
+
+def chaos(
+    url: str, redis: AppendOnlyRedis, workers: list[Worker], env: dict[str, str], tmp: Path, clip: bytes, total: int
+) -> dict[str, object]:
+    """Phase 5: `total` accepted jobs under worker SIGKILLs every 20 s and one Redis restart."""
+    outcomes = Outcomes(redis.port)
+    accepted = Ledger()
+    sent_at: dict[str, float] = {}
+    stop = threading.Event()
+
+    def send() -> None:
+        while not stop.is_set():
+            with accepted.lock:
+                if len(accepted.accepted) >= total:
+                    return
+            before = len(accepted.accepted)
+            upload(url, clip, accepted, 0)
+            with accepted.lock:
+                for job in accepted.accepted[before:]:
+                    sent_at.setdefault(job, time.monotonic())
+            time.sleep(0.3)
+
+    senders = [threading.Thread(target=send) for _ in range(8)]
+    for sender in senders:
+        sender.start()
+    kills, restarted, next_kill = 0, False, time.monotonic() + KILL_EVERY_S
+    started = time.monotonic()
+    while any(sender.is_alive() for sender in senders):
+        time.sleep(0.5)
+        if time.monotonic() >= next_kill:
+            index = kills % len(workers)
+            workers[index].kill()
+            workers[index] = Worker(env, tmp / f"chaos{kills}.log")
+            kills, next_kill = kills + 1, next_kill + KILL_EVERY_S
+        if not restarted and time.monotonic() - started > 2.5 * KILL_EVERY_S:
+            redis.stop()
+            time.sleep(5)
+            redis.start()
+            restarted = True
+    jobs = list(accepted.accepted)
+    ended = ends(url, jobs, TIME_LIMIT_S + 600)
+    outcomes.close()
+    late = [j for j, (_, _, at) in ended.items() if at - sent_at.get(j, at) > TIME_LIMIT_S + 60]
+    codes = Counter(code for status, code, _ in ended.values() if status == "failed")
+    return {
+        "accepted": len(jobs),
+        "statuses": dict(accepted.statuses),
+        "worker_sigkills": kills,
+        "redis_restarts": int(restarted),
+        "seconds": round(time.monotonic() - started, 1),
+        "lost": len(jobs) - len(ended),
+        "stuck": len(late),
+        "failed": dict(codes),
+        "double_outcomes": sum(1 for j in jobs if outcomes.successes[j] > 1),
+        "slowest_end_s": round(max((at - sent_at.get(j, at) for j, (_, _, at) in ended.items()), default=0.0), 1),
+    }
+
+
 def unfinished(url: str, jobs: list[str], timeout: float) -> list[str]:
     """The jobs that have not ended (done, failed, cancelled) within `timeout`."""
     deadline = time.monotonic() + timeout
@@ -128,7 +269,7 @@ def stack(tmp: Path) -> Iterator[tuple[str, AppendOnlyRedis, list[Worker], dict[
         tmp / "blobs",
         VFER_MAX_QUEUE=str(MAX_QUEUE),
         VFER_VISIBILITY_TIMEOUT_S="10",
-        VFER_TASK_TIME_LIMIT_S="60",
+        VFER_TASK_TIME_LIMIT_S=str(TIME_LIMIT_S),
         VFER_TORCH_THREADS="1",
         VFER_LOG_LEVEL="warning",
     )
@@ -154,6 +295,7 @@ def stack(tmp: Path) -> Iterator[tuple[str, AppendOnlyRedis, list[Worker], dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--soak", type=float, default=60.0, help="seconds of steady load")
+    parser.add_argument("--chaos-jobs", type=int, default=200, help="accepted jobs under faults (0: skip)")
     args = parser.parse_args()
     clip = SINGLE_FACE.read_bytes()
     report: dict[str, object] = {"machine": describe()}
@@ -193,6 +335,10 @@ def main() -> None:
             worker.kill()
         workers[:] = [Worker(env, tmp / f"restarted{i}.log") for i in range(2)]
         report["worker_sigkill"] = {"statuses": dict(crash.statuses), "lost": len(unfinished(url, crash.accepted, 180))}
+        wait_until(lambda: service_ready(url), 90, "the restarted workers")
+        report["lost_message"] = lost_message(url, redis.port, workers, env, tmp, clip)
+        if args.chaos_jobs:
+            report["chaos"] = chaos(url, redis, workers, env, tmp, clip, args.chaos_jobs)
 
         wait_until(lambda: service_ready(url), 90, "the restarted workers")
         worker_before = usage(workers[0].process.pid)

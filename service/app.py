@@ -28,6 +28,7 @@ from service.jobs import JobClient
 from service.metrics import Metrics
 from service.notify import create_notifier
 from service.queue import create_celery
+from service.reaper import Ledger, Reaper
 from service.routes import docs, health, jobs, page, predict, stream
 from service.settings import Settings, get_settings
 from vfer import __version__
@@ -54,6 +55,19 @@ async def _sweep_blobs(blobs: BlobStore, jobs: JobClient) -> None:
             continue
         if removed:
             log.info("deleted %d expired or orphaned uploads", removed)
+
+
+async def _reap(reaper: Reaper, metrics: Metrics, every_s: float) -> None:
+    """Send lost jobs again (service.reaper); a failing broker is retried at the next round."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            done = await asyncio.to_thread(reaper.round)
+        except Exception:
+            log.warning("the reaper's round failed; retrying in %.0f s", every_s, exc_info=True)
+            continue
+        metrics.jobs_sent_again.inc(done.sent_again)
+        metrics.jobs_lost.inc(done.lost)
 
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -91,9 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         celery = create_celery(settings)
         app.state.embedded_worker = embedded_worker(celery, settings) if settings.embedded else None
         notifier = create_notifier(celery, settings.backend_url, settings.embedded)
+        ledger = (
+            None if settings.embedded else Ledger(celery.backend.client, settings.reaper_check_s, settings.result_ttl_s)
+        )
         app.state.settings = settings
         app.state.blobs = blobs
-        app.state.jobs = JobClient(celery, settings, blobs, notifier)
+        app.state.jobs = JobClient(celery, settings, blobs, notifier, ledger)
         app.state.metrics = Metrics()
         if app.state.embedded_worker is not None:
             app.state.embedded_worker.start()
@@ -105,11 +122,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings, app.state.jobs, host=settings.host, port=settings.grpc_port
             )
             log.warning("gRPC on %s:%d", settings.host, bound)
-        sweeper = asyncio.create_task(_sweep_blobs(blobs, app.state.jobs))
+        background = [asyncio.create_task(_sweep_blobs(blobs, app.state.jobs))]
+        if ledger is not None:
+            queues = (settings.queue, settings.inference_queue) if settings.topology == "split" else (settings.queue,)
+            reaper = Reaper(app.state.jobs, ledger, queues)
+            background.append(asyncio.create_task(_reap(reaper, app.state.metrics, min(5.0, settings.reaper_check_s))))
         try:
             yield
         finally:
-            sweeper.cancel()
+            for task in background:
+                task.cancel()
             if grpc_server is not None:
                 await grpc_server.stop(grace=2)
             if app.state.embedded_worker is not None:

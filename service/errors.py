@@ -105,6 +105,7 @@ HTTP_STATUS: dict[str, int] = {
     "broker_unavailable": 503,
     "storage_unavailable": 503,
     "worker_crashed": 500,
+    "job_lost": 500,
     "window_data_lost": 500,
     "resource_missing": 500,
     "internal_error": 500,

@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from celery.result import AsyncResult
@@ -25,6 +25,9 @@ from service.settings import Settings
 from vfer.errors import JobCancelledError
 from vfer.jobs.blobs import BlobStore
 from vfer.jobs.tasks import PROGRESS, cancel_flag
+
+if TYPE_CHECKING:
+    from service.reaper import Ledger
 
 QUEUED = "QUEUED"
 TERMINAL = ("done", "failed", "cancelled")
@@ -71,11 +74,14 @@ class JobStatus:
 
 
 class JobClient:
-    def __init__(self, app: Celery, settings: Settings, blobs: BlobStore, notifier: Notifier) -> None:
+    def __init__(
+        self, app: Celery, settings: Settings, blobs: BlobStore, notifier: Notifier, ledger: Ledger | None = None
+    ) -> None:
         self.app = app
         self.settings = settings
         self.blobs = blobs
         self.notifier = notifier
+        self.ledger = ledger  # what was sent, for the reaper (none in embedded mode: nothing can lose it)
         self._admission = threading.Lock()
 
     def queue_depth(self, queue: str | None = None) -> int:
@@ -101,6 +107,8 @@ class JobClient:
                 raise QueueFullError(f"{self.settings.max_queue} jobs are waiting; try again shortly")
             try:
                 self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
+                if self.ledger is not None:
+                    self.ledger.record(job_id, task, args, self.settings.queue)
                 self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue)
             except _BROKER_ERRORS as exc:
                 raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc

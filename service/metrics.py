@@ -34,6 +34,12 @@ class Metrics:
         self.outcomes = Counter(
             "vfer_job_outcomes", "finished jobs seen by this gateway", ["outcome"], registry=self.registry
         )
+        self.jobs_sent_again = Counter(
+            "vfer_jobs_sent_again", "jobs whose lost message this gateway's reaper sent again", registry=self.registry
+        )
+        self.jobs_lost = Counter(
+            "vfer_jobs_lost", "jobs the reaper ended job_lost (message lost too often)", registry=self.registry
+        )
         self._counted: OrderedDict[str, None] = OrderedDict()
 
     def job_finished(self, job_id: str, outcome: str) -> None:

@@ -30,6 +30,9 @@ class Settings(JobSettings):
     # Pages on other origins that may open /stream (comma-separated, e.g. https://app.example.org);
     # empty: the gateway's own page only. Clients that send no Origin (not browsers) are let in.
     ws_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A job not final is looked at this often; one whose message is in no queue and no worker's
+    # hands at two looks is sent again (service.reaper). Broker mode only.
+    reaper_check_s: float = Field(30.0, gt=0)
     metrics_public: bool = False  # /metrics without an API key even when keys are configured
 
     @field_validator("api_keys", "ws_origins", mode="before")

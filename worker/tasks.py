@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import redis
-from celery import Celery, Task
+from celery import Celery, Task, states
 from celery.exceptions import Ignore
 
 from vfer.config import DecodeLimits, PipelineConfig
@@ -169,21 +169,31 @@ def _on_blob(
     task: PredictTask, job_id: str, work: Callable[[bytes, Deadline], dict[str, Any] | None]
 ) -> Outcome | None:
     """Run `work` on the job's blob within the job's deadline, unless the job has already killed
-    its worker MAX_DELIVERIES times (None: the split topology's inference side stores the outcome)."""
+    its worker MAX_DELIVERIES times (None: the split topology's inference side stores the outcome, or
+    the job has already ended)."""
     settings = settings_of(task.app)
     delivery = count_delivery(task.app, job_id, task.request.retries or 0, settings.visibility_timeout_s * 4)
     if delivery > MAX_DELIVERIES:  # its upload is not even read again
         task.blobs.delete_quietly(job_id)
         message = f"the job's worker died {MAX_DELIVERIES} times while running it; not tried again"
         return failed(WorkerCrashedError.code, message)
+    if _ended(task, job_id):  # delivered again after its outcome (or sent again by the reaper): not run twice
+        task.blobs.delete_quietly(job_id)
+        return None
     return finish(task.blobs, job_id, lambda data: work(data, _deadline(task, job_id)))
+
+
+def _ended(task: PredictTask, job_id: str) -> bool:
+    return bool(task.app.backend.get_task_meta(job_id)["status"] in states.READY_STATES)
 
 
 def finish(blobs: BlobStore, job_id: str, work: Callable[[bytes], dict[str, Any] | None]) -> Outcome | None:
     """`work` on the blob stored under `job_id`; user errors, time limits and cancellations become
     outcomes; the blob is deleted when the job ends, and a failed delete never changes the outcome
     (a transient OSError from `work` or the read propagates, to be retried with the blob). None:
-    `work` handed the job on (split topology), whose end stores the outcome."""
+    `work` handed the job on (split topology), whose end stores the outcome; its upload is kept, so
+    that a job whose window message was lost can be sent again whole (the gateway's sweep deletes
+    the uploads of ended jobs)."""
     try:
         result = work(blobs.read(job_id))
         outcome = None if result is None else succeeded(result)
@@ -191,7 +201,8 @@ def finish(blobs: BlobStore, job_id: str, work: Callable[[bytes], dict[str, Any]
         outcome = failed(exc.code, str(exc))
     except BlobNotFoundError as exc:
         outcome = failed("upload_expired", str(exc))
-    blobs.delete_quietly(job_id)  # the job is done either way
+    if outcome is not None:
+        blobs.delete_quietly(job_id)  # the job is done either way
     return outcome
 
 
@@ -257,6 +268,7 @@ def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outco
             return window_result(faces, state.to_dict())
         clips, state = faces_in_window(frames, task.face_models(), config, state, deadline, color_frames)
         queue_window(task.app, job_id, model, crops, clips, state.to_dict())
+        task.blobs.delete_quietly(job_id)  # a stream moves on: a lost window ends job_lost, not sent again
         return None
 
     return _on_blob(task, job_id, work)

@@ -26,6 +26,7 @@ GRPC_STATUS: dict[str, grpc.StatusCode] = {
     "time_limit_exceeded": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "storage_unavailable": grpc.StatusCode.UNAVAILABLE,
     "worker_crashed": grpc.StatusCode.INTERNAL,
+    "job_lost": grpc.StatusCode.INTERNAL,
     "window_data_lost": grpc.StatusCode.INTERNAL,
 }
 

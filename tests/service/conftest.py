@@ -18,6 +18,7 @@ from tests.service.helpers import (
     REDIS_PORT,
     TEST_DBS,
     GrpcServer,
+    Publications,
     RedisServer,
     Worker,
     redis_alive,
@@ -129,3 +130,10 @@ def grpc_target(settings: Settings, worker: Worker) -> Iterator[str]:
         client.predict((VIDEO / "single_face.mp4").read_bytes(), timeout=120)
     yield server.target
     server.stop()
+
+
+@pytest.fixture
+def publications(broker_url: str) -> Iterator[Publications]:
+    heard = Publications(broker_url)
+    yield heard
+    heard.close()

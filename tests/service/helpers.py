@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -215,3 +217,30 @@ async def _boot(settings: Any) -> tuple[Any, int, Any]:
     jobs = JobClient(celery, settings, blobs, create_notifier(celery, settings.backend_url, settings.embedded))
     server, port = await start_grpc_server(settings, jobs, port=0)
     return server, port, jobs
+
+
+class Publications:
+    """Every state the result backend publishes for any job, heard on Redis pub/sub."""
+
+    def __init__(self, url: str) -> None:
+        self._pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+        self._pubsub.psubscribe("celery-task-meta-*")
+        self.states: list[tuple[str, str]] = []  # (job id, state)
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._stop = threading.Event()
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            message = self._pubsub.get_message(timeout=0.2)
+            if message is not None:
+                body = json.loads(message["data"])
+                self.states.append((body["task_id"], body["status"]))
+
+    def successes(self, job_id: str) -> int:
+        return sum(1 for job, state in self.states if job == job_id and state == "SUCCESS")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._pubsub.close()

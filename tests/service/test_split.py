@@ -3,10 +3,8 @@ real Redis, the real gateway; results compared with the single-worker pipeline's
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from service.queue import create_celery
 from service.rpc.client import Client, encoded_frames, stream_requests
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import GrpcServer, Worker, free_port, service_env, wait_until
+from tests.service.helpers import GrpcServer, Publications, Worker, free_port, service_env, wait_until
 from vfer.config import PipelineConfig
 from vfer.jobs.options import VideoJob
 from vfer.jobs.settings import load_settings
@@ -155,40 +153,6 @@ def test_live_stream_windows_go_through_the_inference_queue(
     assert _metric(metrics_port, "vfer_inference_windows_total") - before == len(windows)
 
 
-class Publications:
-    """Every state the result backend publishes for any job, heard on Redis pub/sub."""
-
-    def __init__(self, url: str) -> None:
-        self._pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
-        self._pubsub.psubscribe("celery-task-meta-*")
-        self.states: list[tuple[str, str]] = []  # (job id, state)
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._stop = threading.Event()
-        self._thread.start()
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            message = self._pubsub.get_message(timeout=0.2)
-            if message is not None:
-                body = json.loads(message["data"])
-                self.states.append((body["task_id"], body["status"]))
-
-    def successes(self, job_id: str) -> int:
-        return sum(1 for job, state in self.states if job == job_id and state == "SUCCESS")
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._pubsub.close()
-
-
-@pytest.fixture
-def publications(broker_url: str) -> Iterator[Publications]:
-    heard = Publications(broker_url)
-    yield heard
-    heard.close()
-
-
 def _done(client: TestClient, job: dict[str, Any]) -> bool:
     return bool(client.get(job["status_url"]).json()["status"] == "done")
 
@@ -294,8 +258,8 @@ def test_a_misconfigured_inference_worker_says_why_in_one_line(
 
 def test_a_job_delivered_again_after_its_outcome_keeps_it(split: Split, client: TestClient, data: Path) -> None:
     """A worker that dies after the outcome is stored but before the ack gets the job delivered
-    again: that delivery finds the upload deleted, and its `upload_expired` outcome must not
-    replace the stored result (Celery's backend keeps a SUCCESS state)."""
+    again: that delivery sees the job ended and is skipped (a split job's upload is kept until
+    then), and nothing replaces the stored result (Celery's backend keeps a SUCCESS state)."""
     clip = CLIPS[0]
     job = client.post("/predict?wait=0", files={"file": (clip.name, clip.read_bytes())}).json()
     wait_until(lambda: _done(client, job), 60, "the job")

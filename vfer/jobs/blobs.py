@@ -59,6 +59,10 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, key: str) -> None: ...
 
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether a committed blob is stored under `key` (a lost job can be sent again only then)."""
+
     def delete_quietly(self, key: str) -> None:
         """Delete as cleanup: a store that fails (read-only, unreachable) is logged, never raised;
         the job's outcome or the caller's answer stands, and the sweeper deletes the blob later."""
@@ -147,6 +151,9 @@ class DirectoryBlobStore(BlobStore):
             return self.path(key).read_bytes()
         except FileNotFoundError as exc:
             raise BlobNotFoundError(f"upload {key} has expired or was deleted") from exc
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
 
     def delete(self, key: str) -> None:
         for path in (self.path(key), self._partial(key)):

@@ -82,6 +82,19 @@ class S3BlobStore(BlobStore):
             raise OSError(f"object store: {exc}") from exc
         return data
 
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return False
+            raise OSError(f"object store: {exc}") from exc
+        except BotoCoreError as exc:
+            raise OSError(f"object store: {exc}") from exc
+        return True
+
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
 

@@ -1,0 +1,179 @@
+"""Lost jobs found and sent again (README, "Nothing is lost").
+
+Celery's Redis transport pops a message and only then records it as unacknowledged, so a worker
+killed between the two loses the message: its job would stay queued or running until its result
+expired. The gateway keeps a ledger of what it sent (task, arguments, queue) in the result
+backend's Redis, and its reaper looks at every job that is not final each `VFER_REAPER_CHECK_S`:
+a job whose message is in no queue and in no worker's hands (the transport's lists and its
+`unacked` hash, read in one transaction) at two looks `CONFIRM_S` apart is sent again with the
+same id and arguments, while its upload exists, up to SEND_LIMIT times; then it ends `job_lost`.
+A message the broker still holds is never sent twice, so a long queue is not a lost job; and a
+worker skips a delivery whose job has already ended, so a job's outcome is stored once.
+One reaper works at a time across gateway replicas (a Redis lock).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from kombu.exceptions import OperationalError
+
+from service.errors import JobNotFoundError
+from service.jobs import QUEUED, JobClient
+from vfer.jobs.tasks import failed
+
+log = logging.getLogger("vfer.service.reaper")
+
+SEND_LIMIT = 3  # sends of one job, the first included
+CONFIRM_S = 5.0  # a message missing once may be between the transport's pop and its record
+LOST = "job_lost"
+_OPEN = "vfer-ledger"  # sorted set: job id -> when to look at it next
+_ENTRY = "vfer-ledger-{}"  # hash: task, args (JSON), queue, sends, suspect
+_LOCK = "vfer-reaper-lock"
+_LOCK_S = 60
+
+
+@dataclass(frozen=True)
+class Entry:
+    task: str
+    args: list[Any]
+    queue: str
+    sends: int
+    suspect: bool  # its message was missing at the last look
+
+
+class Ledger:
+    """The jobs a gateway sent, in Redis, until they are seen final or expire."""
+
+    def __init__(self, client: redis.Redis, check_s: float, ttl_s: int) -> None:
+        self.client, self.check_s, self.ttl_s = client, check_s, ttl_s
+
+    def record(self, job_id: str, task: str, args: list[Any], queue: str) -> None:
+        key = _ENTRY.format(job_id)
+        fields: list[str | int] = ["task", task, "args", json.dumps(args), "queue", queue, "sends", 1, "suspect", 0]
+        with self.client.pipeline() as pipe:
+            pipe.hset(key, items=fields)
+            pipe.expire(key, self.ttl_s)
+            pipe.zadd(_OPEN, {job_id: time.time() + self.check_s})
+            pipe.execute()
+
+    def due(self, now: float, limit: int = 1000) -> list[str]:
+        return [_text(member) for member in self.client.zrangebyscore(_OPEN, 0, now, start=0, num=limit)]
+
+    def entry(self, job_id: str) -> Entry | None:
+        fields = {_text(k): _text(v) for k, v in self.client.hgetall(_ENTRY.format(job_id)).items()}
+        if not fields:
+            return None
+        return Entry(
+            fields["task"], json.loads(fields["args"]), fields["queue"], int(fields["sends"]), fields["suspect"] == "1"
+        )
+
+    def look_again(self, job_id: str, after_s: float, *, suspect: bool, sent: bool = False) -> None:
+        key = _ENTRY.format(job_id)
+        with self.client.pipeline() as pipe:
+            pipe.hset(key, "suspect", int(suspect))
+            if sent:
+                pipe.hincrby(key, "sends", 1)
+            pipe.zadd(_OPEN, {job_id: time.time() + after_s})
+            pipe.execute()
+
+    def forget(self, job_id: str) -> None:
+        with self.client.pipeline() as pipe:
+            pipe.zrem(_OPEN, job_id)
+            pipe.delete(_ENTRY.format(job_id))
+            pipe.execute()
+
+    def lock(self) -> Any:
+        """Held by the gateway replica whose reaper is working (expires if that replica dies)."""
+        return self.client.lock(_LOCK, timeout=_LOCK_S, blocking=False)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass
+class Round:
+    sent_again: int = 0
+    lost: int = 0
+
+
+class Reaper:
+    def __init__(self, jobs: JobClient, ledger: Ledger, queues: tuple[str, ...]) -> None:
+        self.jobs, self.ledger, self.queues = jobs, ledger, queues
+
+    def round(self) -> Round:
+        """Look at the jobs that are due; another replica's round in progress skips this one."""
+        done = Round()
+        lock = self.ledger.lock()
+        if not lock.acquire(blocking=False):
+            return done
+        try:
+            due = self.ledger.due(time.time())
+            if due:
+                held = self._held_messages()
+                for job_id in due:
+                    self._look(job_id, held, done)
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:  # it expired during a slow round: the next one takes it
+                log.warning("the reaper's lock expired during its round")
+        return done
+
+    def _held_messages(self) -> bytes:
+        """Every message waiting on the queues or held by a worker, as bytes to find job ids in (a
+        job's id is its message's id; a split window's message names its job in `argsrepr`)."""
+        try:
+            with self.jobs.app.pool.acquire(block=True, timeout=5) as conn:
+                channel = conn.default_channel
+                with channel.client.pipeline(transaction=True) as pipe:
+                    for queue in self.queues:
+                        for priority in channel.priority_steps:  # kombu: one list per queue and priority
+                            pipe.lrange(f"{queue}{channel.sep}{priority}" if priority else queue, 0, -1)
+                    pipe.hvals(channel.unacked_key)
+                    replies = pipe.execute()
+        except (OperationalError, redis.exceptions.RedisError) as exc:
+            raise OSError(f"the broker is unreachable: {exc}") from exc
+        return b"\n".join(message for reply in replies for message in reply)
+
+    def _look(self, job_id: str, held: bytes, done: Round) -> None:
+        entry = self.ledger.entry(job_id)
+        if entry is None or self._finished(job_id):
+            self.ledger.forget(job_id)
+        elif job_id.encode() in held:
+            self.ledger.look_again(job_id, self.ledger.check_s, suspect=False)
+        elif not entry.suspect:
+            self.ledger.look_again(job_id, CONFIRM_S, suspect=True)
+        elif entry.sends < SEND_LIMIT and self.jobs.blobs.exists(job_id):
+            self._send_again(job_id, entry)
+            done.sent_again += 1
+        else:
+            self._end_lost(job_id, entry)
+            done.lost += 1
+
+    def _finished(self, job_id: str) -> bool:
+        try:
+            return self.jobs.status(job_id).finished
+        except JobNotFoundError:  # its result expired
+            return True
+
+    def _send_again(self, job_id: str, entry: Entry) -> None:
+        log.warning("job %s: its message was lost; sending it again (send %d)", job_id, entry.sends + 1)
+        self.jobs.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
+        self.jobs.app.send_task(entry.task, args=entry.args, task_id=job_id, queue=entry.queue)
+        self.ledger.look_again(job_id, self.ledger.check_s, suspect=False, sent=True)
+
+    def _end_lost(self, job_id: str, entry: Entry) -> None:
+        """Ended as a failure a caller can act on; stored as workers store outcomes (so a SUCCESS
+        state, which Celery's backend never replaces: a late worker cannot change it)."""
+        log.warning("job %s: its message was lost after %d sends; ending it %s", job_id, entry.sends, LOST)
+        message = f"the job's message was lost {entry.sends} times, or its upload with it; submit the video again"
+        self.jobs.app.backend.store_result(job_id, failed(LOST, message), "SUCCESS")
+        self.jobs.blobs.delete_quietly(job_id)
+        self.ledger.forget(job_id)
