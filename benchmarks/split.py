@@ -35,6 +35,7 @@ from benchmarks.machine import describe
 from benchmarks.servers import WorkerSpec, running_service
 from tests.service.helpers import Worker, service_env, wait_until
 from vfer.config import PipelineConfig
+from vfer.deadline import Deadline
 from vfer.inference import model_crops
 from vfer.jobs.settings import load_settings
 from vfer.layout import faces_to_dict
@@ -108,7 +109,7 @@ def queue_job(app: Celery, store: WindowStore, job_id: str) -> WindowSender:
     """Start a job the way a faces worker does; `send(sender, window)` queues each of its windows,
     then `finish_job(sender, sent)` its layout and end."""
     store.begin(job_id)
-    return WindowSender(app, store, job_id, DEFAULT_MODEL, model_crops(DEFAULT_MODEL))
+    return WindowSender(app, store, job_id, DEFAULT_MODEL, model_crops(DEFAULT_MODEL), Deadline())
 
 
 def send(sender: WindowSender, source: FaceWindow) -> FaceWindow:

@@ -23,6 +23,7 @@ from service.errors import BrokerUnavailableError, JobFailedError, JobNotFoundEr
 from service.notify import SAFETY_POLL_S, Notifier
 from service.settings import Settings
 from vfer.errors import JobCancelledError
+from vfer.jobs.backlog import inference_backlog
 from vfer.jobs.blobs import BlobStore
 from vfer.jobs.tasks import PROGRESS, cancel_flag
 
@@ -95,6 +96,14 @@ class JobClient:
         except _BROKER_ERRORS as exc:
             raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
 
+    def inference_backlog(self) -> int:
+        """Split topology: windows waiting for an inference worker or held by one; at the bound,
+        faces workers pause (worker.split.wait_for_room)."""
+        try:
+            return inference_backlog(self.app, self.settings.inference_queue)
+        except _BROKER_ERRORS as exc:
+            raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
+
     def submit(self, task: str, job_id: str, payload: BaseModel) -> None:
         """Queue the job whose blob is stored under `job_id`; raise 429/503-type errors.
 
@@ -105,6 +114,8 @@ class JobClient:
         with self._admission:
             if self.queue_depth() >= self.settings.max_queue:
                 raise QueueFullError(f"{self.settings.max_queue} jobs are waiting; try again shortly")
+            if self.settings.topology == "split" and self.inference_backlog() >= self.settings.inference_max_pending:
+                raise QueueFullError("the inference workers are behind (faces workers are paused); try again shortly")
             try:
                 self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
                 if self.ledger is not None:

@@ -31,6 +31,12 @@ class Metrics:
             "split topology: windows (and job ends) waiting for an inference worker",
             registry=self.registry,
         )
+        self.inference_backlog = Gauge(
+            "vfer_inference_backlog",
+            "split topology: windows waiting for or held by inference workers; faces workers pause at "
+            "VFER_INFERENCE_MAX_PENDING",
+            registry=self.registry,
+        )
         self.outcomes = Counter(
             "vfer_job_outcomes", "finished jobs seen by this gateway", ["outcome"], registry=self.registry
         )

@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError
 
 from service.errors import JobNotFoundError
 from service.jobs import QUEUED, JobClient
+from vfer.jobs.backlog import queue_lists
 from vfer.jobs.tasks import failed
 
 log = logging.getLogger("vfer.service.reaper")
@@ -133,9 +134,8 @@ class Reaper:
             with self.jobs.app.pool.acquire(block=True, timeout=5) as conn:
                 channel = conn.default_channel
                 with channel.client.pipeline(transaction=True) as pipe:
-                    for queue in self.queues:
-                        for priority in channel.priority_steps:  # kombu: one list per queue and priority
-                            pipe.lrange(f"{queue}{channel.sep}{priority}" if priority else queue, 0, -1)
+                    for key in (key for queue in self.queues for key in queue_lists(channel, queue)):
+                        pipe.lrange(key, 0, -1)
                     pipe.hvals(channel.unacked_key)
                     replies = pipe.execute()
         except (OperationalError, redis.exceptions.RedisError) as exc:

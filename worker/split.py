@@ -9,6 +9,7 @@ stored, is still finished, by an inference worker, with that worker's model desc
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,27 +18,49 @@ import numpy as np
 from celery import Celery
 
 from vfer.config import CropSpec
+from vfer.jobs.backlog import inference_backlog
 from vfer.jobs.tasks import CLASSIFY_TASK, Outcome, cancel_flag, succeeded
 from vfer.result import FacePrediction
 from worker.windows import JobState, WindowStore
 
 if TYPE_CHECKING:
     from vfer.config import PipelineConfig
+    from vfer.deadline import Deadline
     from vfer.pipeline import Extraction, FaceClips, FaceWindow
 
 END = -1  # the number of a job's end message
+ROOM_POLL_S = 0.1
+log = logging.getLogger("vfer.worker.split")
+
+
+def wait_for_room(app: Celery, deadline: Deadline) -> None:
+    """Backpressure: hold the faces pipeline while the inference backlog is at its bound (the
+    job's time limit and cancellation still apply)."""
+    settings = app.vfer_settings
+    bound, queue = settings.inference_max_pending, settings.inference_queue
+    if inference_backlog(app, queue) < bound:
+        return
+    log.info("the inference backlog is at its bound (%d windows): pausing", bound)
+    while inference_backlog(app, queue) >= bound:
+        deadline.check()
+        time.sleep(ROOM_POLL_S)
 
 
 class WindowSender:
-    """The face pipeline's window sink: stores each window's crops, then queues its number."""
+    """The face pipeline's window sink: once the inference backlog has room, stores each window's
+    crops, then queues its number."""
 
-    def __init__(self, app: Celery, store: WindowStore, job_id: str, model: str, crops: Sequence[CropSpec]) -> None:
+    def __init__(
+        self, app: Celery, store: WindowStore, job_id: str, model: str, crops: Sequence[CropSpec], deadline: Deadline
+    ) -> None:
         self.app, self.store, self.job_id, self.model, self.crops = app, store, job_id, model, tuple(crops)
+        self.deadline = deadline
         self.numbers: dict[int, int] = {}  # id(window) -> its number
 
     def __call__(self, window: FaceWindow) -> None:
         from vfer.layout import pack_window
 
+        wait_for_room(self.app, self.deadline)
         number = len(self.numbers)
         self.numbers[id(window)] = number
         self.store.put_window(self.job_id, number, pack_window(window.clips, self.crops))
@@ -61,6 +84,7 @@ def queue_video(
     config: PipelineConfig,
     name: str,
     extract: Callable[[Callable[[FaceWindow], None]], Extraction],
+    deadline: Deadline,
 ) -> None:
     """A video's faces task: `extract` runs the face pipeline with the sink it is given; each
     window goes to the inference queue as it is cut, then the layout and the end message."""
@@ -69,7 +93,7 @@ def queue_video(
 
     store = WindowStore.of(app)
     store.begin(job_id)
-    sender = WindowSender(app, store, job_id, model, config.crops)
+    sender = WindowSender(app, store, job_id, model, config.crops, deadline)
     try:
         extraction = extract(sender)
     except BaseException:
@@ -86,14 +110,20 @@ def queue_video(
 
 
 def queue_window(
-    app: Celery, job_id: str, model: str, crops: Sequence[CropSpec], faces: list[FaceClips], tracks: dict[str, Any]
+    app: Celery,
+    job_id: str,
+    model: str,
+    crops: Sequence[CropSpec],
+    faces: list[FaceClips],
+    tracks: dict[str, Any],
+    deadline: Deadline,
 ) -> None:
     """A live-stream window's faces task: its faces' windows to the inference queue, then the end."""
     from vfer.layout import faces_to_dict
 
     store = WindowStore.of(app)
     store.begin(job_id)
-    sender = WindowSender(app, store, job_id, model, crops)
+    sender = WindowSender(app, store, job_id, model, crops, deadline)
     for window in (w for face in faces for w in face.windows):
         sender(window)
     sender.end({"kind": "window", "faces": faces_to_dict(faces, sender.numbers), "tracks": tracks})

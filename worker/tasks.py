@@ -232,6 +232,7 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome 
                 config,
                 job.filename,
                 lambda sink: extract_faces(video, task.face_models(), config, deadline, progress, sink),
+                deadline,
             )
             return None
         result = task.predictor(model).predict(
@@ -267,7 +268,7 @@ def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outco
             )
             return window_result(faces, state.to_dict())
         clips, state = faces_in_window(frames, task.face_models(), config, state, deadline, color_frames)
-        queue_window(task.app, job_id, model, crops, clips, state.to_dict())
+        queue_window(task.app, job_id, model, crops, clips, state.to_dict(), deadline)
         task.blobs.delete_quietly(job_id)  # a stream moves on: a lost window ends job_lost, not sent again
         return None
 

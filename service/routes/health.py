@@ -45,12 +45,13 @@ async def readyz(request: Request, jobs: JobsDep, blobs: BlobsDep) -> JSONRespon
     response_class=PlainTextResponse,  # Prometheus' text format
 )
 async def metrics(jobs: JobsDep, metrics: MetricsDep) -> Response:
-    gauges = [(metrics.queue_depth, jobs.settings.queue)]
+    gauges = [(metrics.queue_depth, lambda: jobs.queue_depth(jobs.settings.queue))]
     if jobs.settings.topology == "split":
-        gauges.append((metrics.inference_queue_depth, jobs.settings.inference_queue))
-    for gauge, queue in gauges:
+        gauges.append((metrics.inference_queue_depth, lambda: jobs.queue_depth(jobs.settings.inference_queue)))
+        gauges.append((metrics.inference_backlog, jobs.inference_backlog))
+    for gauge, read in gauges:
         try:
-            gauge.set(await run_in_threadpool(jobs.queue_depth, queue))
+            gauge.set(await run_in_threadpool(read))
         except Exception:  # a scrape while the broker is down still returns the other metrics
             gauge.set(float("nan"))
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -3,6 +3,9 @@ real Redis, the real gateway; results compared with the single-worker pipeline's
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -304,3 +307,53 @@ def test_a_lost_window_fails_its_job_and_only_its_job(broker_url: str, tmp_path:
     assert not outcome_lost["ok"] and outcome_lost["error"]["code"] == "window_data_lost"
     left = split.redis.keys(f"vfer-split-{lost}-*")
     assert left == [f"vfer-split-{lost}-finishing".encode()] and split.redis.ttl(left[0]) > 0, left
+
+
+def test_a_stopped_inference_worker_pauses_the_faces_workers(
+    broker_url: str, tmp_path: Path, publications: Publications, data: Path
+) -> None:
+    """SIGSTOP the only inference worker while 10 jobs run: the faces worker stops queuing windows
+    at VFER_INFERENCE_MAX_PENDING, so the crops held in Redis stay bounded and the gateway answers
+    429; after SIGCONT every job is done, once. Before, the crops piled up without bound."""
+    bound = 6
+    split = Split(broker_url, tmp_path, VFER_INFERENCE_MAX_PENDING=str(bound))
+    settings = split.settings.model_copy(update={"inference_max_pending": bound})
+    clip = make_long_clip(VIDEO / "single_face.mp4", 12.0, tmp_path / "long.mp4").read_bytes()
+    inference = split.worker("inference", "inference.log")
+    faces = split.worker("jobs", "faces.log")
+
+    def crops() -> tuple[int, int]:
+        keys = list(split.redis.scan_iter("vfer-split-*-window-*"))
+        return len(keys), sum(int(split.redis.strlen(key)) for key in keys)
+
+    try:
+        split.wait_for_workers(2)
+        os.killpg(inference.process.pid, signal.SIGSTOP)
+        with TestClient(create_app(settings)) as client:
+            jobs = [client.post("/predict?wait=0", content=clip).json() for _ in range(10)]
+            backlog = lambda: split.redis.llen(split.inference_queue) + split.redis.hlen("unacked")  # noqa: E731
+            wait_until(lambda: backlog() >= bound, 60, "the backlog to reach its bound")
+            samples = []
+            for _ in range(25):  # 5 s: the faces worker would have queued every window of a job by then
+                samples.append(crops())
+                time.sleep(0.2)
+            refused = client.post("/predict?wait=0", content=clip)
+            assert refused.status_code == 429 and "inference workers are behind" in refused.json()["error"]["message"]
+            assert _metric_text(client.get("/metrics").text, "vfer_inference_backlog") >= bound
+            os.killpg(inference.process.pid, signal.SIGCONT)
+            wait_until(lambda: all(_done(client, job) for job in jobs), 180, "every job after SIGCONT")
+        window_bytes = max(size / count for count, size in samples if count)
+        # One window may be held beyond the bound: the one a stopped worker's pending read popped.
+        assert max(count for count, _ in samples) <= bound + 1, samples
+        assert max(size for _, size in samples) <= (bound + 1) * window_bytes
+        time.sleep(1.0)
+        assert all(publications.successes(job["job_id"]) == 1 for job in jobs)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(inference.process.pid, signal.SIGCONT)
+        inference.stop()
+        faces.stop()
+
+
+def _metric_text(text: str, name: str) -> float:
+    return float(next(line.split()[1] for line in text.splitlines() if line.startswith(f"{name} ")))

@@ -38,6 +38,9 @@ class JobSettings(BaseSettings):
     # on `inference_queue`, whose workers classify windows of many jobs in one batch (README, Scaling).
     topology: Literal["single", "split"] = "single"
     inference_queue: str = "vfer-inference"
+    # Split topology: windows waiting for an inference worker or held by one, beyond which faces
+    # workers pause and the gateway answers 429 (their crops wait in Redis meanwhile).
+    inference_max_pending: int = Field(512, gt=0)
     blob_dir: Path = Field(default_factory=lambda: Path(tempfile.gettempdir()) / "vfer-blobs")
     blob_url: str | None = None  # s3://bucket/prefix: uploads in an S3-compatible bucket instead of blob_dir
     s3_endpoint_url: str | None = None  # MinIO, Ceph, GCS...: their URL (unset: AWS); credentials: AWS_* variables
