@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make deploy-check`: the deployment files, checked offline (no engine, no cluster).
-#   compose: the compose spec's JSON schema, then `docker compose config` (CPU, GPU and split profiles, lab)
+#   compose: the compose spec's JSON schema, then `docker compose config` (CPU, GPU, split and ha profiles, lab)
 #   Kubernetes: every overlay rendered by kustomize, validated strictly against two versions,
 #               no image without a version tag
 #   Dockerfile: hadolint; everything: checkov's policies (k8s/checkov.yaml says what is skipped, and why)
@@ -24,7 +24,9 @@ echo "== compose"
 compose -f docker-compose.yml config --quiet
 compose -f docker-compose.yml --profile gpu config --quiet
 compose -f docker-compose.yml --profile split config --quiet
+compose -f docker-compose.yml --profile ha config --quiet
 VFER_REDIS_PORT=1 compose -f docker-compose.yml -f tests/deploy/compose.lab.yml config --quiet
+VFER_REDIS_PORT=1 compose -f docker-compose.yml -f tests/deploy/compose.lab.yml --profile ha config --quiet
 
 echo "== kubernetes (KEDA's ScaledObject has no schema here: kustomize checks its shape only)"
 # The optional components, rendered too: the HPA fallback in place of KEDA, the Ingress example.

@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         blobs = open_blob_store(settings)
         celery = create_celery(settings)
         app.state.embedded_worker = embedded_worker(celery, settings) if settings.embedded else None
-        notifier = create_notifier(celery, settings.backend_url, settings.embedded)
+        notifier = create_notifier(celery, settings.backend_url, settings.embedded, settings.redis_sentinel_master)
         ledger = (
             None if settings.embedded else Ledger(celery.backend.client, settings.reaper_check_s, settings.result_ttl_s)
         )

@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from celery import Celery, signals
 
@@ -79,13 +80,26 @@ class LocalNotifier:
         signals.task_postrun.disconnect(self._on_postrun)
 
 
-class RedisNotifier:
-    def __init__(self, app: Celery, url: str) -> None:
-        import redis.asyncio
+def _async_client(url: str, sentinel_master: str | None) -> Any:
+    """A Redis client of the result backend; through Sentinel, one that follows the primary (its
+    pub/sub subscriptions are renewed on the new primary when a failover breaks the connection)."""
+    import redis.asyncio
+    from redis.asyncio.sentinel import Sentinel
 
+    if not url.startswith("sentinel://"):
+        return redis.asyncio.Redis.from_url(url, socket_connect_timeout=2.0)
+    parts = [urlsplit(part) for part in url.split(";")]
+    hosts = [(part.hostname or "localhost", part.port or 26379) for part in parts]
+    db = int(parts[0].path.strip("/") or 0)
+    sentinel = Sentinel(hosts, socket_connect_timeout=2.0)
+    return sentinel.master_for(sentinel_master or "", db=db, password=parts[0].password, socket_connect_timeout=2.0)
+
+
+class RedisNotifier:
+    def __init__(self, app: Celery, url: str, sentinel_master: str | None = None) -> None:
         prefix = app.backend.task_keyprefix
         self._prefix: str = prefix.decode() if isinstance(prefix, bytes) else prefix
-        self._client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2.0)
+        self._client = _async_client(url, sentinel_master)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._waiters = _Waiters()
         self._listener = asyncio.create_task(self._listen())
@@ -133,8 +147,8 @@ class RedisNotifier:
             await self._client.aclose()
 
 
-def create_notifier(app: Celery, backend_url: str, embedded: bool) -> Notifier:
+def create_notifier(app: Celery, backend_url: str, embedded: bool, sentinel_master: str | None = None) -> Notifier:
     """Must be called on the event loop that will wait."""
     if embedded:
         return LocalNotifier()
-    return RedisNotifier(app, backend_url)
+    return RedisNotifier(app, backend_url, sentinel_master)

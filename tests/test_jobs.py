@@ -13,6 +13,7 @@ from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.jobs.blobs import BlobNotFoundError, DirectoryBlobStore, open_blob_store
 from vfer.jobs.imagesize import encoded_size
 from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
+from vfer.jobs.queue import celery_config
 from vfer.jobs.settings import JobSettings, load_settings
 
 
@@ -153,3 +154,20 @@ def test_an_encoded_frames_size_is_read_from_its_header(data: Path) -> None:
     jpeg = photo.read_bytes()
     assert encoded_size(jpeg[:20], "jpeg") is None
     assert encoded_size(jpeg, "png") is None and encoded_size(b"\x89PNG\r\n\x1a\n", "png") is None
+
+
+def test_sentinel_urls_need_the_primary_name_and_reach_celery(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "sentinel://10.0.0.1:26379/0;sentinel://10.0.0.2:26379/0"
+    monkeypatch.setenv("VFER_BROKER_URL", url)
+    monkeypatch.setenv("VFER_REDIS_SENTINEL_MASTER", "")  # as compose writes it when unset
+    with pytest.raises(InvalidOptionError, match="VFER_REDIS_SENTINEL_MASTER"):
+        load_settings(JobSettings)
+    monkeypatch.setenv("VFER_REDIS_SENTINEL_MASTER", "vfer")
+    settings = load_settings(JobSettings)
+    config = celery_config(settings)
+    assert config["broker_transport_options"]["master_name"] == "vfer"
+    assert config["result_backend_transport_options"] == {"master_name": "vfer"}
+    assert settings.backend_url == url
+    monkeypatch.delenv("VFER_BROKER_URL")
+    monkeypatch.delenv("VFER_REDIS_SENTINEL_MASTER")
+    assert "master_name" not in celery_config(load_settings(JobSettings))["broker_transport_options"]

@@ -108,7 +108,7 @@ def stack(engine: Engine, images: dict[str, object]) -> Iterator[Stack]:
     started = time.monotonic()
     try:
         stack.compose("up", "-d", "--no-build", "--wait", "--wait-timeout", "300", timeout=360)
-        wait_until(lambda: _ready_with_workers(stack.http), 120, "the stack's gateway to see its workers")
+        wait_until(lambda: ready_with_workers(stack.http), 120, "the stack's gateway to see its workers")
         stack.figures["stack_up_s"] = round(time.monotonic() - started, 1)
         yield stack
     except LabError:
@@ -123,7 +123,7 @@ def stack(engine: Engine, images: dict[str, object]) -> Iterator[Stack]:
             _dump_logs(stack)  # the engine's stop removes whatever is left
 
 
-def _ready_with_workers(url: str) -> bool:
+def ready_with_workers(url: str) -> bool:
     try:
         response = httpx.get(f"{url}/readyz", timeout=5)
     except httpx.HTTPError:

@@ -72,19 +72,32 @@ def redis_alive(port: int) -> bool:
 class RedisServer:
     """A private redis-server on a free port (for tests that stop the broker)."""
 
-    def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, data_dir: Path | None = None, *args: str) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server (or brew install redis)")
         self.binary = binary
         self.port = port or free_port()
         self.data_dir = data_dir  # where `stop(save=True)` keeps the data for the next start
+        self.args = args  # more redis-server options, e.g. "--replicaof", HOST, PORT
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RedisServer:
         where = ["--dir", str(self.data_dir)] if self.data_dir is not None else []
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", REDIS_HOST, "--save", "", "--appendonly", "no", *where],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                REDIS_HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                *where,
+                *self.args,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -100,6 +113,77 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: a primary that dies without a word."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+class SentinelGroup:
+    """A Redis primary, one replica and three Sentinels watching them (quorum 2), all on free
+    ports: Redis high availability as an operator runs it, for failover tests."""
+
+    MASTER = "vfer"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        primary, replica, *sentinels = free_ports(5)
+        self.primary = RedisServer(primary)
+        self.replica = RedisServer(replica, None, "--replicaof", REDIS_HOST, str(primary))
+        self.sentinel_ports = sentinels
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+
+    def url(self, db: int = 0) -> str:
+        return ";".join(f"sentinel://{REDIS_HOST}:{port}/{db}" for port in self.sentinel_ports)
+
+    def start(self) -> SentinelGroup:
+        self.primary.start()
+        self.replica.start()
+        for port in self.sentinel_ports:
+            config = self.folder / f"sentinel-{port}.conf"  # a Sentinel rewrites its own file
+            config.write_text(
+                f"port {port}\nbind {REDIS_HOST}\ndir {self.folder}\n"
+                f"sentinel monitor {self.MASTER} {REDIS_HOST} {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.MASTER} 1000\n"
+                f"sentinel failover-timeout {self.MASTER} 5000\n"
+            )
+            self.sentinels.append(
+                subprocess.Popen(
+                    [self.primary.binary, str(config), "--sentinel"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        wait_until(self._watching, 60, "the Sentinels to know the replica and each other")
+        return self
+
+    def _sentinel(self, port: int) -> redis.Redis:
+        return redis.Redis(host=REDIS_HOST, port=port, socket_connect_timeout=0.5, decode_responses=True)
+
+    def _watching(self) -> bool:
+        try:
+            return all(
+                len(self._sentinel(port).sentinel_slaves(self.MASTER)) == 1
+                and len(self._sentinel(port).sentinel_sentinels(self.MASTER)) == 2
+                for port in self.sentinel_ports
+            )
+        except redis.RedisError:
+            return False
+
+    def primary_port(self) -> int:
+        """The port of the primary the Sentinels name now."""
+        _, port = self._sentinel(self.sentinel_ports[0]).sentinel_get_master_addr_by_name(self.MASTER)
+        return int(port)
+
+    def stop(self) -> None:
+        for process in self.sentinels:
+            process.terminate()
+            process.wait(timeout=10)
+        self.primary.stop()
+        self.replica.stop()
 
 
 def service_env(broker_url: str | None, blob_dir: Path, **extra: str) -> dict[str, str]:

@@ -23,7 +23,12 @@ def celery_config(settings: JobSettings) -> dict[str, Any]:
     }
     if settings.embedded:
         transport["polling_interval"] = EMBEDDED_POLL_S  # kombu's default, 1 s, would be every job's wait
+    sentinel: dict[str, Any] = {}
+    if settings.redis_sentinel_master is not None:  # sentinel:// URLs: ask the Sentinels for the primary
+        transport["master_name"] = settings.redis_sentinel_master
+        sentinel["result_backend_transport_options"] = {"master_name": settings.redis_sentinel_master}
     return {
+        **sentinel,
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],

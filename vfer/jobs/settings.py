@@ -32,6 +32,9 @@ class JobSettings(BaseSettings):
 
     broker_url: str | None = None  # unset: embedded mode, gateway and worker in one process
     result_backend: str | None = None  # defaults to the broker URL
+    # With sentinel:// URLs (`sentinel://HOST:26379/DB;sentinel://HOST2:26379/DB`): the name of the
+    # primary the Sentinels watch, whose replica takes over when it fails (README, "Redis HA").
+    redis_sentinel_master: str | None = None
     queue: str = "vfer"  # route jobs, e.g. "vfer-gpu" for GPU workers
     log_format: Literal["text", "json"] = "text"  # json: one object a line, naming the job (vfer.jobs.logs)
     # "single": a worker runs a whole job. "split": job workers find faces and queue each window
@@ -63,16 +66,20 @@ class JobSettings(BaseSettings):
             raise ValueError("VFER_TOPOLOGY=split needs a broker (VFER_BROKER_URL): the embedded mode runs whole jobs")
         if self.topology == "split" and self.inference_queue == self.queue:
             raise ValueError("VFER_INFERENCE_QUEUE must differ from VFER_QUEUE")
+        if self.sentinel and self.redis_sentinel_master is None:
+            raise ValueError(
+                "sentinel:// URLs need VFER_REDIS_SENTINEL_MASTER, the name of the primary the Sentinels watch"
+            )
         return self
 
     @field_validator("broker_url", "result_backend")
     @classmethod
     def _redis_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("redis://", "rediss://", "memory://")):
-            raise ValueError("must be a redis://, rediss:// or memory:// URL")
+        if url is not None and not url.startswith(("redis://", "rediss://", "sentinel://", "memory://")):
+            raise ValueError("must be a redis://, rediss://, sentinel:// or memory:// URL")
         return url
 
-    @field_validator("blob_url", "s3_endpoint_url", mode="before")
+    @field_validator("blob_url", "s3_endpoint_url", "redis_sentinel_master", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`VFER_BLOB_URL=` (as a Kubernetes overlay writes it) means unset."""
@@ -91,6 +98,11 @@ class JobSettings(BaseSettings):
         a name (the options' pattern refuses separators)."""
         if name is not None and name not in REGISTERED_MODELS and self.model_dir is None:
             raise ModelNotFoundError(f"unknown model {name!r}; known models: {', '.join(REGISTERED_MODELS)}")
+
+    @property
+    def sentinel(self) -> bool:
+        """Broker or result backend found through Redis Sentinel."""
+        return any(url is not None and url.startswith("sentinel://") for url in (self.broker_url, self.result_backend))
 
     @property
     def embedded(self) -> bool:
