@@ -106,7 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.embedded_worker = embedded_worker(celery, settings) if settings.embedded else None
         notifier = create_notifier(celery, settings.backend_url, settings.embedded, settings.redis_sentinel_master)
         ledger = (
-            None if settings.embedded else Ledger(celery.backend.client, settings.reaper_check_s, settings.result_ttl_s)
+            None
+            if settings.embedded
+            else Ledger(celery.backend.client, settings.queue, settings.reaper_check_s, settings.result_ttl_s)
         )
         app.state.settings = settings
         app.state.blobs = blobs

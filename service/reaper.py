@@ -9,7 +9,9 @@ a job whose message is in no queue and in no worker's hands (the transport's lis
 same id and arguments, while its upload exists, up to SEND_LIMIT times; then it ends `job_lost`.
 A message the broker still holds is never sent twice, so a long queue is not a lost job; and a
 worker skips a delivery whose job has already ended, so a job's outcome is stored once.
-One reaper works at a time across gateway replicas (a Redis lock).
+One reaper works at a time across a deployment's gateway replicas (a Redis lock). Deployments
+that share a Redis database keep apart by their job queue: each has its own ledger and lock, and
+looks only for its own queues' messages.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ log = logging.getLogger("vfer.service.reaper")
 SEND_LIMIT = 3  # sends of one job, the first included
 CONFIRM_S = 5.0  # a message missing once may be between the transport's pop and its record
 LOST = "job_lost"
-_OPEN = "vfer-ledger"  # sorted set: job id -> when to look at it next
-_ENTRY = "vfer-ledger-{}"  # hash: task, args (JSON), queue, sends, suspect
-_LOCK = "vfer-reaper-lock"
+_OPEN = "vfer-ledger:{}"  # per job queue, a sorted set: job id -> when to look at it next
+_ENTRY = "vfer-ledger-{}"  # per job, a hash: task, args (JSON), queue, sends, suspect
+_LOCK = "vfer-reaper-lock:{}"  # per job queue
 _LOCK_S = 60
 
 
@@ -49,10 +51,11 @@ class Entry:
 
 
 class Ledger:
-    """The jobs a gateway sent, in Redis, until they are seen final or expire."""
+    """The jobs a deployment's gateways sent to `queue`, in Redis, until seen final or expired."""
 
-    def __init__(self, client: redis.Redis, check_s: float, ttl_s: int) -> None:
+    def __init__(self, client: redis.Redis, queue: str, check_s: float, ttl_s: int) -> None:
         self.client, self.check_s, self.ttl_s = client, check_s, ttl_s
+        self._open, self._lock = _OPEN.format(queue), _LOCK.format(queue)
 
     def record(self, job_id: str, task: str, args: list[Any], queue: str) -> None:
         key = _ENTRY.format(job_id)
@@ -60,11 +63,11 @@ class Ledger:
         with self.client.pipeline() as pipe:
             pipe.hset(key, items=fields)
             pipe.expire(key, self.ttl_s)
-            pipe.zadd(_OPEN, {job_id: time.time() + self.check_s})
+            pipe.zadd(self._open, {job_id: time.time() + self.check_s})
             pipe.execute()
 
     def due(self, now: float, limit: int = 1000) -> list[str]:
-        return [_text(member) for member in self.client.zrangebyscore(_OPEN, 0, now, start=0, num=limit)]
+        return [_text(member) for member in self.client.zrangebyscore(self._open, 0, now, start=0, num=limit)]
 
     def entry(self, job_id: str) -> Entry | None:
         fields = {_text(k): _text(v) for k, v in self.client.hgetall(_ENTRY.format(job_id)).items()}
@@ -80,18 +83,18 @@ class Ledger:
             pipe.hset(key, "suspect", int(suspect))
             if sent:
                 pipe.hincrby(key, "sends", 1)
-            pipe.zadd(_OPEN, {job_id: time.time() + after_s})
+            pipe.zadd(self._open, {job_id: time.time() + after_s})
             pipe.execute()
 
     def forget(self, job_id: str) -> None:
         with self.client.pipeline() as pipe:
-            pipe.zrem(_OPEN, job_id)
+            pipe.zrem(self._open, job_id)
             pipe.delete(_ENTRY.format(job_id))
             pipe.execute()
 
     def lock(self) -> Any:
         """Held by the gateway replica whose reaper is working (expires if that replica dies)."""
-        return self.client.lock(_LOCK, timeout=_LOCK_S, blocking=False)
+        return self.client.lock(self._lock, timeout=_LOCK_S, blocking=False)
 
 
 def _text(value: object) -> str:
