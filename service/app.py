@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from service.rpc.server import start_grpc_server
 
             grpc_server, bound = await start_grpc_server(
-                settings, app.state.jobs, host=settings.host, port=settings.grpc_port
+                settings, app.state.jobs, host=settings.host, port=settings.grpc_port, metrics=app.state.metrics
             )
             log.warning("gRPC on %s:%d", settings.host, bound)
         background = [asyncio.create_task(_sweep_blobs(blobs, app.state.jobs))]

@@ -40,6 +40,11 @@ class Metrics:
         self.outcomes = Counter(
             "vfer_job_outcomes", "finished jobs seen by this gateway", ["outcome"], registry=self.registry
         )
+        self.stream_stalls = Counter(
+            "vfer_stream_stalls",
+            "live streams (gRPC or WebSocket) ended stream_stalled: a window not done within VFER_STREAM_STALL_S",
+            registry=self.registry,
+        )
         self.jobs_sent_again = Counter(
             "vfer_jobs_sent_again", "jobs whose lost message this gateway's reaper sent again", registry=self.registry
         )

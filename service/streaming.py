@@ -26,6 +26,7 @@ from typing import Any
 from service.auth import new_job_id
 from service.errors import MalformedFrameError, StreamStalledError, UploadTimeoutError
 from service.jobs import JobClient, cancel_in_background, submit_with_blob, wait_for
+from service.metrics import Metrics
 from service.settings import Settings
 from vfer.jobs.framepack import PackedFrame, pack
 from vfer.jobs.imagesize import encoded_size
@@ -151,9 +152,10 @@ def stream_window(window: WindowFrames, faces: list[dict[str, Any]]) -> dict[str
 class Streamer:
     """Runs streams on the workers: `windows(messages, owner)` for each one."""
 
-    def __init__(self, settings: Settings, jobs: JobClient) -> None:
+    def __init__(self, settings: Settings, jobs: JobClient, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.jobs = jobs
+        self.metrics = metrics  # counts stalled streams
 
     async def windows(
         self, messages: AsyncIterator[StreamOptions | Frame], owner: str | None
@@ -174,6 +176,8 @@ class Streamer:
                 await submit_with_blob(self.jobs, PREDICT_WINDOW_TASK, in_flight, pack(window.frames), job)
                 status = await wait_for(self.jobs, in_flight, self.settings.stream_stall_s)
                 if not status.finished:
+                    if self.metrics is not None:
+                        self.metrics.stream_stalls.inc()
                     raise StreamStalledError(
                         f"window {window.index} was not done within {self.settings.stream_stall_s:.0f} s"
                     )

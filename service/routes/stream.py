@@ -116,7 +116,7 @@ async def stream(websocket: WebSocket) -> None:
         await websocket.close(code=1008)  # before accepting: the handshake is answered 403
         return
     await websocket.accept()
-    streamer = Streamer(settings, websocket.app.state.jobs)
+    streamer = Streamer(settings, websocket.app.state.jobs, websocket.app.state.metrics)
     try:
         options, owner = await _configuration(websocket, settings)
         async for window in streamer.windows(_messages(websocket, options, settings), owner):

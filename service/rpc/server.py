@@ -28,6 +28,7 @@ from service.errors import (
     UploadTooLargeError,
 )
 from service.jobs import JobClient, cancel_in_background, submit_with_blob, wait_for
+from service.metrics import Metrics
 from service.rpc.convert import predict_response, window_result
 from service.rpc.status import grpc_status
 from service.rpc.stream import given, stream_messages
@@ -47,10 +48,10 @@ _END = object()
 
 
 class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
-    def __init__(self, settings: Settings, jobs: JobClient) -> None:
+    def __init__(self, settings: Settings, jobs: JobClient, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.jobs = jobs
-        self.streamer = Streamer(settings, jobs)
+        self.streamer = Streamer(settings, jobs, metrics)
 
     def _authorize(self, context: grpc.aio.ServicerContext) -> str | None:
         """The caller's key (the owner of the jobs it creates), or None when no keys are configured."""
@@ -150,14 +151,14 @@ def _add_servicer(servicer: ExpressionServicer, server: grpc.aio.Server) -> None
 
 
 async def start_grpc_server(
-    settings: Settings, jobs: JobClient, *, host: str = "127.0.0.1", port: int = 0
+    settings: Settings, jobs: JobClient, *, host: str = "127.0.0.1", port: int = 0, metrics: Metrics | None = None
 ) -> tuple[grpc.aio.Server, int]:
     """Start the server; returns it and the port it bound (pass 0 for any free port)."""
     message_limit = settings.max_upload_bytes + 1024 * 1024
     server = grpc.aio.server(
         options=[("grpc.max_receive_message_length", message_limit), ("grpc.max_send_message_length", message_limit)]
     )
-    _add_servicer(ExpressionServicer(settings, jobs), server)
+    _add_servicer(ExpressionServicer(settings, jobs, metrics), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
+from pathlib import Path
 from typing import Any
 
 import cv2
 import httpx
 import numpy as np
+import pytest
 from websockets.sync.client import connect
 
 from service.rpc.client import encoded_frames
 from service.ws_client import StreamRefused, frame_message, ws_windows
 from tests.media import VIDEO
+from tests.service.helpers import service_env, vfer_serve
 
 GRID = VIDEO / "grid" / "bbaf2n.mpg"
 
@@ -53,3 +57,19 @@ def test_a_flood_and_garbage_leave_the_gateway_and_another_stream_alone(embedded
     # The flood's second is cut on the grid like any other: a few frames kept, one window at most.
     assert out["flood_close"] == 1000 and len(out["flood"]) <= 1
     assert httpx.get(f"{embedded_url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_stalled_stream_ends_with_its_code_and_is_counted(broker_url: str, tmp_path: Path) -> None:
+    """No worker takes the stream's windows: after VFER_STREAM_STALL_S the stream ends
+    `stream_stalled`, and /metrics counts it for the alert."""
+    env = service_env(
+        broker_url, tmp_path / "blobs", VFER_QUEUE=f"stall-{uuid.uuid4().hex[:8]}", VFER_STREAM_STALL_S="2"
+    )
+    with vfer_serve(env, tmp_path / "serve.log") as url:
+        with pytest.raises(StreamRefused) as refused:
+            list(
+                ws_windows(url.replace("http://", "ws://") + "/stream", iter(list(encoded_frames(GRID))), format="jpeg")
+            )
+        assert refused.value.error_code == "stream_stalled"
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    assert "vfer_stream_stalls_total 1.0" in metrics.splitlines()
