@@ -4,7 +4,8 @@
 #   docker build --target worker-cuda -t REGISTRY/vfer-worker-cuda:TAG .  (CUDA torch; runtime from the wheels)
 # Build arguments: BASE_IMAGE (a Debian-based Python 3.11; CI passes a local stand-in),
 # TORCH_SPEC, TORCH_CPU_PIP_ARGS (where the CPU wheel comes from), TORCH_CUDA_PIP_ARGS (which
-# CUDA build: PyPI's default wheel is CUDA on Linux; e.g. --index-url https://download.pytorch.org/whl/cu126).
+# CUDA build: PyPI's default wheel is CUDA on Linux; e.g. --index-url https://download.pytorch.org/whl/cu126),
+# VFER_EXTRAS (more of vfer's extras, comma-separated: `otel` for traces).
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 # checkov:skip=CKV_DOCKER_7:the base is a build argument whose default is a pinned version tag
 
@@ -47,7 +48,8 @@ WORKDIR /home/vfer
 
 # ---- gateway ----
 FROM deps AS build-gateway
-RUN python requirements.py pyproject.toml gateway > requirements.txt \
+ARG VFER_EXTRAS=""
+RUN python requirements.py pyproject.toml "gateway,${VFER_EXTRAS}" > requirements.txt \
  && /opt/vfer/bin/pip install -r requirements.txt
 COPY --from=code /wheels /wheels
 RUN /opt/vfer/bin/pip install --no-deps /wheels/*.whl
@@ -64,9 +66,10 @@ CMD ["vfer", "serve"]
 FROM deps AS build-worker
 ARG TORCH_SPEC="torch==2.13.0"
 ARG TORCH_CPU_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+ARG VFER_EXTRAS=""
 # hadolint ignore=SC2086
 RUN /opt/vfer/bin/pip install ${TORCH_CPU_PIP_ARGS} "${TORCH_SPEC}" \
- && python requirements.py pyproject.toml worker > requirements.txt \
+ && python requirements.py pyproject.toml "worker,${VFER_EXTRAS}" > requirements.txt \
  && /opt/vfer/bin/pip install -r requirements.txt
 COPY --from=code /wheels /wheels
 RUN /opt/vfer/bin/pip install --no-deps /wheels/*.whl
@@ -81,9 +84,10 @@ CMD ["vfer", "worker", "--concurrency", "1"]
 FROM deps AS build-worker-cuda
 ARG TORCH_SPEC="torch==2.13.0"
 ARG TORCH_CUDA_PIP_ARGS=""
+ARG VFER_EXTRAS=""
 # hadolint ignore=SC2086
 RUN /opt/vfer/bin/pip install ${TORCH_CUDA_PIP_ARGS} "${TORCH_SPEC}" \
- && python requirements.py pyproject.toml worker > requirements.txt \
+ && python requirements.py pyproject.toml "worker,${VFER_EXTRAS}" > requirements.txt \
  && /opt/vfer/bin/pip install -r requirements.txt
 COPY --from=code /wheels /wheels
 RUN /opt/vfer/bin/pip install --no-deps /wheels/*.whl

@@ -2,6 +2,7 @@
 
 The images install these in a layer of their own before the code is copied, so a code change
 does not reinstall torch:  python requirements.py pyproject.toml gateway > requirements.txt
+(several extras: `gateway otel` or `gateway,otel`).
 """
 
 from __future__ import annotations
@@ -38,5 +39,6 @@ def requirements(project: dict[str, object], extras: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    path, *wanted = sys.argv[1:]
+    path, *given = sys.argv[1:]
+    wanted = [extra for arg in given for extra in arg.split(",") if extra]  # "worker,otel" too
     print("\n".join(requirements(tomllib.loads(Path(path).read_text()), wanted)))

@@ -34,6 +34,7 @@ from service.settings import Settings, get_settings
 from vfer import __version__
 from vfer.errors import VferError
 from vfer.jobs.blobs import BlobStore, open_blob_store
+from vfer.jobs.tracing import trace_jobs
 
 log = logging.getLogger("vfer.service")
 _STARLETTE_CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -150,6 +151,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in (predict.router, jobs.router, stream.router, health.router, page.router, docs.router):
         app.include_router(router)
+    if trace_jobs("vfer-gateway"):  # OTEL_EXPORTER_OTLP_ENDPOINT set: a trace per request, and per job on
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app)
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.ASSETS), name="docs-assets")
 

@@ -26,6 +26,7 @@ from vfer.errors import JobCancelledError
 from vfer.jobs.backlog import inference_backlog
 from vfer.jobs.blobs import BlobStore
 from vfer.jobs.tasks import PROGRESS, cancel_flag
+from vfer.jobs.tracing import JOB_ID, span, tag_job
 
 if TYPE_CHECKING:
     from service.reaper import Ledger
@@ -111,7 +112,8 @@ class JobClient:
         never overshoot VFER_MAX_QUEUE; replicas each check before sending, so together they
         may overshoot by at most one job per replica."""
         args = [job_id, payload.model_dump(mode="json")]
-        with self._admission:
+        tag_job(job_id)  # the request's span names its job
+        with self._admission, span("vfer.enqueue", **{JOB_ID: job_id, "vfer.task": task}):
             if self.queue_depth() >= self.settings.max_queue:
                 raise QueueFullError(f"{self.settings.max_queue} jobs are waiting; try again shortly")
             if self.settings.topology == "split" and self.inference_backlog() >= self.settings.inference_max_pending:

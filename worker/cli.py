@@ -21,6 +21,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from vfer.jobs.logs import use_format
     from vfer.jobs.settings import load_settings
+    from vfer.jobs.tracing import trace_jobs
     from worker.celery_app import create_worker_app
     from worker.settings import WorkerSettings
     from worker.tasks import warm_up
@@ -33,12 +34,19 @@ def _run(args: argparse.Namespace) -> int:
     for setup in (signals.after_setup_logger, signals.after_setup_task_logger):
         setup.connect(lambda logger, **_: use_format(settings.log_format, logger), weak=False)
     if args.role == "inference":
+        trace_jobs("vfer-inference")
         return _run_inference(app, settings, args)
-    # Models load before the first job is taken: in each child process of a prefork pool, else here.
-    if args.pool == "prefork":
-        signals.worker_process_init.connect(lambda **_: warm_up(app), weak=False)
-    else:
+
+    # Models load (and tracing starts) before the first job is taken: in each child process of a
+    # prefork pool, else here.
+    def start_process(**_: object) -> None:
+        trace_jobs("vfer-worker")
         warm_up(app)
+
+    if args.pool == "prefork":
+        signals.worker_process_init.connect(start_process, weak=False)
+    else:
+        start_process()
     argv = ["worker", "-Q", args.queue or settings.queue, "-c", str(args.concurrency), "-P", args.pool]
     argv += ["--loglevel", args.loglevel, "-n", args.name, "--without-gossip", "--without-mingle"]
     app.worker_main(argv)

@@ -23,6 +23,7 @@ from vfer.errors import ModelNotFoundError, VferError
 from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store
 from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
+from vfer.jobs.tracing import JOB_ID, span, tag_job
 from vfer.models import REGISTERED_MODELS
 from worker.deliveries import MAX_DELIVERIES, WorkerCrashedError, count_delivery
 from worker.inference import register_inference
@@ -172,6 +173,7 @@ def _on_blob(
     its worker MAX_DELIVERIES times (None: the split topology's inference side stores the outcome, or
     the job has already ended)."""
     settings = settings_of(task.app)
+    tag_job(job_id)
     delivery = count_delivery(task.app, job_id, task.request.retries or 0, settings.visibility_timeout_s * 4)
     if delivery > MAX_DELIVERIES:  # its upload is not even read again
         task.blobs.delete_quietly(job_id)
@@ -195,7 +197,10 @@ def finish(blobs: BlobStore, job_id: str, work: Callable[[bytes], dict[str, Any]
     that a job whose window message was lost can be sent again whole (the gateway's sweep deletes
     the uploads of ended jobs)."""
     try:
-        result = work(blobs.read(job_id))
+        with span("vfer.read_upload"):
+            data = blobs.read(job_id)
+        with span("vfer.run", **{JOB_ID: job_id}):
+            result = work(data)
         outcome = None if result is None else succeeded(result)
     except VferError as exc:
         outcome = failed(exc.code, str(exc))

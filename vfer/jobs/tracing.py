@@ -1,0 +1,89 @@
+"""OpenTelemetry traces, off unless configured: one trace per job across gateway, queue and worker.
+
+Tracing turns on when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and then needs `pip install 'vfer[otel]'`; the
+exporter reads the other standard `OTEL_*` variables itself (headers, protocol, sampler). The
+maintained instrumentations do the wiring (FastAPI on the gateway, Celery on both sides, which
+carries the W3C trace context in each message's headers); `span` adds vfer's own steps. With
+tracing off, `span` costs one function call: no provider is set, so OpenTelemetry's API is a
+no-op, and without the package it is not even imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from vfer.errors import InvalidOptionError
+
+_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+JOB_ID = "vfer.job_id"  # the attribute naming a span's job (the id a caller got as X-Job-Id)
+_configured_pid: int | None = None
+
+
+def tracing_configured() -> bool:
+    return any(os.environ.get(name) for name in _ENDPOINTS)
+
+
+def configure_tracing(service: str, exporter: Any = None) -> bool:
+    """Set this process's tracer provider (once per process: a forked worker child sets its own)
+    exporting to the OTLP endpoint, or to `exporter` (tests). False when tracing is off."""
+    global _configured_pid
+    if _configured_pid == os.getpid():
+        return True
+    if exporter is None and not tracing_configured():
+        return False
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    except ImportError:
+        raise InvalidOptionError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set but OpenTelemetry is not installed: pip install 'vfer[otel]'"
+        ) from None
+    provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)}))
+    if exporter is None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    else:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    _configured_pid = os.getpid()
+    return True
+
+
+def trace_jobs(service: str) -> bool:
+    """Tracing on (when configured) with Celery's instrumentation: a sender puts the trace context
+    in each message's headers and a worker's task span continues it. False when tracing is off."""
+    if not configure_tracing(service):
+        return False
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
+    return True
+
+
+@contextlib.contextmanager
+def span(name: str, **attributes: str | int | float) -> Iterator[None]:
+    """A span of vfer's own around a step, child of the current one (a no-op when tracing is off)."""
+    if _configured_pid is None:
+        yield
+        return
+    from opentelemetry import trace
+
+    with trace.get_tracer("vfer").start_as_current_span(name, attributes=attributes):
+        yield
+
+
+def tag_job(job_id: str) -> None:
+    """Name the job on the current span (the request's, or the task's)."""
+    if _configured_pid is not None:
+        from opentelemetry import trace
+
+        trace.get_current_span().set_attribute(JOB_ID, job_id)
