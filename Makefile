@@ -61,15 +61,17 @@ $(DEPLOY_VENV)/.installed: tests/deploy/requirements.txt
 	$(DEPLOY_VENV)/bin/python -m pip install -q -r tests/deploy/requirements.txt
 	touch $@
 
-# promtool (alert rules) from Debian's prometheus package, unpacked: no service is installed or started.
-$(DEPLOY_VENV)/bin/promtool: | $(DEPLOY_VENV)/.installed
+# promtool (alert rules) and prometheus (the dashboard's queries against a running stack, in
+# deploy-test) from Debian's prometheus package, unpacked: no service is installed or started.
+$(DEPLOY_VENV)/bin/prometheus: | $(DEPLOY_VENV)/.installed
 	rm -rf $(DEPLOY_VENV)/prometheus && mkdir -p $(DEPLOY_VENV)/prometheus
 	cd $(DEPLOY_VENV)/prometheus && { apt-get download -qq prometheus 2>/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get download -qq prometheus; }; } && \
 	  dpkg -x prometheus_*.deb root
-	cp $(DEPLOY_VENV)/prometheus/root/usr/bin/promtool $@ && rm -rf $(DEPLOY_VENV)/prometheus
+	cp $(DEPLOY_VENV)/prometheus/root/usr/bin/promtool $(DEPLOY_VENV)/bin/promtool
+	cp $(DEPLOY_VENV)/prometheus/root/usr/bin/prometheus $@ && rm -rf $(DEPLOY_VENV)/prometheus
 
-deploy-tools: $(DEPLOY_VENV)/.installed $(DEPLOY_VENV)/bin/promtool
+deploy-tools: $(DEPLOY_VENV)/.installed $(DEPLOY_VENV)/bin/prometheus
 
 # Offline: compose schema and config, every Kubernetes overlay validated, hadolint, checkov, the
 # alert rules checked and unit-tested with promtool.
@@ -81,6 +83,6 @@ deploy-check: deploy-tools
 deploy-test: install deploy-tools
 	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null)
-	VFER_LAB_COMPOSE=$$($(DEPLOY_VENV)/bin/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))') \
+	VFER_LAB_PROMETHEUS=$(DEPLOY_VENV)/bin/prometheus VFER_LAB_COMPOSE=$$($(DEPLOY_VENV)/bin/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))') \
 	  timeout --kill-after=60 1200 $(BIN)/python -m pytest -m deploy tests/deploy -v -p no:cacheprovider
 	@cat out/deploy-figures.json
