@@ -32,6 +32,7 @@ from vfer.jobs.framepack import PackedFrame, pack
 from vfer.jobs.imagesize import encoded_size
 from vfer.jobs.options import StreamOptions, WindowJob
 from vfer.jobs.tasks import PREDICT_WINDOW_TASK
+from vfer.jobs.tracing import JOB_ID, span
 from vfer.labels import LABELS
 from vfer.video.sampling import LiveGrid
 
@@ -173,8 +174,9 @@ class Streamer:
                 window, options = item
                 in_flight = new_job_id(owner)
                 job = WindowJob(options=options, first_frame=window.first_frame, tracks=tracks)
-                await submit_with_blob(self.jobs, PREDICT_WINDOW_TASK, in_flight, pack(window.frames), job)
-                status = await wait_for(self.jobs, in_flight, self.settings.stream_stall_s)
+                with span("vfer.stream_window", **{"vfer.window": window.index, JOB_ID: in_flight}):
+                    await submit_with_blob(self.jobs, PREDICT_WINDOW_TASK, in_flight, pack(window.frames), job)
+                    status = await wait_for(self.jobs, in_flight, self.settings.stream_stall_s)
                 if not status.finished:
                     if self.metrics is not None:
                         self.metrics.stream_stalls.inc()

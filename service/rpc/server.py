@@ -37,6 +37,7 @@ from service.streaming import Streamer
 from vfer.errors import EmptyInputError, NotAVideoError, VferError
 from vfer.jobs.options import JobOptions, VideoJob, parse
 from vfer.jobs.tasks import PREDICT_TASK
+from vfer.jobs.tracing import tracing_on
 from vfer.sniff import refusal
 from vfer_rpc.v1 import expression_pb2 as pb
 from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
@@ -155,8 +156,14 @@ async def start_grpc_server(
 ) -> tuple[grpc.aio.Server, int]:
     """Start the server; returns it and the port it bound (pass 0 for any free port)."""
     message_limit = settings.max_upload_bytes + 1024 * 1024
+    interceptors = []
+    if tracing_on():  # a span per call, continuing the caller's trace context from the metadata
+        from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+        interceptors.append(aio_server_interceptor())
     server = grpc.aio.server(
-        options=[("grpc.max_receive_message_length", message_limit), ("grpc.max_send_message_length", message_limit)]
+        interceptors=interceptors,
+        options=[("grpc.max_receive_message_length", message_limit), ("grpc.max_send_message_length", message_limit)],
     )
     _add_servicer(ExpressionServicer(settings, jobs, metrics), server)
     health_servicer = health.aio.HealthServicer()

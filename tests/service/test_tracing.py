@@ -4,6 +4,8 @@ in embedded and broker modes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ import httpx
 import pytest
 
 from tests.media import VIDEO
-from tests.service.helpers import Worker, service_env, vfer_serve, wait_until
+from tests.service.helpers import Worker, free_port, service_env, vfer_serve, wait_until
 from tests.service.otlp import OtlpReceiver, Span
 
 CLIP = VIDEO / "single_face.mp4"
@@ -79,3 +81,34 @@ def test_tracing_off_exports_nothing(receiver: OtlpReceiver, tmp_path: Path, dat
     with vfer_serve(service_env(None, tmp_path / "blobs"), tmp_path / "serve.log") as url:
         assert httpx.post(f"{url}/predict?wait=60", content=CLIP.read_bytes(), timeout=90).status_code == 200
     assert receiver.spans == []
+
+
+def test_a_grpc_stream_is_one_trace_with_a_span_per_window(receiver: OtlpReceiver, tmp_path: Path, data: Path) -> None:
+    grpc_port = free_port()
+    env = service_env(None, tmp_path / "blobs", VFER_GRPC_PORT=str(grpc_port), **receiver.env("vfer-gateway"))
+    with vfer_serve(env, tmp_path / "serve.log"):
+        run = subprocess.run(
+            [sys.executable, "-m", "vfer.cli", "stream", str(CLIP), "--target", f"127.0.0.1:{grpc_port}", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert run.returncode == 0, run.stderr
+        count = len(run.stdout.splitlines())
+
+        def windows() -> list[Span]:
+            return [s for s in receiver.spans if s.name == "vfer.stream_window"]
+
+        wait_until(lambda: len(windows()) == count, 30, "a span for every window")
+        runs = lambda: [s for s in receiver.spans if s.name == "run/vfer.predict_window"]  # noqa: E731
+        wait_until(lambda: len(runs()) == count, 30, "every window job's task span")
+    stream = next(s for s in receiver.spans if s.name == "/vfer.v1.ExpressionService/StreamPredict")
+    assert count >= 2 and {w.parent_id for w in windows()} == {stream.span_id}
+    assert {s.trace_id for s in windows() + runs()} == {stream.trace_id}, "one trace per stream"
+    assert {w.attributes["vfer.window"] for w in windows()} == set(range(count))
+    by_id = {s.span_id: s for s in receiver.spans}
+    for task in runs():  # task <- publish <- enqueue <- its window
+        window = by_id[by_id[by_id[task.parent_id].parent_id].parent_id]
+        assert (
+            window.name == "vfer.stream_window" and window.attributes["vfer.job_id"] == task.attributes["vfer.job_id"]
+        )

@@ -24,7 +24,13 @@ _configured_pid: int | None = None
 
 
 def tracing_configured() -> bool:
+    """Whether the environment asks for traces (an OTLP endpoint is set)."""
     return any(os.environ.get(name) for name in _ENDPOINTS)
+
+
+def tracing_on() -> bool:
+    """Whether this process exports traces (`configure_tracing` ran here)."""
+    return _configured_pid == os.getpid()
 
 
 def configure_tracing(service: str, exporter: Any = None) -> bool:

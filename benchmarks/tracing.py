@@ -1,0 +1,70 @@
+"""What traces cost: request latency with OpenTelemetry off and on, side by side in one run.
+
+    python -m benchmarks.tracing [--requests 24] [--rounds 2]
+
+Needs Redis on 127.0.0.1:6379 (database 14, flushed). The gateway and two workers are started
+afresh for each set-up, alternating off / on for `--rounds` rounds (so drift hits both alike);
+"on" exports every span over OTLP/HTTP to a local receiver (tests/service/otlp.py), as to a
+collector on the same host. Each request uploads a real clip and waits for its result (one
+client, one request at a time): p50 and p95 per set-up, and on/off ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import httpx
+
+from benchmarks.clips import DATA
+from benchmarks.machine import describe
+from benchmarks.servers import running_service
+from benchmarks.service import percentile
+from tests.service.otlp import OtlpReceiver
+
+BROKER = "redis://127.0.0.1:6379/14"
+
+
+def latencies(clips: list[bytes], **env: str) -> list[float]:
+    """Milliseconds per request through a fresh stack, after two warm-up requests."""
+    with running_service(BROKER, **env) as service, httpx.Client(base_url=service.http, timeout=120) as client:
+        for clip in clips[:2]:
+            client.post("/predict?wait=60", content=clip)
+        times = []
+        for clip in clips:
+            start = time.perf_counter()
+            response = client.post("/predict?wait=60", content=clip)
+            assert response.status_code == 200, response.text
+            times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    sources = [DATA / "video" / "single_face.mp4", *sorted((DATA / "video" / "grid").glob("*.mpg"))[:3]]
+    clips = [sources[i % len(sources)].read_bytes() for i in range(args.requests)]
+    print(f"machine: {describe()}")
+    receiver = OtlpReceiver()
+    off: list[float] = []
+    on: list[float] = []
+    try:
+        for _ in range(args.rounds):
+            off += latencies(clips)
+            on += latencies(clips, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)  # default batching
+    finally:
+        receiver.close()
+    print(f"spans received: {len(receiver.spans)}")
+    print(f"{'tracing':<8} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, times in (("off", off), ("on", on)):
+        print(f"{name:<8} {statistics.median(times):>8.1f} {percentile(times, 0.95):>8.1f}")
+    print(
+        f"on/off: p50 {statistics.median(on) / statistics.median(off):.3f}x, p95 {percentile(on, 0.95) / percentile(off, 0.95):.3f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
