@@ -108,6 +108,9 @@ class Round:
 
 
 class Reaper:
+    """Looks at the ledger's due jobs, a round at a time; `queues` are where their messages wait
+    (the job queue, and in the split topology the inference queue)."""
+
     def __init__(self, jobs: JobClient, ledger: Ledger, queues: tuple[str, ...]) -> None:
         self.jobs, self.ledger, self.queues = jobs, ledger, queues
 
