@@ -171,3 +171,27 @@ def test_sentinel_urls_need_the_primary_name_and_reach_celery(monkeypatch: pytes
     monkeypatch.delenv("VFER_BROKER_URL")
     monkeypatch.delenv("VFER_REDIS_SENTINEL_MASTER")
     assert "master_name" not in celery_config(load_settings(JobSettings))["broker_transport_options"]
+
+
+def test_a_worker_rides_out_a_redis_failover_at_a_jobs_start() -> None:
+    """The full suite under load caught it: the primary died as a job started, its delivery count
+    met the dead primary, and the job failed `internal_error` instead of waiting for the new one."""
+    import redis
+
+    from worker.deliveries import ride_out
+
+    answers: list[object] = [
+        redis.exceptions.ConnectionError("Connection closed by server."),
+        redis.exceptions.TimeoutError(),
+        2,
+    ]
+
+    def count() -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return int(answer)  # type: ignore[call-overload]
+
+    assert ride_out(count, limit_s=5) == 2 and not answers
+    with pytest.raises(redis.exceptions.ConnectionError):
+        ride_out(lambda: (_ for _ in ()).throw(redis.exceptions.ConnectionError("gone")), limit_s=0.1)

@@ -8,12 +8,35 @@ a new message, not a redelivery); the embedded mode's in-memory backend has no c
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import redis
 from celery import Celery
 
 from vfer.errors import VferError
 
 MAX_DELIVERIES = 3
 _KEY = "vfer-deliveries-{job_id}-{attempt}"
+# What Redis raises while it is away (restarting, failing over); not OSErrors, so never retried.
+BROKER_BLIPS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+RIDE_OUT_S = 120.0  # as long as the result backend's own retries (worker.celery_app)
+T = TypeVar("T")
+
+
+def ride_out(call: Callable[[], T], limit_s: float = RIDE_OUT_S) -> T:
+    """`call`, tried again while Redis is away (backing off to 10 s) for up to `limit_s`: a job
+    that starts while the primary fails over waits for the new one instead of failing."""
+    ends, pause = time.monotonic() + limit_s, 0.5
+    while True:
+        try:
+            return call()
+        except BROKER_BLIPS:
+            if time.monotonic() + pause > ends:
+                raise
+            time.sleep(pause)
+            pause = min(10.0, pause * 2)
 
 
 def count_delivery(app: Celery, job_id: str, attempt: int, ttl_s: int) -> int:
@@ -22,11 +45,15 @@ def count_delivery(app: Celery, job_id: str, attempt: int, ttl_s: int) -> int:
     if client is None or not hasattr(client, "pipeline"):  # the embedded in-memory cache has none
         return 1
     key = _KEY.format(job_id=job_id, attempt=attempt)
-    with client.pipeline() as pipe:
-        pipe.incr(key)
-        pipe.expire(key, ttl_s)
-        number, _ = pipe.execute()
-    return int(number)
+
+    def count() -> int:
+        with client.pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, ttl_s)
+            number, _ = pipe.execute()
+        return int(number)
+
+    return ride_out(count)
 
 
 class WorkerCrashedError(VferError):

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import redis
 from celery import Celery, Task, states
 from celery.exceptions import Ignore
 
@@ -25,14 +24,12 @@ from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer.jobs.tracing import JOB_ID, span, tag_job
 from vfer.models import REGISTERED_MODELS
-from worker.deliveries import MAX_DELIVERIES, WorkerCrashedError, count_delivery
+from worker.deliveries import BROKER_BLIPS, MAX_DELIVERIES, WorkerCrashedError, count_delivery
 from worker.inference import register_inference
 from worker.settings import WorkerSettings
 from worker.split import queue_video, queue_window, window_result
 
 PROGRESS_EVERY_S = 1.0
-# What Redis raises while it is away (restarting, failing over); not OSErrors, so never retried.
-BROKER_BLIPS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 if TYPE_CHECKING:
     from vfer.config import CropSpec
