@@ -34,7 +34,7 @@ from service.settings import Settings, get_settings
 from vfer import __version__
 from vfer.errors import VferError
 from vfer.jobs.blobs import BlobStore, open_blob_store
-from vfer.jobs.tracing import trace_jobs
+from vfer.jobs.tracing import flush_traces, trace_jobs
 
 log = logging.getLogger("vfer.service")
 _STARLETTE_CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.embedded_worker is not None:
                 await asyncio.to_thread(app.state.embedded_worker.stop)
             await notifier.close()
+            await asyncio.to_thread(flush_traces)
 
     app = FastAPI(
         title="vfer",

@@ -87,6 +87,16 @@ def span(name: str, **attributes: str | int | float) -> Iterator[None]:
         yield
 
 
+def flush_traces(timeout_ms: int = 5000) -> None:
+    """Export the spans still batched (a process stopping would otherwise drop its last seconds)."""
+    if tracing_on():
+        from opentelemetry import trace
+
+        provider = trace.get_tracer_provider()
+        if hasattr(provider, "force_flush"):
+            provider.force_flush(timeout_ms)
+
+
 def tag_job(job_id: str) -> None:
     """Name the job on the current span (the request's, or the task's)."""
     if _configured_pid is not None:
