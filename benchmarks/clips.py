@@ -14,6 +14,12 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SINGLE_FACE = DATA / "video" / "single_face.mp4"
 
 
+def request_clips(count: int) -> list[bytes]:
+    """`count` uploads cycling through four short real clips (one face; three GRID speakers)."""
+    sources = [SINGLE_FACE, *sorted((DATA / "video" / "grid").glob("*.mpg"))[:3]]
+    return [sources[i % len(sources)].read_bytes() for i in range(count)]
+
+
 def _frames(source: Path) -> tuple[list[np.ndarray], float]:
     with av.open(str(source)) as container:
         stream = container.streams.video[0]

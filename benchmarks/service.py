@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from benchmarks.clips import DATA
+from benchmarks.clips import request_clips
 from benchmarks.machine import describe
 from benchmarks.servers import running_service
 from tests.service.helpers import wait_until
@@ -53,8 +53,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=24)
     parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
-    sources = [DATA / "video" / "single_face.mp4", *sorted((DATA / "video" / "grid").glob("*.mpg"))[:3]]
-    clips = [sources[i % len(sources)].read_bytes() for i in range(args.requests)]
+    clips = request_clips(args.requests)
     print(f"machine: {describe()}")
 
     local = in_process(clips)

@@ -17,7 +17,7 @@ import time
 
 import httpx
 
-from benchmarks.clips import DATA
+from benchmarks.clips import request_clips
 from benchmarks.machine import describe
 from benchmarks.servers import running_service
 from benchmarks.service import percentile
@@ -45,8 +45,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    sources = [DATA / "video" / "single_face.mp4", *sorted((DATA / "video" / "grid").glob("*.mpg"))[:3]]
-    clips = [sources[i % len(sources)].read_bytes() for i in range(args.requests)]
+    clips = request_clips(args.requests)
     print(f"machine: {describe()}")
     receiver = OtlpReceiver()
     off: list[float] = []

@@ -121,7 +121,7 @@ class JobClient:
             try:
                 self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
                 if self.ledger is not None:
-                    self.ledger.record(job_id, task, args, self.settings.queue)
+                    self.ledger.record(job_id, task, args)
                 self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue)
             except _BROKER_ERRORS as exc:
                 raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc

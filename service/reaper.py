@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from kombu.exceptions import OperationalError
 
 from service.errors import JobNotFoundError
 from service.jobs import QUEUED, JobClient
@@ -36,7 +35,7 @@ SEND_LIMIT = 3  # sends of one job, the first included
 CONFIRM_S = 5.0  # a message missing once may be between the transport's pop and its record
 LOST = "job_lost"
 _OPEN = "vfer-ledger:{}"  # per job queue, a sorted set: job id -> when to look at it next
-_ENTRY = "vfer-ledger-{}"  # per job, a hash: task, args (JSON), queue, sends, suspect
+_ENTRY = "vfer-ledger-{}"  # per job, a hash: task, args (JSON), sends, suspect
 _LOCK = "vfer-reaper-lock:{}"  # per job queue
 _LOCK_S = 60
 
@@ -45,7 +44,6 @@ _LOCK_S = 60
 class Entry:
     task: str
     args: list[Any]
-    queue: str
     sends: int
     suspect: bool  # its message was missing at the last look
 
@@ -54,12 +52,12 @@ class Ledger:
     """The jobs a deployment's gateways sent to `queue`, in Redis, until seen final or expired."""
 
     def __init__(self, client: redis.Redis, queue: str, check_s: float, ttl_s: int) -> None:
-        self.client, self.check_s, self.ttl_s = client, check_s, ttl_s
+        self.client, self.queue, self.check_s, self.ttl_s = client, queue, check_s, ttl_s
         self._open, self._lock = _OPEN.format(queue), _LOCK.format(queue)
 
-    def record(self, job_id: str, task: str, args: list[Any], queue: str) -> None:
+    def record(self, job_id: str, task: str, args: list[Any]) -> None:
         key = _ENTRY.format(job_id)
-        fields: list[str | int] = ["task", task, "args", json.dumps(args), "queue", queue, "sends", 1, "suspect", 0]
+        fields: list[str | int] = ["task", task, "args", json.dumps(args), "sends", 1, "suspect", 0]
         with self.client.pipeline() as pipe:
             pipe.hset(key, items=fields)
             pipe.expire(key, self.ttl_s)
@@ -73,9 +71,7 @@ class Ledger:
         fields = {_text(k): _text(v) for k, v in self.client.hgetall(_ENTRY.format(job_id)).items()}
         if not fields:
             return None
-        return Entry(
-            fields["task"], json.loads(fields["args"]), fields["queue"], int(fields["sends"]), fields["suspect"] == "1"
-        )
+        return Entry(fields["task"], json.loads(fields["args"]), int(fields["sends"]), fields["suspect"] == "1")
 
     def look_again(self, job_id: str, after_s: float, *, suspect: bool, sent: bool = False) -> None:
         key = _ENTRY.format(job_id)
@@ -136,16 +132,13 @@ class Reaper:
     def _held_messages(self) -> bytes:
         """Every message waiting on the queues or held by a worker, as bytes to find job ids in (a
         job's id is its message's id; a split window's message names its job in `argsrepr`)."""
-        try:
-            with self.jobs.app.pool.acquire(block=True, timeout=5) as conn:
-                channel = conn.default_channel
-                with channel.client.pipeline(transaction=True) as pipe:
-                    for key in (key for queue in self.queues for key in queue_lists(channel, queue)):
-                        pipe.lrange(key, 0, -1)
-                    pipe.hvals(channel.unacked_key)
-                    replies = pipe.execute()
-        except (OperationalError, redis.exceptions.RedisError) as exc:
-            raise OSError(f"the broker is unreachable: {exc}") from exc
+        with self.jobs.app.pool.acquire(block=True, timeout=5) as conn:
+            channel = conn.default_channel
+            with channel.client.pipeline(transaction=True) as pipe:
+                for key in (key for queue in self.queues for key in queue_lists(channel, queue)):
+                    pipe.lrange(key, 0, -1)
+                pipe.hvals(channel.unacked_key)
+                replies = pipe.execute()
         return b"\n".join(message for reply in replies for message in reply)
 
     def _look(self, job_id: str, held: bytes, done: Round) -> None:
@@ -172,7 +165,7 @@ class Reaper:
     def _send_again(self, job_id: str, entry: Entry) -> None:
         log.warning("job %s: its message was lost; sending it again (send %d)", job_id, entry.sends + 1)
         self.jobs.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
-        self.jobs.app.send_task(entry.task, args=entry.args, task_id=job_id, queue=entry.queue)
+        self.jobs.app.send_task(entry.task, args=entry.args, task_id=job_id, queue=self.ledger.queue)
         self.ledger.look_again(job_id, self.ledger.check_s, suspect=False, sent=True)
 
     def _end_lost(self, job_id: str, entry: Entry) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Any
 
 from vfer.errors import InvalidOptionError
 
@@ -33,30 +32,26 @@ def tracing_on() -> bool:
     return _configured_pid == os.getpid()
 
 
-def configure_tracing(service: str, exporter: Any = None) -> bool:
+def configure_tracing(service: str) -> bool:
     """Set this process's tracer provider (once per process: a forked worker child sets its own)
-    exporting to the OTLP endpoint, or to `exporter` (tests). False when tracing is off."""
+    exporting to the OTLP endpoint. False when tracing is off."""
     global _configured_pid
-    if _configured_pid == os.getpid():
+    if tracing_on():
         return True
-    if exporter is None and not tracing_configured():
+    if not tracing_configured():
         return False
     try:
         from opentelemetry import trace
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
         raise InvalidOptionError(
             "OTEL_EXPORTER_OTLP_ENDPOINT is set but OpenTelemetry is not installed: pip install 'vfer[otel]'"
         ) from None
     provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)}))
-    if exporter is None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    else:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _configured_pid = os.getpid()
     return True
@@ -78,7 +73,7 @@ def trace_jobs(service: str) -> bool:
 @contextlib.contextmanager
 def span(name: str, **attributes: str | int | float) -> Iterator[None]:
     """A span of vfer's own around a step, child of the current one (a no-op when tracing is off)."""
-    if _configured_pid is None:
+    if not tracing_on():
         yield
         return
     from opentelemetry import trace
@@ -99,7 +94,7 @@ def flush_traces(timeout_ms: int = 5000) -> None:
 
 def tag_job(job_id: str) -> None:
     """Name the job on the current span (the request's, or the task's)."""
-    if _configured_pid is not None:
+    if tracing_on():
         from opentelemetry import trace
 
         trace.get_current_span().set_attribute(JOB_ID, job_id)
