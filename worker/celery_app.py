@@ -10,6 +10,7 @@ from celery import Celery, signals
 
 from vfer.jobs.logs import JOB_ID
 from vfer.jobs.queue import celery_config
+from vfer.jobs.results import backend_spec
 from worker.settings import WorkerSettings
 
 # A worker rides out a Redis blip (a restart, a failover): each result-backend operation (the
@@ -42,7 +43,7 @@ def _job_finished(task_id: str, task: Any, state: str | None = None, **_: object
 def create_worker_app(settings: WorkerSettings, app: Celery | None = None) -> Celery:
     """A worker app, or `app` (the embedded gateway's) with the tasks registered on it."""
     if app is None:
-        app = Celery("vfer", broker=settings.broker, backend=settings.backend_url, set_as_current=False)
+        app = Celery("vfer", broker=settings.broker, backend=backend_spec(settings.backend_url), set_as_current=False)
         app.conf.update(celery_config(settings), **WORKER_BACKEND_RETRIES)
     app.vfer_settings = settings  # read by the tasks (see worker.tasks.settings_of)
     signals.task_prerun.connect(_job_started, weak=False, dispatch_uid="vfer-job-started")

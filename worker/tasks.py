@@ -133,14 +133,16 @@ def settings_of(app: Celery) -> WorkerSettings:
     return settings
 
 
-def _deadline(task: PredictTask, job_id: str) -> Deadline:
+def job_deadline(task: PredictTask, job_id: str) -> Deadline:
     """The job's time limit, a little inside Celery's hard one (which kills the process), and its
-    cancellation, read from the result backend (DELETE /jobs/{id} sets the job's cancel flag)."""
+    cancellation, read from the result backend (DELETE /jobs/{id} sets the job's cancel flag). A
+    second delivery of a job (redelivered, or sent again by the reaper) also stops once another
+    one has stored the job's outcome: what is left of it would be waste."""
     limit = settings_of(task.app).task_time_limit_s
 
     def cancelled() -> bool:
         try:
-            return task.app.backend.get(cancel_flag(job_id)) is not None
+            return task.app.backend.get(cancel_flag(job_id)) is not None or _ended(task, job_id)
         except BROKER_BLIPS:  # Redis away for a moment: the job goes on, and asks again next time
             return False
 
@@ -179,7 +181,7 @@ def _on_blob(
     if _ended(task, job_id):  # delivered again after its outcome (or sent again by the reaper): not run twice
         task.blobs.delete_quietly(job_id)
         return None
-    return finish(task.blobs, job_id, lambda data: work(data, _deadline(task, job_id)))
+    return finish(task.blobs, job_id, lambda data: work(data, job_deadline(task, job_id)))
 
 
 def _ended(task: PredictTask, job_id: str) -> bool:
