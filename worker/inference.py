@@ -21,6 +21,7 @@ from celery_batches import Batches, SimpleRequest
 
 from vfer.errors import VferError, WindowDataError
 from vfer.jobs.tasks import CLASSIFY_TASK, cancel_flag, failed
+from vfer.jobs.tracing import linked_span
 from worker.metrics import InferenceMetrics
 from worker.split import END, try_finish
 from worker.windows import WindowStore
@@ -59,6 +60,17 @@ def classify_requests(task: InferenceTask, requests: Sequence[SimpleRequest]) ->
     for request in requests:
         job_id, number, model = request.args
         by_model.setdefault(str(model), []).append((str(job_id), int(number)))
+    jobs = sorted({job for keys in by_model.values() for job, _ in keys})
+    # Its own trace, linked to each message's (each job's trace): a batch serves many jobs.
+    messages = [request.request_dict or {} for request in requests]
+    attributes: dict[str, str | int | list[str]] = {"vfer.windows": len(requests), "vfer.job_ids": jobs}
+    with linked_span("vfer.inference_batch", messages, **attributes):
+        _classify_models(task, store, by_model)
+
+
+def _classify_models(task: InferenceTask, store: WindowStore, by_model: dict[str, list[Key]]) -> None:
+    """Each model's windows in one call; a failure ends only the jobs it touches."""
+    app: Celery = task.app
     for model, keys in by_model.items():
         try:
             _classify(task, store, model, keys)

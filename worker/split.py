@@ -20,6 +20,7 @@ from celery import Celery
 from vfer.config import CropSpec
 from vfer.jobs.backlog import inference_backlog
 from vfer.jobs.tasks import CLASSIFY_TASK, Outcome, cancel_flag, succeeded
+from vfer.jobs.tracing import JOB_ID, record_steps, span
 from vfer.result import FacePrediction
 from worker.windows import JobState, WindowStore
 
@@ -94,11 +95,13 @@ def queue_video(
     store = WindowStore.of(app)
     store.begin(job_id)
     sender = WindowSender(app, store, job_id, model, config.crops, deadline)
+    started = time.time_ns()
     try:
         extraction = extract(sender)
     except BaseException:
         store.drop(job_id, len(sender.numbers))  # its outcome is an error: queued windows are skipped
         raise
+    record_steps(started, extraction.timings_ms)
     options = result_options(config)
     layout = {
         "kind": "video",
@@ -142,10 +145,11 @@ def try_finish(app: Celery, store: WindowStore, job_id: str) -> bool:
     state = store.state(job_id)
     if state is None or state.layout is None or not state.complete or not store.claim(job_id):
         return False
-    outcome = _outcome(state)
-    if app.backend.get(cancel_flag(job_id)) is None:  # a cancelled job stays cancelled
-        app.backend.store_result(job_id, outcome, "SUCCESS")
-    store.drop(job_id)
+    with span("vfer.store_result", **{JOB_ID: job_id}):
+        outcome = _outcome(state)
+        if app.backend.get(cancel_flag(job_id)) is None:  # a cancelled job stays cancelled
+            app.backend.store_result(job_id, outcome, "SUCCESS")
+        store.drop(job_id)
     return True
 
 

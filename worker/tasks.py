@@ -22,7 +22,7 @@ from vfer.errors import ModelNotFoundError, VferError
 from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store
 from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
-from vfer.jobs.tracing import JOB_ID, span, tag_job
+from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
 from vfer.models import REGISTERED_MODELS
 from worker.deliveries import BROKER_BLIPS, MAX_DELIVERIES, WorkerCrashedError, count_delivery
 from worker.inference import register_inference
@@ -199,7 +199,9 @@ def finish(blobs: BlobStore, job_id: str, work: Callable[[bytes], dict[str, Any]
         with span("vfer.read_upload"):
             data = blobs.read(job_id)
         with span("vfer.run", **{JOB_ID: job_id}):
+            started = time.time_ns()
             result = work(data)
+            record_steps(started, (result or {}).get("timings_ms", {}))
         outcome = None if result is None else succeeded(result)
     except VferError as exc:
         outcome = failed(exc.code, str(exc))

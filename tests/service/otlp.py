@@ -21,6 +21,9 @@ class Span:
     span_id: str
     parent_id: str
     attributes: dict[str, Any]
+    start_ns: int
+    end_ns: int
+    links: tuple[tuple[str, str], ...]  # (trace id, span id) of each linked span
 
 
 class OtlpReceiver:
@@ -66,6 +69,8 @@ class OtlpReceiver:
 
 def _value(value: Any) -> Any:
     kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(item) for item in value.array_value.values]
     return getattr(value, kind) if kind else None
 
 
@@ -83,6 +88,9 @@ def _spans(request: ExportTraceServiceRequest) -> list[Span]:
                         span_id=span.span_id.hex(),
                         parent_id=span.parent_span_id.hex(),
                         attributes={a.key: _value(a.value) for a in span.attributes},
+                        start_ns=span.start_time_unix_nano,
+                        end_ns=span.end_time_unix_nano,
+                        links=tuple((link.trace_id.hex(), link.span_id.hex()) for link in span.links),
                     )
                 )
     return found

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from vfer.errors import InvalidOptionError
 
@@ -79,6 +79,58 @@ def span(name: str, **attributes: str | int | float) -> Iterator[None]:
     from opentelemetry import trace
 
     with trace.get_tracer("vfer").start_as_current_span(name, attributes=attributes):
+        yield
+
+
+def record_steps(started_ns: int, timings_ms: Mapping[str, float]) -> None:
+    """A video's core steps as children of the current span, placed from the timings the core
+    measured (`Extraction.timings_ms`, and the prediction's): the core imports no tracing, and
+    decoding, face work and the model overlap in threads, so spans around calls would not show
+    them. Probe, then decode and faces together (with each one's busy time); the model's span
+    runs from the first frames to its last window (with its busy time)."""
+    if not tracing_on() or "probe" not in timings_ms:
+        return
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("vfer")
+    probed = started_ns + int(timings_ms["probe"] * 1e6)
+    found = probed + int(timings_ms.get("decode_and_faces", 0.0) * 1e6)
+    steps: list[tuple[str, int, int, dict[str, float]]] = [
+        ("vfer.probe", started_ns, probed, {}),
+        (
+            "vfer.decode_and_faces",
+            probed,
+            found,
+            {"vfer.decode_busy_ms": timings_ms.get("decode", 0.0), "vfer.faces_busy_ms": timings_ms.get("faces", 0.0)},
+        ),
+    ]
+    if "model" in timings_ms and "total" in timings_ms:
+        ended = max(found, started_ns + int(timings_ms["total"] * 1e6))
+        steps.append(("vfer.model", probed, ended, {"vfer.model_busy_ms": timings_ms["model"]}))
+    for name, start, end, attributes in steps:
+        tracer.start_span(name, start_time=start, attributes=attributes).end(end_time=end)
+
+
+@contextlib.contextmanager
+def linked_span(
+    name: str, carriers: Iterable[Mapping[str, object]], **attributes: str | int | list[str]
+) -> Iterator[None]:
+    """A span for work done for many jobs at once (an inference batch): its own trace, linked to
+    the span of every message in it (`carriers`: their headers, with the W3C trace context)."""
+    if not tracing_on():
+        yield
+        return
+    from opentelemetry import propagate, trace
+
+    links = []
+    for carrier in carriers:
+        context = trace.get_current_span(propagate.extract({k: str(v) for k, v in carrier.items()})).get_span_context()
+        if context.is_valid:
+            links.append(trace.Link(context))
+    tracer = trace.get_tracer("vfer")
+    with tracer.start_as_current_span(
+        name, context=trace.set_span_in_context(trace.INVALID_SPAN), links=links, attributes=attributes
+    ):
         yield
 
 
