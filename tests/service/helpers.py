@@ -223,6 +223,11 @@ def _ready(url: str) -> bool:
         return False
 
 
+def json_lines(log: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a log (VFER_LOG_FORMAT=json), skipping any other output."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
 class Worker:
     """A real `vfer worker` process (its own process group, so it can be SIGKILLed whole)."""
 

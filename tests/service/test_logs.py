@@ -7,17 +7,12 @@ import json
 import logging
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.media import VIDEO
-from tests.service.helpers import Worker, service_env, vfer_serve
+from tests.service.helpers import Worker, json_lines, service_env, vfer_serve
 from vfer.jobs.logs import JsonFormatter, job_logging
-
-
-def json_lines(log: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
 
 def test_a_json_line_has_time_level_logger_message_and_the_job() -> None:

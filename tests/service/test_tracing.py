@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.media import VIDEO
-from tests.service.helpers import Worker, free_port, service_env, vfer_serve, wait_until
+from tests.service.helpers import Worker, free_port, json_lines, service_env, vfer_serve, wait_until
 from tests.service.otlp import OtlpReceiver, Span
 from vfer.jobs.tasks import CLASSIFY_TASK
 from vfer.jobs.tracing import JOB_ID
@@ -79,10 +79,13 @@ def test_an_embedded_job_is_one_trace(receiver: OtlpReceiver, tmp_path: Path, da
 def test_a_job_through_the_broker_is_one_trace_across_processes(
     receiver: OtlpReceiver, broker_url: str, tmp_path: Path, data: Path
 ) -> None:
+    """Across processes, and from the job's id to its worker's log lines and back (JSON lines
+    carry the trace and span ids)."""
     queue = f"trace-{uuid.uuid4().hex[:8]}"
-    worker = Worker(
-        service_env(broker_url, tmp_path / "blobs", VFER_QUEUE=queue, **receiver.env("vfer-worker")), tmp_path / "w.log"
+    worker_env = service_env(
+        broker_url, tmp_path / "blobs", VFER_QUEUE=queue, VFER_LOG_FORMAT="json", **receiver.env("vfer-worker")
     )
+    worker = Worker(worker_env, tmp_path / "w.log", loglevel="INFO")
     try:
         env = service_env(broker_url, tmp_path / "blobs", VFER_QUEUE=queue, **receiver.env("vfer-gateway"))
         with vfer_serve(env, tmp_path / "serve.log") as url:
@@ -92,6 +95,10 @@ def test_a_job_through_the_broker_is_one_trace_across_processes(
         worker.stop()
     _assert_one_tree(job_id, spans)
     assert spans["POST /predict"].service == "vfer-gateway" and spans["run/vfer.predict"].service == "vfer-worker"
+    lines = [line for line in json_lines(tmp_path / "w.log") if line.get("job_id") == job_id]
+    traced = [line for line in lines if "trace_id" in line]
+    assert traced and {line["trace_id"] for line in traced} == {spans["vfer.run"].trace_id}, lines
+    assert {line["span_id"] for line in traced} <= {s.span_id for s in spans.values()}
 
 
 def test_a_split_job_is_one_trace_and_each_inference_batch_links_to_it(

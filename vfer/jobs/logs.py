@@ -2,7 +2,8 @@
 `VFER_LOG_FORMAT=json` (for Loki, Elasticsearch, CloudWatch and the like).
 
 A JSON line holds `time` (UTC, ISO 8601), `level`, `logger`, `message`, the `job_id` when the line
-was written on a job's behalf, and `error` (the traceback) for an exception. Nothing else: no
+was written on a job's behalf, `trace_id` and `span_id` when it was written inside a traced span
+(vfer.jobs.tracing), and `error` (the traceback) for an exception. Nothing else: no
 headers, no keys, no file bytes; a client's address appears only where the access log's own
 message already has it.
 
@@ -19,6 +20,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from vfer.jobs.tracing import current_ids
 
 LogFormat = Literal["text", "json"]
 JOB_ID: ContextVar[str | None] = ContextVar("vfer_job_id", default=None)
@@ -49,6 +52,9 @@ class JsonFormatter(logging.Formatter):
         job_id = JOB_ID.get()
         if job_id is not None:
             body["job_id"] = job_id
+        ids = current_ids()
+        if ids is not None:
+            body["trace_id"], body["span_id"] = ids
         if record.exc_info:
             body["error"] = self.formatException(record.exc_info)
         return json.dumps(body, ensure_ascii=False)

@@ -144,6 +144,19 @@ def flush_traces(timeout_ms: int = 5000) -> None:
             provider.force_flush(timeout_ms)
 
 
+def current_ids() -> tuple[str, str] | None:
+    """The current span's trace and span ids, in hex as trace back-ends show them (None when
+    tracing is off or no span is current): a log line carries them, to be found from its trace."""
+    if not tracing_on():
+        return None
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
 def tag_job(job_id: str) -> None:
     """Name the job on the current span (the request's, or the task's)."""
     if tracing_on():
