@@ -56,6 +56,10 @@ class JobNotFoundError(ServiceError):
     code = "job_not_found"
 
 
+class PreviewNotFoundError(ServiceError):
+    code = "preview_not_found"
+
+
 class UnauthorizedError(ServiceError):
     code = "unauthorized"
 
@@ -92,6 +96,7 @@ HTTP_STATUS: dict[str, int] = {
     "upload_expired": 410,
     "unauthorized": 401,
     "job_not_found": 404,
+    "preview_not_found": 404,
     "not_a_video": 415,
     "limit_exceeded": 413,
     "upload_too_large": 413,

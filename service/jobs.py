@@ -24,7 +24,7 @@ from service.notify import SAFETY_POLL_S, Notifier
 from service.settings import Settings
 from vfer.errors import JobCancelledError
 from vfer.jobs.backlog import inference_backlog
-from vfer.jobs.blobs import BlobStore
+from vfer.jobs.blobs import PREVIEW_SUFFIX, BlobStore
 from vfer.jobs.tasks import PROGRESS, cancel_flag
 from vfer.jobs.tracing import JOB_ID, span, tag_job
 
@@ -170,14 +170,16 @@ class JobClient:
         """Delete uploads whose job has ended or is unknown (a time-limit kill, a Redis that
         restarted empty, a cancelled stream window, a gateway killed mid-submit): the job's end
         deletes its upload, but those ends never ran. Uploads younger than `older_than_s` are left
-        alone (their job may be a moment from being queued)."""
+        alone (their job may be a moment from being queued). Previews go with their job's result."""
         removed = 0
         for key in self.blobs.stale(older_than_s):
+            job_id = key.removesuffix(PREVIEW_SUFFIX)
             try:
-                ended = self.status(key).finished
+                finished, known = self.status(job_id).finished, True
             except JobNotFoundError:
-                ended = True
-            if ended:
+                finished, known = True, False
+            # An upload goes once its job ends; a preview stays as long as its job's result.
+            if not known or (finished and key == job_id):
                 self.blobs.delete(key)
                 removed += 1
         return removed

@@ -11,9 +11,11 @@ import pytest
 
 from tests.media import VIDEO, encode, faststart_copy
 from vfer.config import DecodeLimits
-from vfer.errors import CorruptVideoError, EmptyInputError, LimitExceededError, NotAVideoError
+from vfer.deadline import Deadline
+from vfer.errors import CorruptVideoError, EmptyInputError, LimitExceededError, NotAVideoError, TimeLimitExceededError
 from vfer.video import VideoReader
 from vfer.video.mpegps import TAIL_BYTES, cut_off
+from vfer.video.preview import PREVIEW_FPS, PREVIEW_WIDTH, preview_size, webm_preview
 
 
 def test_probe_reports_size_rate_frames_and_duration(data: Path) -> None:
@@ -235,3 +237,36 @@ def test_a_cut_file_is_decoded_whole_even_when_few_frames_are_needed(data: Path,
     needed = {0, 80}
     indices = [f.index for f in reader.frames(needed.__contains__)]
     assert indices == list(range(144))
+
+
+def _preview_frames(data: bytes) -> tuple[str, list[av.VideoFrame]]:
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        return stream.codec_context.name, [frame for frame in container.decode(stream)]
+
+
+def test_a_preview_is_small_webm_on_the_decoders_clock() -> None:
+    """MPEG-PS (which no browser plays) becomes VP8 in WebM, each frame at the time the decoder
+    gives it (the results' clock), at most PREVIEW_FPS frames a second."""
+    clip = VIDEO / "grid" / "bbaf2n.mpg"
+    reader = VideoReader(clip)
+    times = [frame.time_s for frame in reader.frames()]
+    codec, frames = _preview_frames(webm_preview(clip))
+    assert codec == "vp8" and (frames[0].width, frames[0].height) == preview_size(reader.info.width, reader.info.height)
+    shown = [float(frame.time) for frame in frames]
+    assert shown[0] == 0 and all(min(abs(t - s) for s in times) < 0.002 for t in shown)
+    assert shown[-1] >= times[-1] - 1 / PREVIEW_FPS and len(frames) <= PREVIEW_FPS * times[-1] + 1
+
+
+def test_a_preview_is_upright_and_at_most_its_width() -> None:
+    """A phone clip stored sideways (a display matrix) comes out upright, scaled to the width."""
+    tall = np.zeros((64, 960, 3), np.uint8)  # stored 960x64, shown rotated: 64 wide, 960 tall
+    tall[:, :480] = 255  # the left half white: upright, the picture's top or bottom half
+    _, frames = _preview_frames(webm_preview(encode([tall] * 10, rotation=90)))
+    assert (frames[0].width, frames[0].height) == (64, 960)
+    assert preview_size(1920, 1080) == (PREVIEW_WIDTH, 270) and preview_size(320, 240) == (320, 240)
+
+
+def test_a_preview_stops_at_its_deadline() -> None:
+    with pytest.raises(TimeLimitExceededError):
+        webm_preview(VIDEO / "single_face.mp4", deadline=Deadline(0.0))

@@ -19,7 +19,7 @@ from celery.exceptions import Ignore
 from vfer.config import DecodeLimits, PipelineConfig
 from vfer.deadline import Deadline
 from vfer.errors import ModelNotFoundError, VferError
-from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store
+from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store, preview_key
 from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
@@ -226,6 +226,8 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome 
         )
         config = job.options.to_pipeline_config(limits)
         model = resolved_model(task, job.options.model)
+        if job.preview:
+            write_preview(task.blobs, job_id, video, limits, deadline)
         if settings.topology == "split":
             from vfer.pipeline import extract_faces
 
@@ -247,6 +249,15 @@ def run_job(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome 
         return result.to_dict()
 
     return _on_blob(task, job_id, work)
+
+
+def write_preview(blobs: BlobStore, job_id: str, video: bytes, limits: DecodeLimits, deadline: Deadline) -> None:
+    """The job's copy that any browser plays (POST /predict?preview=true), stored before the job's
+    work, so it is there when the result is."""
+    from vfer.video.preview import webm_preview
+
+    with span("vfer.preview", **{JOB_ID: job_id}):
+        blobs.put(preview_key(job_id), webm_preview(video, limits, deadline))
 
 
 def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome | None:

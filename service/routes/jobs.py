@@ -1,4 +1,4 @@
-"""GET and DELETE /jobs/{id}: a job's status and result, cancelling or forgetting it."""
+"""GET and DELETE /jobs/{id}: a job's status and result, cancelling or forgetting it; its preview."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.auth import owns
-from service.deps import ApiKeyDep, JobsDep, MetricsDep
-from service.errors import JobNotFoundError
+from service.deps import ApiKeyDep, BlobsDep, JobsDep, MetricsDep
+from service.errors import JobNotFoundError, PreviewNotFoundError
 from service.schemas import AUTH, BROKER, JobBody, errors
+from vfer.jobs.blobs import PREVIEW_MEDIA_TYPE, BlobNotFoundError, preview_key
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -42,3 +43,28 @@ async def delete_job(job_id: JobId, owner: ApiKeyDep, jobs: JobsDep) -> JSONResp
     _check(job_id, owner)
     status = await run_in_threadpool(jobs.cancel, job_id)
     return JSONResponse(status.to_dict())
+
+
+_PREVIEW_RESPONSES = {
+    200: {"content": {PREVIEW_MEDIA_TYPE: {}}, "description": "the preview: WebM (VP8), on the result's clock"},
+    **errors({**AUTH, 404: "no such job (or another key's), or no preview of it"}),
+}
+
+
+@router.get(
+    "/{job_id}/preview",
+    response_class=Response,
+    responses=_PREVIEW_RESPONSES,
+    summary="A copy of the job's video that any browser plays (POST /predict?preview=true)",
+)
+async def get_preview(job_id: JobId, owner: ApiKeyDep, blobs: BlobsDep) -> Response:
+    """The page shows a clip its browser cannot play (MPEG-PS, HEVC) with its boxes over this."""
+    _check(job_id, owner)
+    try:
+        data = await run_in_threadpool(blobs.read, preview_key(job_id))
+    except BlobNotFoundError:
+        raise PreviewNotFoundError(
+            f"no preview of job {job_id}: ask for one with POST /predict?preview=true; it is there once "
+            "the job is done, and kept as long as its result"
+        ) from None
+    return Response(data, media_type=PREVIEW_MEDIA_TYPE, headers={"Cache-Control": "private, max-age=3600"})

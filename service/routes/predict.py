@@ -28,9 +28,14 @@ class PredictQuery(JobOptions):
     filename: str | None = Field(
         None, max_length=255, description="the result's `source` for a raw-body upload (else Content-Disposition's)"
     )
+    preview: bool = Field(
+        False,
+        description="also make a copy any browser plays (WebM, at most 480 px wide), on the result's clock: "
+        "GET /jobs/{id}/preview once the job is done (for a clip the browser cannot play)",
+    )
 
     def job_options(self) -> JobOptions:
-        return JobOptions(**self.model_dump(exclude={"wait", "filename"}))
+        return JobOptions(**self.model_dump(exclude={"wait", "filename", "preview"}))
 
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -104,7 +109,7 @@ async def predict(
     job_id = new_job_id(owner)
     filename = await receive_upload(request, blobs, job_id, settings.max_upload_bytes, settings.upload_idle_timeout_s)
     name = filename or query.filename or declared_filename(request) or "upload"
-    job = VideoJob(options=query.job_options(), filename=name)
+    job = VideoJob(options=query.job_options(), filename=name, preview=query.preview)
     try:
         await run_in_threadpool(jobs.submit, PREDICT_TASK, job_id, job)
     except BaseException:

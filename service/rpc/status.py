@@ -19,6 +19,7 @@ GRPC_STATUS: dict[str, grpc.StatusCode] = {
     "stream_stalled": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "unauthorized": grpc.StatusCode.UNAUTHENTICATED,
     "job_not_found": grpc.StatusCode.NOT_FOUND,
+    "preview_not_found": grpc.StatusCode.NOT_FOUND,
     "upload_expired": grpc.StatusCode.NOT_FOUND,
     "broker_unavailable": grpc.StatusCode.UNAVAILABLE,
     "deadline_exceeded": grpc.StatusCode.DEADLINE_EXCEEDED,

@@ -18,6 +18,7 @@ const MESSAGES = {
   upload_expired: "The uploaded file expired before a worker could read it; please upload it again.",
   unauthorized: "This server needs a valid API key: enter it above.",
   job_not_found: "The job is unknown or has expired.",
+  preview_not_found: "The server has no playable copy of this video.",
   invalid_option: "An option of the request is not valid.",
   invalid_parameters: "An option of the request is not valid.",
   model_not_found: "The server does not have the requested model.",
@@ -65,10 +66,33 @@ function failure(status, body) {
 
 // --- upload and job --------------------------------------------------------------------------
 
-function send(file, headers) {
+// Whether this browser plays the file (metadata with a picture within a few seconds): MPEG-PS,
+// HEVC and some .mov do not, and then the server is asked for a copy it can (?preview=true).
+function playsHere(file) {
+  return new Promise((resolve) => {
+    const probe = document.createElement("video");
+    const url = URL.createObjectURL(file);
+    let settled = false;
+    const done = (plays) => {
+      if (settled) return;
+      settled = true;
+      probe.removeAttribute("src");
+      URL.revokeObjectURL(url);
+      resolve(plays);
+    };
+    probe.muted = true;
+    probe.preload = "metadata";
+    probe.addEventListener("loadedmetadata", () => done(probe.videoWidth > 0));
+    probe.addEventListener("error", () => done(false));
+    setTimeout(() => done(false), 4000);
+    probe.src = url;
+  });
+}
+
+function send(file, headers, preview) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "predict?wait=10");
+    xhr.open("POST", preview ? "predict?wait=10&preview=true" : "predict?wait=10");
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     const mb = (n) => (n / 1e6).toFixed(1);
     xhr.upload.onprogress = (e) => {
@@ -78,7 +102,7 @@ function send(file, headers) {
     xhr.onload = () => {
       let body = null;
       try { body = JSON.parse(xhr.responseText); } catch { /* not JSON: a proxy's page */ }
-      resolve({status: xhr.status, body});
+      resolve({status: xhr.status, body, jobId: xhr.getResponseHeader("X-Job-Id")});
     };
     xhr.onerror = () => reject(new RequestError("network", null));
     const form = new FormData();
@@ -107,12 +131,13 @@ async function upload(file) {
   $("result").hidden = true;
   setStatus(`Uploading ${file.name}…`, {busy: true});
   try {
-    const {status, body} = await send(file, headers);
+    const preview = !(await playsHere(file));
+    const {status, body, jobId} = await send(file, headers, preview);
     let result;
     if (status === 200) result = body;
     else if (status === 202) result = await poll(body.status_url, headers);
     else throw failure(status, body);
-    show(result, file);
+    show(result, file, preview ? {jobId, headers} : null);
     setStatus(`${file.name}: done`);
   } catch (e) {
     setStatus(e.message, {error: true, detail: e.detail || null});
@@ -197,7 +222,7 @@ const closeCall = (dist) => {
   return `A close call: ${second} is ${pct(dist[second])}, within 10 points of ${first}.`;
 };
 
-function show(result, file) {
+function show(result, file, preview) {
   const duration = result.video.duration_s || Math.max(0, ...result.faces.map((f) => f.end_s));
   current = {result, duration};
   $("result").hidden = false;
@@ -224,7 +249,7 @@ function show(result, file) {
       ${result.faces.length > 1 ? `<details><summary>its distribution</summary>${bars(labels, f.distribution)}</details>` : ""}
       ${timeline(f, duration)}</div>`).join("");
   }
-  loadVideo(file);
+  if (preview) loadPreview(preview.jobId, preview.headers); else loadVideo(file);
   for (const lane of document.querySelectorAll(".timeline")) {
     lane.addEventListener("click", (e) => seek(lane, e.clientX));
     lane.addEventListener("keydown", (e) => {
@@ -258,6 +283,24 @@ function loadVideo(file) {
   $("playnote").hidden = true;
   $("player").hidden = false;
   video.src = URL.createObjectURL(file);
+}
+
+// The server's copy (WebM, on the result's clock) of a file this browser cannot play; fetched
+// rather than linked, so that an API key goes with it.
+async function loadPreview(jobId, headers) {
+  if (video.src) URL.revokeObjectURL(video.src);
+  $("player").hidden = true;
+  try {
+    const r = await fetch(`jobs/${jobId}/preview`, {headers});
+    if (!r.ok) throw failure(r.status, await r.json().catch(() => null));
+    video.src = URL.createObjectURL(await r.blob());
+    $("player").hidden = false;
+    $("playnote").hidden = false;
+    $("playnote").textContent = "This browser cannot play the file itself: this is a smaller copy the server made, on the same clock as the results.";
+  } catch (e) {
+    cannotPlay();
+    if (!(e instanceof RequestError)) throw e;
+  }
 }
 
 function cannotPlay() {

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import io
 import time
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -138,6 +140,25 @@ def test_bad_parameters_are_422(client: TestClient, data: Path, params: dict[str
 def test_unknown_model_is_422(client: TestClient, data: Path) -> None:
     response = upload(client, model="no_such_model")
     assert response.status_code == 422 and "known models" in response.json()["error"]["message"]
+
+
+def test_a_preview_asked_for_is_webm_on_the_results_clock(client: TestClient, data: Path) -> None:
+    """POST /predict?preview=true on an MPEG program stream (no browser plays one): GET /jobs/{id}/preview is VP8 in WebM, the
+    video's shape, from 0 to its end; a job that did not ask has none (404, its own code)."""
+    response = upload(client, VIDEO / "grid" / "bbaf2n.mpg", preview="true")
+    assert response.status_code == 200, response.text
+    video = response.json()["video"]
+    preview = client.get(f"/jobs/{response.headers['X-Job-Id']}/preview")
+    assert preview.status_code == 200 and preview.headers["content-type"] == "video/webm"
+    with av.open(io.BytesIO(preview.content)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+    assert stream.codec_context.name == "vp8" and frames[0].width <= 480
+    assert frames[0].width / frames[0].height == pytest.approx(video["width"] / video["height"], rel=0.02)
+    assert frames[0].time == 0 and frames[-1].time == pytest.approx(video["duration_s"], abs=0.2)
+    other = upload(client).headers["X-Job-Id"]
+    missing = client.get(f"/jobs/{other}/preview")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "preview_not_found"
 
 
 def test_unknown_job_is_404(client: TestClient) -> None:

@@ -20,6 +20,7 @@ from service.app import create_app
 from service.settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import Worker, service_env, vfer_serve, wait_until
+from vfer.jobs.blobs import preview_key
 
 SINGLE = VIDEO / "single_face.mp4"
 
@@ -117,13 +118,16 @@ def test_the_sweeper_deletes_uploads_whose_job_ended_or_never_was(broker_url: st
         queued = client.post("/predict?wait=0", content=SINGLE.read_bytes()).json()["job_id"]  # nobody takes it
         orphan = uuid.uuid4().hex  # an upload whose job never reached Redis (the gateway died, Redis restarted empty)
         jobs.blobs.put(orphan, b"left behind")
+        jobs.blobs.put(preview_key(queued), b"a preview stays while its job is known")
+        jobs.blobs.put(preview_key(orphan), b"a preview of an unknown job goes")
         partial = settings.blob_dir / f".{uuid.uuid4().hex}.part"  # a gateway killed mid-upload
         partial.write_bytes(b"half")
         old = time.time() - 3600
         os.utime(partial, (old, old))
-        assert jobs.remove_orphans(older_than_s=0) == 1
+        assert jobs.remove_orphans(older_than_s=0) == 2
         jobs.blobs.sweep()
-        assert sorted(p.name for p in _blobs(settings.blob_dir)) == [queued], "only the queued job's upload stays"
+        kept = sorted(p.name for p in _blobs(settings.blob_dir))
+        assert kept == [queued, preview_key(queued)], "only the queued job's upload and preview stay"
 
 
 @pytest.fixture

@@ -158,19 +158,45 @@ def test_the_api_docs_load_with_the_internet_shut_out(browser: Any, embedded_url
         assert view.errors == []
 
 
-def test_a_clip_the_browser_cannot_play_still_shows_its_timeline(browser: Any, embedded_url: str) -> None:
-    """MPEG-PS (the GRID corpus) plays in no browser: the page says so and keeps the results."""
+def test_a_clip_the_browser_cannot_play_plays_as_the_servers_copy_under_its_boxes(
+    browser: Any, embedded_url: str
+) -> None:
+    """MPEG-PS (the GRID corpus) plays in no browser: the page asks the server for a copy it can
+    play (?preview=true) and draws the boxes over it. Before, the page showed only the timelines."""
+    clip = VIDEO / "grid" / "bbaf2n.mpg"
+    with httpx.Client(base_url=embedded_url, timeout=60) as client:
+        expected = client.post("/predict?wait=50", files={"file": (clip.name, clip.read_bytes())}).json()
+    duration = expected["video"]["duration_s"]
     with Page(browser, embedded_url, DESKTOP) as view:
+        page = view.page
+        view.upload(clip)
+        page.wait_for_selector(".timeline .band", timeout=60_000)
+        page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=20_000)
+        assert "a smaller copy the server made" in page.inner_text("#playnote")
+        lane = page.locator(".timeline .lane").first.bounding_box()
+        page.locator(".timeline .lane").first.click(position={"x": 0.5 * lane["width"], "y": lane["height"] / 2})
+        page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {0.5 * duration}) < 0.1")
+        page.wait_for_function("document.getElementById('overlay').dataset.drawn === '1'")
+        assert _box_edge_is_drawn(page, expected, 0.5 * duration)
+        assert view.errors == []
+
+
+def test_without_the_servers_copy_a_clip_the_browser_cannot_play_still_shows_its_timeline(
+    browser: Any, embedded_url: str
+) -> None:
+    """The copy is not there (a gateway that lost it): the page says it cannot play the clip and
+    keeps the results, their cursor moved by a click."""
+    with Page(browser, embedded_url, DESKTOP) as view:
+        view.page.route("**/preview", lambda route: route.fulfill(status=404, body="{}"))
         view.upload(VIDEO / "grid" / "bbaf2n.mpg")
         view.page.wait_for_selector(".timeline .band", timeout=60_000)
         view.page.wait_for_selector("#playnote:not([hidden])", timeout=10_000)
+        view.page.wait_for_function("document.getElementById('player').hidden", timeout=10_000)
         assert "cannot show this kind of video" in view.page.inner_text("#playnote")
-        assert view.page.locator("#player").is_hidden()
         lane = view.page.locator(".timeline .lane").first
         box = lane.bounding_box()
         lane.click(position={"x": 0.5 * box["width"], "y": box["height"] / 2})
         assert abs(float(view.page.get_attribute(".timeline", "aria-valuenow") or "nan") - 1.5) < 0.1
-        assert view.errors == []
 
 
 def test_a_label_near_the_right_edge_is_pulled_in_not_cut(browser: Any, embedded_url: str) -> None:

@@ -26,7 +26,7 @@ from vfer.jobs.settings import JobSettings
 
 log = logging.getLogger(__name__)
 
-_KEY = re.compile(r"^[0-9a-f]{32}$")
+_KEY = re.compile(r"^[0-9a-f]{32}(-preview)?$")  # a job's id: its upload; then its preview
 _PROBE_KEY = "f" * 32  # written and deleted by `writable`
 PARTIAL_IDLE_S = 120.0  # a partial upload unwritten this long has lost its writer
 
@@ -103,6 +103,15 @@ class BlobStore(ABC):
         except Exception:
             return False
         return True
+
+
+PREVIEW_SUFFIX = "-preview"
+PREVIEW_MEDIA_TYPE = "video/webm"  # vfer.video.preview's output
+
+
+def preview_key(job_id: str) -> str:
+    """Where a job's playable preview waits (POST /predict?preview=true), beside its upload."""
+    return job_id + PREVIEW_SUFFIX
 
 
 def is_blob_key(key: str) -> bool:

@@ -72,6 +72,7 @@ class VideoJob(BaseModel):
 
     options: JobOptions = JobOptions()
     filename: str = "upload"
+    preview: bool = False  # also write a copy every browser plays (vfer.video.preview)
 
 
 class WindowJob(BaseModel):
