@@ -40,6 +40,9 @@ class Metrics:
         self.outcomes = Counter(
             "vfer_job_outcomes", "finished jobs seen by this gateway", ["outcome"], registry=self.registry
         )
+        self.streams_open = Gauge(
+            "vfer_streams_open", "live streams (gRPC or WebSocket) this gateway is serving", registry=self.registry
+        )
         self.stream_stalls = Counter(
             "vfer_stream_stalls",
             "live streams (gRPC or WebSocket) ended stream_stalled: a window not done within VFER_STREAM_STALL_S",

@@ -30,6 +30,9 @@ class Settings(JobSettings):
     # Pages on other origins that may open /stream (comma-separated, e.g. https://app.example.org);
     # empty: the gateway's own page only. Clients that send no Origin (not browsers) are let in.
     ws_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A WebSocket client is pinged this often and closed when it answers none within as long: one
+    # that stops reading (its windows would wait in the gateway's buffers) is let go.
+    ws_ping_s: float = Field(20.0, gt=0)
     # A job not final is looked at this often; one whose message is in no queue and no worker's
     # hands at two looks is sent again (service.reaper). Broker mode only.
     reaper_check_s: float = Field(30.0, gt=0)

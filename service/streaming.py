@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,16 +156,18 @@ class Streamer:
     def __init__(self, settings: Settings, jobs: JobClient, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.jobs = jobs
-        self.metrics = metrics  # counts stalled streams
+        self.metrics = metrics  # counts open and stalled streams
 
     async def windows(
         self, messages: AsyncIterator[StreamOptions | Frame], owner: str | None
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any]]:
         """Each complete window's result, in order. `messages` is the options first, then frames;
         a transport error raised while reading it ends the stream with that error."""
         ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.stream_max_pending)
         reader = asyncio.create_task(self._read(messages, ready))
         in_flight: str | None = None
+        if self.metrics is not None:
+            self.metrics.streams_open.inc()
         try:
             tracks: dict[str, Any] = {}  # the core tracker's state after the last window
             while (item := await ready.get()) is not _END:
@@ -191,6 +193,8 @@ class Streamer:
             reader.cancel()
             if in_flight is not None:
                 cancel_in_background(self.jobs, in_flight)
+            if self.metrics is not None:
+                self.metrics.streams_open.dec()
 
     async def _read(self, messages: AsyncIterator[StreamOptions | Frame], ready: asyncio.Queue[Any]) -> None:
         """Read the stream and queue each complete window; ends with _END or the error."""

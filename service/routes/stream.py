@@ -19,6 +19,7 @@ A page on another origin is refused at the handshake (403) unless `VFER_WS_ORIGI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import struct
 from collections.abc import AsyncIterator, MutableMapping
@@ -119,8 +120,10 @@ async def stream(websocket: WebSocket) -> None:
     streamer = Streamer(settings, websocket.app.state.jobs, websocket.app.state.metrics)
     try:
         options, owner = await _configuration(websocket, settings)
-        async for window in streamer.windows(_messages(websocket, options, settings), owner):
-            await websocket.send_text(json.dumps(window))
+        # aclosing: a client gone while a window is sent still ends the stream (its job cancelled) now
+        async with contextlib.aclosing(streamer.windows(_messages(websocket, options, settings), owner)) as windows:
+            async for window in windows:
+                await websocket.send_text(json.dumps(window))
         await websocket.close(code=1000)
     except (_ClientGone, WebSocketDisconnect):
         return

@@ -12,6 +12,7 @@ Health checking and reflection are on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -107,8 +108,9 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
     ) -> AsyncIterator[pb.WindowResult]:
         try:
             owner = self._authorize(context)
-            async for window in self.streamer.windows(stream_messages(request_iterator), owner):
-                yield window_result(window)
+            async with contextlib.aclosing(self.streamer.windows(stream_messages(request_iterator), owner)) as windows:
+                async for window in windows:
+                    yield window_result(window)
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
 

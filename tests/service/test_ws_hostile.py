@@ -1,10 +1,12 @@
-"""Hostile /stream clients against a real `vfer serve`: a flood of 10,000 frames a second and a
-stream of garbage neither take the gateway down nor stop another person's stream."""
+"""Hostile /stream clients against a real `vfer serve`: a flood of 10,000 frames a second, a
+stream of garbage and a client that stops reading neither take the gateway down nor stop another
+person's stream."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from websockets.sync.client import connect
 from service.rpc.client import encoded_frames
 from service.ws_client import StreamRefused, frame_message, ws_windows
 from tests.media import VIDEO
-from tests.service.helpers import service_env, vfer_serve
+from tests.service.helpers import service_env, vfer_serve, wait_until
 
 GRID = VIDEO / "grid" / "bbaf2n.mpg"
 
@@ -73,3 +75,31 @@ def test_a_stalled_stream_ends_with_its_code_and_is_counted(broker_url: str, tmp
         assert refused.value.error_code == "stream_stalled"
         metrics = httpx.get(f"{url}/metrics", timeout=10).text
     assert "vfer_stream_stalls_total 1.0" in metrics.splitlines()
+
+
+def _open_streams(http: str) -> float:
+    text = httpx.get(f"{http}/metrics", timeout=10).text
+    return float(next(line.split()[1] for line in text.splitlines() if line.startswith("vfer_streams_open ")))
+
+
+def test_a_client_that_stops_reading_is_let_go_and_another_stream_goes_on(tmp_path: Path, data: Path) -> None:
+    """A client sends a real clip, then reads nothing, not even the gateway's pings: it is closed
+    after VFER_WS_PING_S (1 s here) and its stream ends, long before the 30-s idle cut, while
+    another person's stream is served."""
+    env = service_env(None, tmp_path / "blobs", VFER_WS_PING_S="1")
+    with vfer_serve(env, tmp_path / "serve.log") as http:
+        url = http.replace("http://", "ws://") + "/stream"
+        frames = list(encoded_frames(GRID))
+        # max_queue=1: once one message waits unread, the client stops reading its socket.
+        with connect(url, max_size=None, max_queue=1, ping_interval=None) as deaf:
+            deaf.send(json.dumps({"format": "jpeg"}))
+            for lap in range(3):  # 9 s of stream: windows enough to fill what it reads
+                for time_s, image in frames:
+                    deaf.send(frame_message(lap * 3.0 + time_s, image))
+            started = time.monotonic()
+            honest = list(ws_windows(url, iter(frames), format="jpeg"))
+            wait_until(lambda: _open_streams(http) == 0, 20, "the deaf client's stream to end")
+            ended_s = time.monotonic() - started
+        assert httpx.get(f"{http}/healthz", timeout=10).status_code == 200
+    assert [w["index"] for w in honest] == list(range(len(honest))) and len(honest) >= 2
+    assert ended_s < 25, "ended by the pings, not by the 30-s idle cut"
