@@ -84,9 +84,9 @@ def _open_streams(http: str) -> float:
 
 def test_a_client_that_stops_reading_is_let_go_and_another_stream_goes_on(tmp_path: Path, data: Path) -> None:
     """A client sends a real clip, then reads nothing, not even the gateway's pings: it is closed
-    after VFER_WS_PING_S (1 s here) and its stream ends, long before the 30-s idle cut, while
+    after twice VFER_WS_PING_S (3 s here) and its stream ends, long before the 30-s idle cut, while
     another person's stream is served."""
-    env = service_env(None, tmp_path / "blobs", VFER_WS_PING_S="1")
+    env = service_env(None, tmp_path / "blobs", VFER_WS_PING_S="3")
     with vfer_serve(env, tmp_path / "serve.log") as http:
         url = http.replace("http://", "ws://") + "/stream"
         frames = list(encoded_frames(GRID))
