@@ -43,7 +43,8 @@ CLIPS = [VIDEO / "single_face.mp4", VIDEO / "grid" / "bbaf2n.mpg", VIDEO / "face
 class Split:
     """Queues, settings and worker environment of one split deployment on the test database."""
 
-    def __init__(self, broker_url: str, folder: Path, **env: str) -> None:
+    def __init__(self, broker_url: str, folder: Path, visibility_s: int = 4, **env: str) -> None:
+        """`visibility_s`: short, so that a killed worker's job comes back within the test."""
         tag = uuid.uuid4().hex[:8]
         self.folder = folder
         self.jobs_queue, self.inference_queue = f"split-jobs-{tag}", f"split-inference-{tag}"
@@ -53,7 +54,7 @@ class Split:
             queue=self.jobs_queue,
             topology="split",
             inference_queue=self.inference_queue,
-            visibility_timeout_s=4,
+            visibility_timeout_s=visibility_s,
             task_time_limit_s=30,
             default_wait_s=60,
         )
@@ -63,7 +64,7 @@ class Split:
             VFER_QUEUE=self.jobs_queue,
             VFER_TOPOLOGY="split",
             VFER_INFERENCE_QUEUE=self.inference_queue,
-            VFER_VISIBILITY_TIMEOUT_S="4",
+            VFER_VISIBILITY_TIMEOUT_S=str(visibility_s),
             VFER_TASK_TIME_LIMIT_S="30",
             **env,
         )
@@ -316,7 +317,10 @@ def test_a_stopped_inference_worker_pauses_the_faces_workers(
     at VFER_INFERENCE_MAX_PENDING, so the crops held in Redis stay bounded and the gateway answers
     429; after SIGCONT every job is done, once. Before, the crops piled up without bound."""
     bound = 6
-    split = Split(broker_url, tmp_path, VFER_INFERENCE_MAX_PENDING=str(bound))
+    # No worker dies here: a visibility timeout longer than the pause keeps each paused faces
+    # task's message unacknowledged, as in production (900 s), instead of returning it to the
+    # job queue mid-pause (the backlog would lose it for a moment and a window more would go).
+    split = Split(broker_url, tmp_path, visibility_s=60, VFER_INFERENCE_MAX_PENDING=str(bound))
     settings = split.settings.model_copy(update={"inference_max_pending": bound})
     clip = make_long_clip(VIDEO / "single_face.mp4", 12.0, tmp_path / "long.mp4").read_bytes()
     inference = split.worker("inference", "inference.log")
