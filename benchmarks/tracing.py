@@ -22,7 +22,7 @@ import httpx
 from benchmarks.clips import request_clips
 from benchmarks.machine import describe
 from benchmarks.servers import running_service
-from benchmarks.service import percentile
+from benchmarks.service import percentile, timed_upload
 from tests.service.otlp import OtlpReceiver
 from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
 
@@ -34,13 +34,7 @@ def latencies(clips: list[bytes], **env: str) -> list[float]:
     with running_service(BROKER, **env) as service, httpx.Client(base_url=service.http, timeout=120) as client:
         for clip in clips[:2]:
             client.post("/predict?wait=60", content=clip)
-        times = []
-        for clip in clips:
-            start = time.perf_counter()
-            response = client.post("/predict?wait=60", content=clip)
-            assert response.status_code == 200, response.text
-            times.append((time.perf_counter() - start) * 1e3)
-    return times
+        return [timed_upload(client, clip) for clip in clips]
 
 
 def off_path_us(repeats: int = 100_000) -> float:

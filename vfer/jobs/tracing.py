@@ -124,7 +124,7 @@ def linked_span(
 
     links = []
     for carrier in carriers:
-        context = trace.get_current_span(propagate.extract({k: str(v) for k, v in carrier.items()})).get_span_context()
+        context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
         if context.is_valid:
             links.append(trace.Link(context))
     tracer = trace.get_tracer("vfer")
