@@ -131,8 +131,11 @@ class SentinelGroup:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         primary, replica, *sentinels = free_ports(5)
-        self.primary = RedisServer(primary)
-        self.replica = RedisServer(replica, None, "--replicaof", REDIS_HOST, str(primary))
+        # Each server keeps its replication snapshot (dump.rdb) in the test's folder, not the cwd.
+        for name in ("primary", "replica"):
+            (folder / name).mkdir(exist_ok=True)
+        self.primary = RedisServer(primary, folder / "primary")
+        self.replica = RedisServer(replica, folder / "replica", "--replicaof", REDIS_HOST, str(primary))
         self.sentinel_ports = sentinels
         self.sentinels: list[subprocess.Popen[bytes]] = []
 
