@@ -49,11 +49,16 @@ class LabelledPhoto:
     subject: str  # "<set>/<id>": the person, for subject-disjoint splits
 
 
+def person_bucket(subject: str) -> int:
+    """CRC-32 of the person's (or video's) id modulo 10: the bucket every split is made of."""
+    return zlib.crc32(subject.encode()) % 10
+
+
 def person_split(subject: str) -> Split:
     """The rule that splits people (and videos) for every shipped model, fixed before any figure:
-    CRC-32 of the id modulo 10; 0-1 development (measured, never trained, tuned or calibrated on),
-    2 tune (epoch selection and calibration), 3-9 train. A person's photos stay together."""
-    bucket = zlib.crc32(subject.encode()) % 10
+    bucket 0-1 development (measured, never trained, tuned or calibrated on), 2 tune (epoch
+    selection and calibration), 3-9 train. A person's photos stay together."""
+    bucket = person_bucket(subject)
     return "dev" if bucket < 2 else "tune" if bucket == 2 else "train"
 
 
