@@ -29,7 +29,10 @@ def main() -> None:
     parser.add_argument("model", choices=("c3d_convlstm", "c3d_convlstm_fer"))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument(
-        "--start", choices=("scratch", "shipped"), default="scratch", help="shipped: the released weights (only where they never trained on the pack's tune people)"
+        "--start",
+        choices=("scratch", "shipped"),
+        default="scratch",
+        help="shipped: the released weights (only where they never trained on the pack's tune people)",
     )
     parser.add_argument("--epochs", type=int, default=StudentRecipe.epochs)
     parser.add_argument("--lr", type=float, default=StudentRecipe.lr)
