@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import kombu.exceptions
 import redis
 from celery import Celery
 
@@ -20,19 +21,23 @@ from vfer.errors import VferError
 MAX_DELIVERIES = 3
 _KEY = "vfer-deliveries-{job_id}-{attempt}"
 # What Redis raises while it is away (restarting, failing over); not OSErrors, so never retried.
-BROKER_BLIPS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+BROKER_BLIPS: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# What kombu raises (a pooled broker connection, a publish) once its own few retries are spent.
+KOMBU_BLIPS = (*BROKER_BLIPS, kombu.exceptions.OperationalError)
 RIDE_OUT_S = 120.0  # as long as the result backend's own retries (worker.celery_app)
 T = TypeVar("T")
 
 
-def ride_out(call: Callable[[], T], limit_s: float = RIDE_OUT_S) -> T:
+def ride_out(
+    call: Callable[[], T], limit_s: float = RIDE_OUT_S, errors: tuple[type[Exception], ...] = BROKER_BLIPS
+) -> T:
     """`call`, tried again while Redis is away (backing off to 10 s) for up to `limit_s`: a job
     that starts while the primary fails over waits for the new one instead of failing."""
     ends, pause = time.monotonic() + limit_s, 0.5
     while True:
         try:
             return call()
-        except BROKER_BLIPS:
+        except errors:
             if time.monotonic() + pause > ends:
                 raise
             time.sleep(pause)

@@ -39,6 +39,17 @@ class InferenceTask(Batches):  # type: ignore[misc]
     _classifiers: dict[str, ClipClassifier] | None = None
     metrics = InferenceMetrics()
 
+    def Strategy(self, task: Batches, app: Celery, consumer: Any) -> Any:
+        """Celery builds a worker's strategies anew on every broker (re)connection, but a batch's
+        flush timer is started only by the first window that finds none, and the old one does not
+        outlive the lost connection: after a Redis failover, windows waited for `flush_every` more
+        to come. Each connection starts its own timer, at once if windows are waiting."""
+        self._tref = None
+        handler = super().Strategy(task, app, consumer)
+        if not (self._buffer.empty() and self._pending.empty()):
+            self._tref = consumer.timer.call_repeatedly(self.flush_interval, self._do_flush)
+        return handler
+
     def classifier(self, model: str) -> ClipClassifier:
         from vfer.inference import load_classifier
 

@@ -22,6 +22,7 @@ from vfer.jobs.backlog import inference_backlog
 from vfer.jobs.tasks import CLASSIFY_TASK, Outcome, cancel_flag, succeeded
 from vfer.jobs.tracing import JOB_ID, record_steps, span
 from vfer.result import FacePrediction
+from worker.deliveries import KOMBU_BLIPS, ride_out
 from worker.windows import JobState, WindowStore
 
 if TYPE_CHECKING:
@@ -39,10 +40,14 @@ def wait_for_room(app: Celery, deadline: Deadline) -> None:
     job's time limit and cancellation still apply)."""
     settings = app.vfer_settings
     bound, queue = settings.inference_max_pending, settings.inference_queue
-    if inference_backlog(app, queue) < bound:
+
+    def backlog() -> int:
+        return ride_out(lambda: inference_backlog(app, queue), errors=KOMBU_BLIPS)
+
+    if backlog() < bound:
         return
     log.info("the inference backlog is at its bound (%d windows): pausing", bound)
-    while inference_backlog(app, queue) >= bound:
+    while backlog() >= bound:
         deadline.check()
         time.sleep(ROOM_POLL_S)
 
@@ -75,7 +80,11 @@ class WindowSender:
 
     def _send(self, number: int) -> None:
         queue = self.app.vfer_settings.inference_queue
-        self.app.send_task(CLASSIFY_TASK, args=[self.job_id, number, self.model], queue=queue)
+        # A message sent twice (its first send's answer lost in a failover) finds its window classified.
+        ride_out(
+            lambda: self.app.send_task(CLASSIFY_TASK, args=[self.job_id, number, self.model], queue=queue),
+            errors=KOMBU_BLIPS,
+        )
 
 
 def queue_video(

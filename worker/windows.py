@@ -5,22 +5,25 @@ Per job: `...-window-N` holds window N's crops (bytes, never in a message) until
 classified; `...-probs` maps N to its probabilities; `...-job` holds when the job started, what
 the faces worker found (the layout, once it is done) and how many windows there are, the model
 that classified them and its time. Every write is idempotent, so a redelivered message or a
-re-run faces task writes the same values again. Keys expire after the result TTL, so a job
-abandoned halfway leaves nothing behind for long.
+re-run faces task writes the same values again, and so does a write tried again while Redis
+fails over (every operation rides it out, as the result backend's writes do). Keys expire after
+the result TTL, so a job abandoned halfway leaves nothing behind for long.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import redis
 from celery import Celery
 
 from vfer.errors import ResourceError
+from worker.deliveries import ride_out
 
 _PREFIX = "vfer-split-"
 FINISH_CLAIM_S = 60  # a finisher that dies leaves the job to the next message after this
@@ -38,6 +41,20 @@ class JobState:
     @property
     def complete(self) -> bool:
         return self.total is not None and len(self.probabilities) >= self.total
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _riding_out(method: Callable[Concatenate[WindowStore, P], R]) -> Callable[Concatenate[WindowStore, P], R]:
+    """The operation tried again while Redis is away (a restart, a Sentinel failover)."""
+
+    @functools.wraps(method)
+    def call(self: WindowStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return ride_out(lambda: method(self, *args, **kwargs))
+
+    return call
 
 
 class WindowStore:
@@ -64,6 +81,7 @@ class WindowStore:
     def _window(job_id: str, number: int) -> str:
         return f"{_PREFIX}{job_id}-window-{number}"
 
+    @_riding_out
     def begin(self, job_id: str) -> None:
         """A faces task starts (again, after a redelivery: the first start stays)."""
         with self.client.pipeline() as pipe:
@@ -71,9 +89,11 @@ class WindowStore:
             pipe.expire(self._job(job_id), self.ttl_s)
             pipe.execute()
 
+    @_riding_out
     def put_window(self, job_id: str, number: int, data: bytes) -> None:
         self.client.set(self._window(job_id, number), data, ex=self.ttl_s)
 
+    @_riding_out
     def describe(self, job_id: str, layout: Mapping[str, Any], total: int) -> None:
         """What the faces worker found, once it is done: every window has been queued."""
         with self.client.pipeline() as pipe:
@@ -81,6 +101,7 @@ class WindowStore:
             pipe.expire(self._job(job_id), self.ttl_s)
             pipe.execute()
 
+    @_riding_out
     def windows(self, keys: Sequence[tuple[str, int]]) -> list[bytes | None]:
         """The crops of each (job, window); None where they are gone."""
         if not keys:
@@ -88,13 +109,16 @@ class WindowStore:
         found = self.client.mget([self._window(job, number) for job, number in keys])
         return [data if isinstance(data, bytes) else None for data in found]
 
+    @_riding_out
     def active(self, job_id: str) -> bool:
         """Whether the job is still going: not finished, failed, cancelled or expired."""
         return bool(self.client.exists(self._job(job_id)))
 
+    @_riding_out
     def classified(self, job_id: str, number: int) -> bool:
         return bool(self.client.hexists(self._probs(job_id), str(number)))
 
+    @_riding_out
     def record(
         self, job_id: str, probabilities: Mapping[int, list[float]], model: Mapping[str, str], model_ms: float
     ) -> None:
@@ -110,6 +134,7 @@ class WindowStore:
         if probabilities:
             self.client.delete(*(self._window(job_id, n) for n in probabilities))
 
+    @_riding_out
     def state(self, job_id: str) -> JobState | None:
         """The job as stored, or None when it is gone."""
         with self.client.pipeline() as pipe:
@@ -128,10 +153,12 @@ class WindowStore:
             probabilities={int(k): json.loads(v) for k, v in probs.items()},
         )
 
+    @_riding_out
     def claim(self, job_id: str) -> bool:
         """The right to finish the job: one caller gets it (again after FINISH_CLAIM_S, if it died)."""
         return bool(self.client.set(f"{_PREFIX}{job_id}-finishing", "1", nx=True, ex=FINISH_CLAIM_S))
 
+    @_riding_out
     def drop(self, job_id: str, windows: int = 0) -> None:
         """Everything of the job but its finish claim (which expires): it finished, failed or was
         cancelled. Crops of windows not yet classified go too: `windows` queued, or its total."""
