@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -153,10 +154,17 @@ class WindowStore:
             probabilities={int(k): json.loads(v) for k, v in probs.items()},
         )
 
-    @_riding_out
     def claim(self, job_id: str) -> bool:
         """The right to finish the job: one caller gets it (again after FINISH_CLAIM_S, if it died)."""
-        return bool(self.client.set(f"{_PREFIX}{job_id}-finishing", "1", nx=True, ex=FINISH_CLAIM_S))
+        return self._claim(job_id, uuid.uuid4().hex)
+
+    @_riding_out
+    def _claim(self, job_id: str, token: str) -> bool:
+        key = f"{_PREFIX}{job_id}-finishing"
+        if self.client.set(key, token, nx=True, ex=FINISH_CLAIM_S):
+            return True
+        # Taken, or taken by this very claim on a try whose answer a failover lost.
+        return bool(self.client.get(key) == token.encode())
 
     @_riding_out
     def drop(self, job_id: str, windows: int = 0) -> None:
