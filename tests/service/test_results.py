@@ -77,3 +77,16 @@ def test_a_second_delivery_stops_once_the_outcome_is_stored(broker_url: str) -> 
     time.sleep(1.1)  # the deadline asks the backend at most once a second
     with pytest.raises(JobCancelledError):
         deadline.check()
+
+
+def test_a_sent_task_leaves_no_result_subscription_behind(broker_url: str) -> None:
+    """Celery subscribed the sender to every task's result channel, which nothing in vfer reads:
+    a gateway held one subscription per job it ever queued."""
+    app = create_celery(Settings(broker_url=broker_url))
+    queue = f"nobody-consumes-{uuid.uuid4().hex[:8]}"
+    app.send_task(PREDICT_TASK, args=["x", {}], task_id=f"sent-{uuid.uuid4().hex}", queue=queue)
+    try:
+        consumer = app.backend.result_consumer
+        assert consumer._pubsub is None and not consumer.subscribed_to
+    finally:
+        app.backend.client.delete(queue)

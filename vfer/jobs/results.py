@@ -55,11 +55,21 @@ class _OutcomeStaysStored:
         return int(self._script(keys=[key], args=[value, int(self.expires or 0)]))
 
 
-class RedisResults(_OutcomeStaysStored, RedisBackend):  # type: ignore[misc]
+class _NothingWaitsOnResults:
+    """Mixed into both: nothing in vfer waits on Celery's result consumer (the gateway's own
+    pub/sub wakes waiting requests; workers never wait), yet Celery subscribed to every task it
+    sent, on a connection nothing read: one subscription per job held for the process's life,
+    and a send that met a broken subscriber reconnected it, or failed with a RuntimeError."""
+
+    def on_task_call(self, producer: Any, task_id: str) -> None:
+        return None
+
+
+class RedisResults(_NothingWaitsOnResults, _OutcomeStaysStored, RedisBackend):  # type: ignore[misc]
     pass
 
 
-class SentinelResults(_OutcomeStaysStored, SentinelBackend):  # type: ignore[misc]
+class SentinelResults(_NothingWaitsOnResults, _OutcomeStaysStored, SentinelBackend):  # type: ignore[misc]
     pass
 
 
