@@ -162,12 +162,13 @@ class Sources:
         self.photo_split = np.array([person_split(str(s)) for s in self.photo_subjects])
         self.grid_split = np.array([person_split(str(s)) for s in data["grid_subjects"]])
         self.student_tune = student_tune
-        self.photo_student = self._student_split(self.photo_subjects)
-        self.grid_student = self._student_split(data["grid_subjects"])
+        self.photo_student = self._student_split(self.photo_subjects, self.photo_split)
+        self.grid_student = self._student_split(data["grid_subjects"], self.grid_split)
 
-    def _student_split(self, subjects: np.ndarray) -> np.ndarray:
-        buckets = np.array([person_bucket(str(s)) for s in subjects], dtype=int)
-        return np.where(buckets < 2, "dev", np.where(np.isin(buckets, self.student_tune), "tune", "train"))
+    def _student_split(self, subjects: np.ndarray, splits: np.ndarray) -> np.ndarray:
+        """The rule's split, with the students' tune buckets taken out of training (dev unchanged)."""
+        tune = np.isin([person_bucket(str(s)) for s in subjects], self.student_tune)
+        return np.where(splits == "dev", "dev", np.where(tune, "tune", "train"))
 
     def photos(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.photo_split == split)
