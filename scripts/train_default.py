@@ -474,6 +474,7 @@ def main() -> None:
     parser.add_argument("--stage", choices=("all", "data", "teachers", "pack", "students", "select"), default="all")
     parser.add_argument("--student", choices=STUDENTS, action="append", help="only this video model (repeatable)")
     parser.add_argument("--epochs", type=int, default=20, help="video models' epochs of 2,048 clips")
+    parser.add_argument("--budget-min", type=float, help="video models: no epoch starts after this many minutes")
     parser.add_argument(
         "--min-tune-support", type=int, default=MIN_TUNE_SUPPORT, help="tune clips a class needs to count"
     )
@@ -518,7 +519,12 @@ def main() -> None:
         print(f"student pack: {len(pack.stills)} stills, {len(pack.windows)} windows")
     if args.stage in ("all", "students"):
         recipe = StudentRecipe(
-            epochs=args.epochs, lr=STUDENT_LR, epoch_size=2048, min_class_support=args.min_tune_support, seed=args.seed
+            epochs=args.epochs,
+            lr=STUDENT_LR,
+            epoch_size=2048,
+            min_class_support=args.min_tune_support,
+            seed=args.seed,
+            max_seconds=None if args.budget_min is None else args.budget_min * 60,
         )
         for name in args.student or STUDENTS:
             if args.fitted:
