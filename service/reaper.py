@@ -7,7 +7,8 @@ backend's Redis, and its reaper looks at every job that is not final each `VFER_
 a job whose message is in no queue and in no worker's hands (the transport's lists and its
 `unacked` hash, read in one transaction) at two looks `CONFIRM_S` apart is sent again with the
 same id and arguments, while its upload exists, up to SEND_LIMIT times; then it ends `job_lost`.
-A message the broker still holds is never sent twice, so a long queue is not a lost job; and a
+A message the broker still holds, or a job a worker holds the running lease of
+(worker.deliveries), is never sent again, so a long queue or a long job is not a lost job; and a
 worker skips a delivery whose job has already ended, so a job's outcome is stored once.
 One reaper works at a time across a deployment's gateway replicas (a Redis lock). Deployments
 that share a Redis database keep apart by their job queue: each has its own ledger and lock, and
@@ -27,7 +28,7 @@ import redis
 from service.errors import JobNotFoundError
 from service.jobs import QUEUED, JobClient
 from vfer.jobs.backlog import queue_lists
-from vfer.jobs.tasks import failed
+from vfer.jobs.tasks import failed, running_lease_key
 
 log = logging.getLogger("vfer.service.reaper")
 
@@ -145,7 +146,7 @@ class Reaper:
         entry = self.ledger.entry(job_id)
         if entry is None or self._finished(job_id):
             self.ledger.forget(job_id)
-        elif job_id.encode() in held:
+        elif job_id.encode() in held or self._running(job_id):
             self.ledger.look_again(job_id, self.ledger.check_s, suspect=False)
         elif not entry.suspect:
             self.ledger.look_again(job_id, CONFIRM_S, suspect=True)
@@ -155,6 +156,11 @@ class Reaper:
         else:
             self._end_lost(job_id, entry)
             done.lost += 1
+
+    def _running(self, job_id: str) -> bool:
+        """A worker holds the job's lease: its message may be gone (the transport gave a job that
+        ran past the visibility timeout to a second worker, which stepped aside), the job is not."""
+        return bool(self.jobs.app.backend.client.exists(running_lease_key(job_id)))
 
     def _finished(self, job_id: str) -> bool:
         try:

@@ -1,15 +1,25 @@
-"""How often a job has been handed to a worker: a job that kills its worker every time (a
-decoder crash, the OOM killer) would otherwise be redelivered forever, since Celery requeues
-the unacknowledged job of a dead worker with no cap.
+"""How often a job has been handed to a worker, and which delivery runs it.
 
-Counted in the result backend's Redis, per job and per retry (a retry after a transient fault is
-a new message, not a redelivery); the embedded mode's in-memory backend has no crashes to count.
+A job that kills its worker every time (a decoder crash, the OOM killer) would otherwise be
+redelivered forever, since Celery requeues the unacknowledged job of a dead worker with no cap;
+deliveries are counted in the result backend's Redis, per job and per retry (a retry after a
+transient fault is a new message, not a redelivery).
+
+Celery's Redis transport also requeues the job of a live worker once it has run past the
+visibility timeout: a second worker would run it again, and a third, each counted as a crash. The
+delivery that runs a job holds a lease (`running_lease`) renewed while it runs and lapsing within
+half a visibility timeout of its worker's death, so a delivery that meets a live lease is a copy
+and steps aside; if the lease's worker then dies, the gateway's reaper finds the job's message
+gone and sends it again. The embedded mode's in-memory backend has no crashes and no copies.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import kombu.exceptions
@@ -17,9 +27,13 @@ import redis
 from celery import Celery
 
 from vfer.errors import VferError
+from vfer.jobs.tasks import running_lease_key
 
 MAX_DELIVERIES = 3
 _KEY = "vfer-deliveries-{job_id}-{attempt}"
+# Renew the lease only while this delivery holds it; release it likewise (never another's).
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 # What Redis raises while it is away (restarting, failing over); not OSErrors, so never retried.
 BROKER_BLIPS: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # What kombu raises (a pooled broker connection, a publish) once its own few retries are spent.
@@ -59,6 +73,37 @@ def count_delivery(app: Celery, job_id: str, attempt: int, ttl_s: int) -> int:
         return int(number)
 
     return ride_out(count)
+
+
+@contextlib.contextmanager
+def running_lease(app: Celery, job_id: str, visibility_timeout_s: float) -> Iterator[bool]:
+    """True while this delivery holds the job's lease, renewed by a thread; False: another live
+    delivery runs the job (this one is the transport's copy). Always True without Redis."""
+    client = getattr(app.backend, "client", None)
+    if client is None or not hasattr(client, "pipeline"):
+        yield True
+        return
+    key, token = running_lease_key(job_id), uuid.uuid4().hex
+    ttl_ms = max(1000, int(visibility_timeout_s * 500))  # half the visibility timeout
+    if not ride_out(lambda: client.set(key, token, nx=True, px=ttl_ms)):
+        yield False
+        return
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(ttl_ms / 3000):
+            with contextlib.suppress(*BROKER_BLIPS):  # a blip skips one renewal of three in a lease
+                client.eval(_RENEW, 1, key, token, ttl_ms)
+
+    renewer = threading.Thread(target=renew, name=f"lease-{job_id}", daemon=True)
+    renewer.start()
+    try:
+        yield True
+    finally:
+        stop.set()
+        renewer.join()
+        with contextlib.suppress(*BROKER_BLIPS):  # unreleased, it lapses by itself
+            client.eval(_RELEASE, 1, key, token)
 
 
 class WorkerCrashedError(VferError):

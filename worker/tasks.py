@@ -7,6 +7,7 @@ retried, never a crash); only transient faults (the blob volume hiccuping) are r
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,12 +25,13 @@ from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
 from vfer.models import REGISTERED_MODELS
-from worker.deliveries import BROKER_BLIPS, MAX_DELIVERIES, WorkerCrashedError, count_delivery
+from worker.deliveries import BROKER_BLIPS, MAX_DELIVERIES, WorkerCrashedError, count_delivery, running_lease
 from worker.inference import register_inference
 from worker.settings import WorkerSettings
 from worker.split import queue_video, queue_window, window_result
 
 PROGRESS_EVERY_S = 1.0
+log = logging.getLogger("vfer.worker")
 
 if TYPE_CHECKING:
     from vfer.config import CropSpec
@@ -173,15 +175,23 @@ def _on_blob(
     the job has already ended)."""
     settings = settings_of(task.app)
     tag_job(job_id)
-    delivery = count_delivery(task.app, job_id, task.request.retries or 0, settings.visibility_timeout_s * 4)
-    if delivery > MAX_DELIVERIES:  # its upload is not even read again
-        task.blobs.delete_quietly(job_id)
-        message = f"the job's worker died {MAX_DELIVERIES} times while running it; not tried again"
-        return failed(WorkerCrashedError.code, message)
-    if _ended(task, job_id):  # delivered again after its outcome (or sent again by the reaper): not run twice
-        task.blobs.delete_quietly(job_id)
-        return None
-    return finish(task.blobs, job_id, lambda data: work(data, job_deadline(task, job_id)))
+    with running_lease(task.app, job_id, settings.visibility_timeout_s) as runs_here:
+        if not runs_here:  # the transport's copy of a job that runs past the visibility timeout
+            log.warning(
+                "job %s runs past VFER_VISIBILITY_TIMEOUT_S on another worker, which the broker gave it "
+                "again: this copy steps aside",
+                job_id,
+            )
+            return None
+        delivery = count_delivery(task.app, job_id, task.request.retries or 0, settings.visibility_timeout_s * 4)
+        if delivery > MAX_DELIVERIES:  # its upload is not even read again
+            task.blobs.delete_quietly(job_id)
+            message = f"the job's worker died {MAX_DELIVERIES} times while running it; not tried again"
+            return failed(WorkerCrashedError.code, message)
+        if _ended(task, job_id):  # delivered again after its outcome (or sent again by the reaper): not run twice
+            task.blobs.delete_quietly(job_id)
+            return None
+        return finish(task.blobs, job_id, lambda data: work(data, job_deadline(task, job_id)))
 
 
 def _ended(task: PredictTask, job_id: str) -> bool:

@@ -51,6 +51,12 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def gateway_metric(client: Any, name: str) -> float:
+    """One metric's value from the gateway's /metrics (`client`: a TestClient or httpx.Client)."""
+    lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith(f"{name} ")]
+    return float(lines[0].split()[1])
+
+
 def service_ready(url: str) -> bool:
     """Whether `vfer serve` at `url` is ready and a worker answers (so a test's job runs at once)."""
     import httpx

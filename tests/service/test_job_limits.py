@@ -19,7 +19,7 @@ from benchmarks.clips import make_long_clip
 from service.app import create_app
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import Worker, service_env, vfer_serve, wait_until
+from tests.service.helpers import Worker, gateway_metric, service_env, vfer_serve, wait_until
 from vfer.jobs.blobs import preview_key
 
 SINGLE = VIDEO / "single_face.mp4"
@@ -109,6 +109,35 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_three_deliveries(
             assert _blobs(settings.blob_dir) == [], "its upload is deleted"
         finally:
             survivor.stop()
+
+
+def test_a_job_longer_than_the_visibility_timeout_runs_once_to_its_end(
+    broker_url: str, tmp_path: Path, long_clip: bytes, data: Path
+) -> None:
+    """Redis hands the job of a live worker out again once it runs past the visibility timeout:
+    the copies ran it again on the worker's other processes (three at once ran past the time
+    limit; a fourth would fail it as worker_crashed). Now the copies step aside, and the reaper
+    (looking every second) does not take the job they leave for a lost one."""
+    queue = f"slow-{uuid.uuid4().hex[:8]}"
+    times = {"visibility_timeout_s": 3, "task_time_limit_s": 29}
+    settings = Settings(broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=queue, reaper_check_s=1.0, **times)
+    env = service_env(
+        broker_url, settings.blob_dir, VFER_QUEUE=queue, VFER_VISIBILITY_TIMEOUT_S="3", VFER_TASK_TIME_LIMIT_S="29"
+    )
+    log = tmp_path / "worker.log"
+    worker = Worker(env, log, pool="prefork", concurrency=3)
+    try:
+        with TestClient(create_app(settings)) as client:
+            wait_until(lambda: client.get("/readyz").json()["workers"], 60, "the worker")
+            job = client.post("/predict?mode=paper&wait=0", content=long_clip).json()
+            wait_until(lambda: client.get(job["status_url"]).json()["status"] in ("done", "failed"), 90, "the job")
+            status = client.get(job["status_url"]).json()
+            assert status["status"] == "done", status
+            assert len(status["result"]["faces"]) == 1, "the one face of the clip"
+            assert gateway_metric(client, "vfer_jobs_sent_again_total") == 0, "the reaper took it for lost"
+    finally:
+        worker.stop()
+    assert "this copy steps aside" in log.read_text(), "the broker handed the job out again (the case under test)"
 
 
 def test_the_sweeper_deletes_uploads_whose_job_ended_or_never_was(broker_url: str, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from service.app import create_app
 from service.reaper import CONFIRM_S, SEND_LIMIT
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import Publications, Worker, service_env, wait_until
+from tests.service.helpers import Publications, Worker, gateway_metric, service_env, wait_until
 from tests.service.test_split import Split
 
 CLIP = VIDEO / "single_face.mp4"
@@ -27,11 +27,6 @@ def _settings(broker_url: str, folder: Path, queue: str) -> Settings:
     return Settings(
         broker_url=broker_url, blob_dir=folder / "blobs", queue=queue, reaper_check_s=1, task_time_limit_s=20
     )
-
-
-def _metric(client: TestClient, name: str) -> float:
-    lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith(f"{name} ")]
-    return float(lines[0].split()[1])
 
 
 def _status(client: TestClient, job: dict[str, Any]) -> dict[str, Any]:
@@ -52,11 +47,11 @@ def test_a_lost_message_is_sent_again_and_its_job_ends_once(
             job = client.post("/predict?wait=0", content=CLIP.read_bytes()).json()
             time.sleep(3 * CONFIRM_S)  # many looks at a waiting job
             assert broker.llen(queue) == 1, "a message the broker holds is never sent twice"
-            assert _metric(client, "vfer_jobs_sent_again_total") == 0
+            assert gateway_metric(client, "vfer_jobs_sent_again_total") == 0
             broker.delete(queue)  # the message is lost
             worker = Worker(service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue), tmp_path / "worker.log")
             wait_until(lambda: _status(client, job)["status"] == "done", 90, "the job sent again to finish")
-            assert _metric(client, "vfer_jobs_sent_again_total") == 1
+            assert gateway_metric(client, "vfer_jobs_sent_again_total") == 1
             assert len(_status(client, job)["result"]["faces"]) == 1
         time.sleep(1.0)  # a second outcome would be published by now
         assert publications.successes(job["job_id"]) == 1
@@ -86,8 +81,8 @@ def test_a_job_lost_at_every_send_ends_job_lost(broker_url: str, tmp_path: Path)
             loser.join()
         body = _status(client, job)
         assert body["error"]["code"] == "job_lost" and "submit the video again" in body["error"]["message"]
-        assert _metric(client, "vfer_jobs_sent_again_total") == SEND_LIMIT - 1
-        assert _metric(client, "vfer_jobs_lost_total") == 1
+        assert gateway_metric(client, "vfer_jobs_sent_again_total") == SEND_LIMIT - 1
+        assert gateway_metric(client, "vfer_jobs_lost_total") == 1
         assert not (settings.blob_dir / job["job_id"]).exists(), "its upload is deleted"
         again = client.get(job["status_url"])
         assert again.json()["status"] == "failed", "the end is final"
@@ -116,7 +111,7 @@ def test_a_lost_window_message_sends_its_split_job_again(
             split.redis.delete(split.inference_queue)  # the windows' messages are lost
             inference = split.worker("inference", "inference.log")
             wait_until(lambda: _status(client, job)["status"] == "done", 120, "the job sent again to finish")
-            assert _metric(client, "vfer_jobs_sent_again_total") == 1
+            assert gateway_metric(client, "vfer_jobs_sent_again_total") == 1
             assert len(_status(client, job)["result"]["faces"]) == 1
         time.sleep(1.0)
         assert publications.successes(job["job_id"]) == 1

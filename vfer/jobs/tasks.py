@@ -22,6 +22,12 @@ def cancel_flag(job_id: str) -> str:
     return f"vfer-cancel-{job_id}"
 
 
+def running_lease_key(job_id: str) -> str:
+    """The result-backend key held by the delivery that runs a job (worker.deliveries): the
+    gateway's reaper does not send again a job whose worker holds it."""
+    return f"vfer-running-{job_id}"
+
+
 def succeeded(result: dict[str, Any]) -> Outcome:
     return {"ok": True, "result": result}
 
