@@ -129,7 +129,7 @@ def _classify(task: InferenceTask, store: WindowStore, model: str, keys: list[Ke
         for ((job_id, number), _), probs in zip(ready, probabilities, strict=True):  # (N, 7)
             per_job.setdefault(job_id, {})[number] = probs.tolist()
         for job_id, probs_of in per_job.items():
-            store.record(job_id, probs_of, asdict(classifier.info), seconds * 1e3 * len(probs_of) / len(ready))
+            store.record(job_id, probs_of, asdict(classifier.info), seconds * 1e3 / len(ready))
     for job_id in dict.fromkeys(job for job, n in keys if n == END and job not in ended):
         if store.active(job_id):  # a job without windows has a model too
             store.record(job_id, {}, asdict(classifier.info), 0.0)

@@ -2,9 +2,9 @@
 inference workers (README, Scaling).
 
 Per job: `...-window-N` holds window N's crops (bytes, never in a message) until it is
-classified; `...-probs` maps N to its probabilities; `...-job` holds when the job started, what
-the faces worker found (the layout, once it is done) and how many windows there are, the model
-that classified them and its time. Every write is idempotent, so a redelivered message or a
+classified; `...-probs` maps N to its probabilities and `...-ms` to its share of its batch's model
+time; `...-job` holds when the job started, what the faces worker found (the layout, once it is
+done), how many windows there are and the model that classified them. Every write is idempotent, so a redelivered message or a
 re-run faces task writes the same values again, and so does a write tried again while Redis
 fails over (every operation rides it out, as the result backend's writes do). Keys expire after
 the result TTL, so a job abandoned halfway leaves nothing behind for long.
@@ -79,6 +79,10 @@ class WindowStore:
         return f"{_PREFIX}{job_id}-probs"
 
     @staticmethod
+    def _ms(job_id: str) -> str:
+        return f"{_PREFIX}{job_id}-ms"
+
+    @staticmethod
     def _window(job_id: str, number: int) -> str:
         return f"{_PREFIX}{job_id}-window-{number}"
 
@@ -121,16 +125,18 @@ class WindowStore:
 
     @_riding_out
     def record(
-        self, job_id: str, probabilities: Mapping[int, list[float]], model: Mapping[str, str], model_ms: float
+        self, job_id: str, probabilities: Mapping[int, list[float]], model: Mapping[str, str], window_ms: float
     ) -> None:
-        """Windows' probabilities (none: the model alone, for a job without windows); then their
-        crops go (a redelivery finds them classified)."""
+        """Windows' probabilities and model time each (none: the model alone, for a job without
+        windows); then their crops go (a redelivery finds them classified). Set per window, never
+        added, so a write tried again, or a batch classified again, counts its time once."""
         with self.client.pipeline() as pipe:
             if probabilities:
                 pipe.hset(self._probs(job_id), mapping={str(n): json.dumps(p) for n, p in probabilities.items()})
+                pipe.hset(self._ms(job_id), mapping=dict.fromkeys(map(str, probabilities), window_ms))
                 pipe.expire(self._probs(job_id), self.ttl_s)
+                pipe.expire(self._ms(job_id), self.ttl_s)
             pipe.hset(self._job(job_id), "model", json.dumps(dict(model)))
-            pipe.hincrbyfloat(self._job(job_id), "model_ms", model_ms)
             pipe.execute()
         if probabilities:
             self.client.delete(*(self._window(job_id, n) for n in probabilities))
@@ -141,7 +147,8 @@ class WindowStore:
         with self.client.pipeline() as pipe:
             pipe.hgetall(self._job(job_id))
             pipe.hgetall(self._probs(job_id))
-            fields, probs = pipe.execute()
+            pipe.hvals(self._ms(job_id))
+            fields, probs, window_ms = pipe.execute()
         if not fields:
             return None
         text = {k.decode(): v.decode() for k, v in fields.items()}
@@ -150,7 +157,7 @@ class WindowStore:
             layout=json.loads(text["layout"]) if "layout" in text else None,
             total=int(text["total"]) if "total" in text else None,
             model=json.loads(text["model"]) if "model" in text else None,
-            model_ms=float(text.get("model_ms", 0.0)),
+            model_ms=sum(map(float, window_ms)),
             probabilities={int(k): json.loads(v) for k, v in probs.items()},
         )
 
@@ -172,5 +179,6 @@ class WindowStore:
         cancelled. Crops of windows not yet classified go too: `windows` queued, or its total."""
         total = self.client.hget(self._job(job_id), "total")
         count = max(windows, int(total) if total is not None else 0)
-        keys = [self._job(job_id), self._probs(job_id), *(self._window(job_id, n) for n in range(count))]
+        keys = [self._job(job_id), self._probs(job_id), self._ms(job_id)]
+        keys += [self._window(job_id, n) for n in range(count)]
         self.client.delete(*keys)
