@@ -7,10 +7,10 @@ transient fault is a new message, not a redelivery).
 
 Celery's Redis transport also requeues the job of a live worker once it has run past the
 visibility timeout: a second worker would run it again, and a third, each counted as a crash. The
-delivery that runs a job holds a lease (`running_lease`) renewed while it runs and lapsing within
-half a visibility timeout of its worker's death, so a delivery that meets a live lease is a copy
-and steps aside; if the lease's worker then dies, the gateway's reaper finds the job's message
-gone and sends it again. The embedded mode's in-memory backend has no crashes and no copies.
+delivery that runs a job holds a lease (`running_lease`) renewed while it runs and lapsing soon
+after its worker's death, so a delivery that meets a live lease is a copy and steps aside; if the
+lease's worker then dies, the gateway's reaper finds the job's message gone and sends it again.
+The embedded mode's in-memory backend has no crashes and no copies.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from vfer.jobs.tasks import running_lease_key
 MAX_DELIVERIES = 3
 _KEY = "vfer-deliveries-{job_id}-{attempt}"
 # Renew the lease only while this delivery holds it; release it likewise (never another's).
+# A running job's lease lives half a visibility timeout, at most this long: a worker that dies
+# leaves its job to the next delivery within it.
+LEASE_MAX_S = 30.0
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 # What Redis raises while it is away (restarting, failing over); not OSErrors, so never retried.
@@ -77,21 +80,33 @@ def count_delivery(app: Celery, job_id: str, attempt: int, ttl_s: int) -> int:
 
 @contextlib.contextmanager
 def running_lease(app: Celery, job_id: str, visibility_timeout_s: float) -> Iterator[bool]:
-    """True while this delivery holds the job's lease, renewed by a thread; False: another live
-    delivery runs the job (this one is the transport's copy). Always True without Redis."""
+    """True while this delivery holds the job's lease, renewed by a thread. A lease held by
+    another delivery is waited on for one lease's time: a dead worker's lapses in it (its job,
+    given back at once when a prefork child dies, runs here), a live worker's is renewed, and then
+    False: this delivery is the transport's copy of a running job. Always True without Redis."""
     client = getattr(app.backend, "client", None)
     if client is None or not hasattr(client, "pipeline"):
         yield True
         return
     key, token = running_lease_key(job_id), uuid.uuid4().hex
-    ttl_ms = max(1000, int(visibility_timeout_s * 500))  # half the visibility timeout
-    if not ride_out(lambda: client.set(key, token, nx=True, px=ttl_ms)):
+    ttl_s = min(LEASE_MAX_S, max(1.0, visibility_timeout_s / 2))
+    ttl_ms = int(ttl_s * 1000)
+
+    def take() -> bool:
+        return bool(ride_out(lambda: client.set(key, token, nx=True, px=ttl_ms)))
+
+    gives_up = time.monotonic() + ttl_s * 1.2
+    taken = take()
+    while not taken and time.monotonic() < gives_up:
+        time.sleep(ttl_s / 10)
+        taken = take()
+    if not taken:
         yield False
         return
     stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(ttl_ms / 3000):
+        while not stop.wait(ttl_s / 3):
             with contextlib.suppress(*BROKER_BLIPS):  # a blip skips one renewal of three in a lease
                 client.eval(_RENEW, 1, key, token, ttl_ms)
 
