@@ -12,13 +12,14 @@ import httpx
 
 from tests.media import VIDEO
 from tests.service.helpers import Worker, json_lines, service_env, vfer_serve
-from vfer.jobs.logs import JsonFormatter, job_logging
+from vfer.jobs.logs import JOB_ID, JsonFormatter
 
 
 def test_a_json_line_has_time_level_logger_message_and_the_job() -> None:
     record = logging.LogRecord("vfer.worker", logging.INFO, __file__, 1, "job %s", ("started",), None)
-    with job_logging("abc123"):
-        inside = json.loads(JsonFormatter().format(record))
+    token = JOB_ID.set("abc123")  # as the worker sets it around a task
+    inside = json.loads(JsonFormatter().format(record))
+    JOB_ID.reset(token)
     outside = json.loads(JsonFormatter().format(record))
     assert inside["job_id"] == "abc123" and "job_id" not in outside
     assert inside["message"] == "job started" and inside["level"] == "info" and inside["logger"] == "vfer.worker"

@@ -26,17 +26,6 @@ class ClipSet:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, index: npt.NDArray[np.int64] | list[int]) -> ClipSet:
-        idx = np.asarray(index, dtype=np.int64)
-        return ClipSet(
-            self.crops[idx],
-            self.labels[idx],
-            [self.subjects[i] for i in idx],
-            [self.sources[i] for i in idx],
-            [self.splits[i] for i in idx],
-            self.classes,
-        )
-
 
 def load_cache(cache: Path) -> ClipSet:
     files = sorted(Path(cache).glob("[0-9a-f]*.npz"))

@@ -7,16 +7,14 @@ was written on a job's behalf, `trace_id` and `span_id` when it was written insi
 headers, no keys, no file bytes; a client's address appears only where the access log's own
 message already has it.
 
-The job is known through a context variable: `job_logging(job_id)` sets it around a job's work
-(the worker sets it for every task, the gateway for the request that made the job).
+The job is known through a context variable, `JOB_ID`, that the worker sets around every task
+(worker.celery_app); the gateway's lines about a job name it in their message.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -25,16 +23,6 @@ from vfer.jobs.tracing import current_ids
 
 LogFormat = Literal["text", "json"]
 JOB_ID: ContextVar[str | None] = ContextVar("vfer_job_id", default=None)
-
-
-@contextmanager
-def job_logging(job_id: str) -> Iterator[None]:
-    """Lines logged inside the block carry `job_id`."""
-    token = JOB_ID.set(job_id)
-    try:
-        yield
-    finally:
-        JOB_ID.reset(token)
 
 
 class JsonFormatter(logging.Formatter):
