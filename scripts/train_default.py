@@ -415,7 +415,7 @@ def ship_student(
         model=name,
         # The checkpoint holds the FER2013 branch's weights: no need to load them twice.
         model_kwargs={"pretrained_fer": False} if name == "c3d_convlstm_fer" else {},
-        version="6.0",
+        version="7.0",
         provenance={
             "method": "real labels (photos, FER2013 crops) + the fer_ensemble's distributions (GRID windows), "
             f"{drawn}, every clip moved (vfer.training.motion); the epoch kept by the macro recall of the "
