@@ -18,7 +18,7 @@ class AnswerLostOnce:
         self.values: dict[str, bytes] = {}
         self.lost = False
 
-    def set(self, key: str, value: str, nx: bool = False, ex: int | None = None) -> bool | None:
+    def set(self, key: str, value: str, nx: bool = False, px: int | None = None) -> bool | None:
         if nx and key in self.values:
             return None
         self.values[key] = value.encode()

@@ -31,10 +31,10 @@ from vfer.jobs.tasks import running_lease_key
 
 MAX_DELIVERIES = 3
 _KEY = "vfer-deliveries-{job_id}-{attempt}"
-# Renew the lease only while this delivery holds it; release it likewise (never another's).
 # A running job's lease lives half a visibility timeout, at most this long: a worker that dies
 # leaves its job to the next delivery within it.
 LEASE_MAX_S = 30.0
+# Renew the lease only while this delivery holds it; release it likewise (never another's).
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 # What Redis raises while it is away (restarting, failing over); not OSErrors, so never retried.
@@ -61,10 +61,24 @@ def ride_out(
             pause = min(10.0, pause * 2)
 
 
+def take_token(client: redis.Redis, key: str, token: str, ttl_ms: int) -> bool:
+    """Set `key` to `token` unless it is set; True also where it already holds `token`: taken by
+    this very caller on a try whose answer a failover lost."""
+    if client.set(key, token, nx=True, px=ttl_ms):
+        return True
+    return bool(client.get(key) == token.encode())
+
+
+def backend_redis(app: Celery) -> redis.Redis | None:
+    """The result backend's Redis client; None for the embedded in-memory cache."""
+    client = getattr(app.backend, "client", None)
+    return client if isinstance(client, redis.Redis) else None
+
+
 def count_delivery(app: Celery, job_id: str, attempt: int, ttl_s: int) -> int:
     """This delivery's number (1 for the first); 1 where the backend cannot count."""
-    client = getattr(app.backend, "client", None)
-    if client is None or not hasattr(client, "pipeline"):  # the embedded in-memory cache has none
+    client = backend_redis(app)
+    if client is None:
         return 1
     key = _KEY.format(job_id=job_id, attempt=attempt)
 
@@ -84,8 +98,8 @@ def running_lease(app: Celery, job_id: str, visibility_timeout_s: float) -> Iter
     another delivery is waited on for one lease's time: a dead worker's lapses in it (its job,
     given back at once when a prefork child dies, runs here), a live worker's is renewed, and then
     False: this delivery is the transport's copy of a running job. Always True without Redis."""
-    client = getattr(app.backend, "client", None)
-    if client is None or not hasattr(client, "pipeline"):
+    client = backend_redis(app)
+    if client is None:
         yield True
         return
     key, token = running_lease_key(job_id), uuid.uuid4().hex
@@ -93,7 +107,7 @@ def running_lease(app: Celery, job_id: str, visibility_timeout_s: float) -> Iter
     ttl_ms = int(ttl_s * 1000)
 
     def take() -> bool:
-        return bool(ride_out(lambda: client.set(key, token, nx=True, px=ttl_ms)))
+        return ride_out(lambda: take_token(client, key, token, ttl_ms))
 
     gives_up = time.monotonic() + ttl_s * 1.2
     taken = take()

@@ -4,9 +4,10 @@ inference workers (README, Scaling).
 Per job: `...-window-N` holds window N's crops (bytes, never in a message) until it is
 classified; `...-probs` maps N to its probabilities and `...-ms` to its share of its batch's model
 time; `...-job` holds when the job started, what the faces worker found (the layout, once it is
-done), how many windows there are and the model that classified them. Every write is idempotent, so a redelivered message or a
-re-run faces task writes the same values again, and so does a write tried again while Redis
-fails over (every operation rides it out, as the result backend's writes do). Keys expire after
+done), how many windows there are and the model that classified them. Every write is idempotent,
+so a redelivered message or a re-run faces task writes the same values again, and so does a write
+tried again while Redis fails over (every operation rides it out, as the result backend's writes
+do). Keys expire after
 the result TTL, so a job abandoned halfway leaves nothing behind for long.
 """
 
@@ -24,7 +25,7 @@ import redis
 from celery import Celery
 
 from vfer.errors import ResourceError
-from worker.deliveries import ride_out
+from worker.deliveries import backend_redis, ride_out, take_token
 
 _PREFIX = "vfer-split-"
 FINISH_CLAIM_S = 60  # a finisher that dies leaves the job to the next message after this
@@ -65,8 +66,8 @@ class WindowStore:
     @classmethod
     def of(cls, app: Celery) -> WindowStore:
         """The store in the app's result backend (a Redis one: the split topology needs a broker)."""
-        client = getattr(app.backend, "client", None)
-        if not isinstance(client, redis.Redis):
+        client = backend_redis(app)
+        if client is None:
             raise ResourceError("the split topology keeps windows in the result backend's Redis; it has none")
         return cls(client, int(app.conf.result_expires))
 
@@ -167,11 +168,7 @@ class WindowStore:
 
     @_riding_out
     def _claim(self, job_id: str, token: str) -> bool:
-        key = f"{_PREFIX}{job_id}-finishing"
-        if self.client.set(key, token, nx=True, ex=FINISH_CLAIM_S):
-            return True
-        # Taken, or taken by this very claim on a try whose answer a failover lost.
-        return bool(self.client.get(key) == token.encode())
+        return take_token(self.client, f"{_PREFIX}{job_id}-finishing", token, FINISH_CLAIM_S * 1000)
 
     @_riding_out
     def drop(self, job_id: str, windows: int = 0) -> None:
