@@ -119,7 +119,7 @@ def report(name: str, live: dict[str, list[float]], push: dict[str, list[float]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--max-streams", type=int, default=12)
+    parser.add_argument("--max-streams", type=int, default=24)
     args = parser.parse_args()
     jpegs = jpeg_frames(args.seconds)
     print(f"machine: {describe()}")
