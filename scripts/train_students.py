@@ -5,7 +5,8 @@ macro recall. Torch and numpy only, so the pack and this repository are all a GP
     python scripts/train_students.py build/train_default/students.npz c3d_convlstm_fer \
         --out build/train_default/fitted [--start shipped] [--budget-s 420]
 
-Writes OUT/NAME-START.pt (the state dict, uncalibrated) and OUT/NAME-START.json (the report);
+Writes OUT/NAME-START.pt (the state dict, uncalibrated), OUT/NAME-START.json (the report) and
+OUT/NAME-START-tune.npy (every epoch's distributions of the tune photos, for the calibration);
 `train_default.py --stage students --fitted OUT` calibrates and ships the best start of each.
 """
 
@@ -15,6 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from vfer.models import model_entry
@@ -61,11 +63,12 @@ def main() -> None:
         stem = model_entry(args.model).pretrained
         start = torch.load(WEIGHTS_DIR / f"{stem}.pt", map_location="cpu", weights_only=True)
     run = f"{args.model}-{args.start}"
-    model, report = fit_student(
+    model, report, epoch_tune_probs = fit_student(
         args.model, StudentPack.load(args.pack), recipe, device=select_device(), start=start, description=run
     )
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), args.out / f"{run}.pt")
+    np.save(args.out / f"{run}-tune.npy", epoch_tune_probs)
     (args.out / f"{run}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(run, json.dumps({k: report[k] for k in ("epochs_run", "best_epoch", "tune_macro_recall")}))
 

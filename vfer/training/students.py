@@ -90,9 +90,11 @@ def fit_student(
     device: torch.device,
     start: dict[str, torch.Tensor] | None = None,
     description: str | None = None,
-) -> tuple[nn.Module, dict[str, Any]]:
+) -> tuple[nn.Module, dict[str, Any], Float32]:
     """One registered video model fitted on the pack, its best tune epoch kept. `start` warm-starts
-    every weight but the last layer (a shipped checkpoint's last layer holds its temperature)."""
+    every weight but the last layer (a shipped checkpoint's last layer holds its temperature).
+    Also returns every epoch's distributions of the tune stills, (E, K, 7), for a calibration
+    that does not trust the people who kept the epoch."""
     model = create_model(name)
     if start is not None:
         kept = {k: v for k, v in start.items() if not k.endswith(("fc.weight", "fc.bias"))}
@@ -123,4 +125,5 @@ def fit_student(
         "device": str(device),
         "clips": {"stills": len(pack.stills), "windows": len(pack.windows)},
     }
-    return model.cpu().eval(), report
+    epoch_tune_probs = np.stack(history.val_probs)[:, : len(pack.tune_stills)]  # (E, K, 7)
+    return model.cpu().eval(), report, epoch_tune_probs

@@ -45,6 +45,9 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     val_macro_recall: list[float] = field(default_factory=list)
+    # Each epoch's validation distributions (N, K): a calibration that must not use the people
+    # who chose the epoch (`vfer.training.calibrate.out_of_selection_temperature`) needs them all.
+    val_probs: list[npt.NDArray[np.float32]] = field(default_factory=list)
     best_epoch: int = -1
 
 
@@ -72,6 +75,14 @@ def predict_proba(
         for i in range(0, len(clips), batch_size)
     ]
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+
+
+def selection_macro_recall(probs: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], min_support: int) -> float:
+    """What keeps a video model's epoch: recall averaged over the classes with `min_support`
+    examples or more (`vfer.training.train`)."""
+    predicted = probs.argmax(1)
+    counted = [k for k, n in enumerate(np.bincount(labels)) if n >= max(1, min_support)]
+    return float(np.mean([(predicted[labels == k] == k).mean() for k in counted]))
 
 
 def train(
@@ -103,9 +114,8 @@ def train(
     epochs = tqdm(range(config.epochs), desc=description, unit="epoch", disable=not config.progress, leave=False)
     draw = None if sample_weights is None else sample_weights / sample_weights.sum()
     val_target = torch.from_numpy(val_y)
-    hard = val_y if val_y.ndim == 1 else val_y.argmax(1)
-    counted = [k for k, n in enumerate(np.bincount(hard)) if n >= max(1, config.min_class_support)]
-    if config.select_by == "macro_recall" and not counted:
+    hard = (val_y if val_y.ndim == 1 else val_y.argmax(1)).astype(np.int64)
+    if config.select_by == "macro_recall" and np.bincount(hard).max() < config.min_class_support:
         raise ValueError(f"no validation class has {config.min_class_support} clips: lower min_class_support")
     started = time.monotonic()
     for epoch in epochs:
@@ -133,10 +143,11 @@ def train(
         val_loss = float(_loss(log_probs, val_target))  # cross-entropy: softmax of log p is p
         predicted = probs.argmax(1)
         accuracy = float((predicted == hard).mean())
-        macro_recall = float(np.mean([(predicted[hard == k] == k).mean() for k in counted]))
+        macro_recall = selection_macro_recall(probs, hard, config.min_class_support)
         history.val_loss.append(val_loss)
         history.val_accuracy.append(accuracy)
         history.val_macro_recall.append(macro_recall)
+        history.val_probs.append(probs)
         score = {"loss": -val_loss, "accuracy": accuracy, "macro_recall": macro_recall}[config.select_by]
         if score > best_score:
             best_score, history.best_epoch = score, epoch
