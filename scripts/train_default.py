@@ -555,6 +555,7 @@ def main() -> None:
                 model, report, epoch_tune_probs = fitted_elsewhere(name, args.fitted)
             else:
                 model, report, epoch_tune_probs = fit_student(name, pack, recipe, device=torch.device("cpu"))
+                np.save(BUILD / f"{name}-tune.npy", epoch_tune_probs)  # as train_students.py keeps a GPU fit's
             report = ship_student(name, model, report, epoch_tune_probs, src, by_person=by_person)
             (BUILD / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.stage in ("all", "select"):

@@ -81,6 +81,9 @@ def test_drawn_epochs_move_each_batch_and_keep_the_best_macro_recall(cache: Path
     assert seen == [4, 4, 2] * 3
     assert len(history.val_macro_recall) == 3
     assert history.best_epoch == int(np.argmax(history.val_macro_recall))
+    # Every epoch's distributions are kept (the calibration needs them); the kept epoch's are the model's.
+    assert len(history.val_probs) == 3
+    np.testing.assert_allclose(history.val_probs[history.best_epoch], predict_proba(model, clips.crops), atol=1e-6)
     predicted = predict_proba(model, clips.crops).argmax(1)
     per_class = [(predicted[clips.labels == k] == k).mean() for k in np.unique(clips.labels)]
     assert np.mean(per_class) == pytest.approx(max(history.val_macro_recall))
