@@ -144,7 +144,8 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 def test_a_student_pack_trains_where_only_torch_and_numpy_are(cache: Path, tmp_path: Path) -> None:
     """scripts/train_students.py fits a video model on a pack with none of the service's libraries
-    importable, and leaves a state dict the registry's model loads and a report of its run."""
+    importable, and leaves a state dict the registry's model loads, a report of its run and every
+    epoch's distributions of the tune stills (what the calibration needs)."""
     clips = load_cache(cache)
     stills = np.ascontiguousarray(clips.crops[:, 0])  # (N, 64, 64): real faces
     one_hot = np.eye(7, dtype=np.float32)[clips.labels]
@@ -173,3 +174,6 @@ def test_a_student_pack_trains_where_only_torch_and_numpy_are(cache: Path, tmp_p
     assert 0.0 <= report["tune_macro_recall"] <= 1.0
     state = torch.load(tmp_path / "fit" / "c3d_convlstm-scratch.pt", weights_only=True)
     create_model("c3d_convlstm").load_state_dict(state)
+    epochs = np.load(tmp_path / "fit" / "c3d_convlstm-scratch-tune.npy")  # what the calibration needs
+    assert epochs.shape == (2, len(stills), 7)
+    np.testing.assert_allclose(epochs.sum(-1), 1.0, atol=1e-5)
