@@ -15,7 +15,7 @@ from vfer.data.cache import load_cache
 from vfer.data.layouts import read_layout
 from vfer.data.prepare import prepare
 from vfer.models import create_model, list_models, model_entry
-from vfer.training.students import StudentPack
+from vfer.training.students import StudentPack, StudentRecipe, fit_student
 from vfer.training.train import TrainConfig, predict_proba, train
 
 
@@ -142,14 +142,12 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def test_a_student_pack_trains_where_only_torch_and_numpy_are(cache: Path, tmp_path: Path) -> None:
-    """scripts/train_students.py fits a video model on a pack with none of the service's libraries
-    importable, and leaves a state dict the registry's model loads, a report of its run and every
-    epoch's distributions of the tune stills (what the calibration needs)."""
+def small_pack(cache: Path) -> StudentPack:
+    """A student pack of the cache's real faces: each clip's first frame a still, two windows."""
     clips = load_cache(cache)
-    stills = np.ascontiguousarray(clips.crops[:, 0])  # (N, 64, 64): real faces
+    stills = np.ascontiguousarray(clips.crops[:, 0])  # (N, 64, 64)
     one_hot = np.eye(7, dtype=np.float32)[clips.labels]
-    pack = StudentPack(
+    return StudentPack(
         stills=stills,
         still_targets=one_hot,
         windows=clips.crops[:2],
@@ -159,7 +157,27 @@ def test_a_student_pack_trains_where_only_torch_and_numpy_are(cache: Path, tmp_p
         tune_still_labels=clips.labels,
         tune_windows=clips.crops[:2],
         tune_window_targets=one_hot[:2],
-    ).save(tmp_path / "pack.npz")
+    )
+
+
+def test_a_student_fit_is_the_same_whatever_ran_before_it_in_the_process(cache: Path) -> None:
+    """A model's first weights come from the recipe's seed, not from whatever drew on torch's
+    generator before (loading the teacher to build a pack did): a rerun from a cached pack once
+    started elsewhere."""
+    pack, recipe = small_pack(cache), StudentRecipe(epochs=1, epoch_size=8, batch_size=4, min_class_support=1)
+    first, _, _ = fit_student("c3d_convlstm", pack, recipe, device=torch.device("cpu"))
+    torch.rand(1000)  # what building the pack drew
+    second, _, _ = fit_student("c3d_convlstm", pack, recipe, device=torch.device("cpu"))
+    for name, weight in first.state_dict().items():
+        torch.testing.assert_close(second.state_dict()[name], weight, msg=name)
+
+
+def test_a_student_pack_trains_where_only_torch_and_numpy_are(cache: Path, tmp_path: Path) -> None:
+    """scripts/train_students.py fits a video model on a pack with none of the service's libraries
+    importable, and leaves a state dict the registry's model loads, a report of its run and every
+    epoch's distributions of the tune stills (what the calibration needs)."""
+    pack = small_pack(cache).save(tmp_path / "pack.npz")
+    stills = StudentPack.load(pack).stills
     script = Path(__file__).resolve().parents[1] / "scripts" / "train_students.py"
     run = subprocess.run(
         [sys.executable, "-c", WITHOUT_THEM, script, pack, "c3d_convlstm", "--out", tmp_path / "fit",

@@ -95,6 +95,7 @@ def fit_student(
     every weight but the last layer (a shipped checkpoint's last layer holds its temperature).
     Also returns every epoch's distributions of the tune stills, (E, K, 7), for a calibration
     that does not trust the people who kept the epoch."""
+    torch.manual_seed(recipe.seed)  # the first weights: the recipe's, whatever drew on torch's generator before
     model = create_model(name)
     if start is not None:
         kept = {k: v for k, v in start.items() if not k.endswith(("fc.weight", "fc.bias"))}
