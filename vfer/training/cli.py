@@ -69,7 +69,7 @@ def _format_quality(folder: str, report: dict[str, Any]) -> str:
 def _evaluate_folder(args: argparse.Namespace) -> int:
     from vfer.data.photos import FaceMode
     from vfer.models import DEFAULT_MODEL
-    from vfer.training.evaluate import plot_confusion
+    from vfer.training.evaluate import plot_confusion, plot_reliability
     from vfer.training.photo_eval import evaluate_folder
 
     mode: FaceMode = "crop" if args.crops else "detect" if args.no_pad else "pad"
@@ -80,7 +80,11 @@ def _evaluate_folder(args: argparse.Namespace) -> int:
     if args.confusion:
         figure = {**report, "classes": list(report["recall"]), "unweighted_average_recall": report["macro_recall"]}
         plot_confusion(figure, Path(args.confusion), f"{model} on {Path(args.folder).name}")
-    public = {k: v for k, v in report.items() if k != "confusion"}
+    if args.reliability:
+        plot_reliability(
+            report["reliability"], report["ece"], Path(args.reliability), f"{model} on {Path(args.folder).name}"
+        )
+    public = {k: v for k, v in report.items() if k not in ("confusion", "reliability")}
     print(json.dumps(public) if args.json else _format_quality(args.folder, report))
     return 0
 
@@ -179,6 +183,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
             parser.add_argument("--no-pad", action="store_true", help="photos of whole heads: detect as they are")
             parser.add_argument("--json", action="store_true", help="one JSON object")
             parser.add_argument("--confusion", metavar="PNG", help="write the confusion matrix there")
+            parser.add_argument(
+                "--reliability", metavar="PNG", help="write the reliability diagram there (how sure against how right)"
+            )
             parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
             parser.add_argument("--landmarks", type=int, choices=(68, 5), default=68)
             parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes finding faces")

@@ -1,5 +1,6 @@
 """Metrics (accuracy, per-class recall, unweighted average recall, calibration error) and the PNG
-figures: a row-normalised confusion matrix like the paper's figures 5-8, and training curves."""
+figures: a row-normalised confusion matrix like the paper's figures 5-8, a reliability diagram,
+and training curves."""
 
 from __future__ import annotations
 
@@ -96,19 +97,66 @@ def plot_curves(history: History, path: Path, title: str) -> Path:
 ECE_BINS = 10
 
 
+def reliability(
+    probs: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], bins: int = ECE_BINS
+) -> dict[str, list[Any]]:
+    """Top-label confidence in equal-width bins: per bin, how many examples, how sure the model was
+    on average and how often it was right (None for an empty bin). What ECE sums and the
+    reliability diagram draws."""
+    confidence, correct = probs.max(1), probs.argmax(1) == labels
+    bin_of = np.minimum((confidence * bins).astype(np.int64), bins - 1)
+    inside = [bin_of == b for b in range(bins)]
+    return {
+        "count": [int(m.sum()) for m in inside],
+        "confidence": [float(confidence[m].mean()) if m.any() else None for m in inside],
+        "accuracy": [float(correct[m].mean()) if m.any() else None for m in inside],
+    }
+
+
 def expected_calibration_error(
     probs: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], bins: int = ECE_BINS
 ) -> float:
     """Top-label ECE: over equal-width confidence bins, the gap between how sure the model was
     and how often it was right, weighted by the bin's share of examples."""
-    confidence, correct = probs.max(1), probs.argmax(1) == labels
-    bin_of = np.minimum((confidence * bins).astype(np.int64), bins - 1)
-    gap = 0.0
-    for b in range(bins):
-        inside = bin_of == b
-        if inside.any():
-            gap += inside.mean() * abs(float(correct[inside].mean()) - float(confidence[inside].mean()))
-    return float(gap)
+    table = reliability(probs, labels, bins)
+    return float(
+        sum(
+            n / len(labels) * abs(right - sure)
+            for n, sure, right in zip(table["count"], table["confidence"], table["accuracy"], strict=True)
+            if n
+        )
+    )
+
+
+def plot_reliability(table: dict[str, list[Any]], ece: float, path: Path, title: str) -> Path:
+    """The reliability diagram: per confidence bin, how often the top label was right against how
+    sure the model said it was (the diagonal is a calibrated model); bars below it are overconfident."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = len(table["count"])
+    edges = np.linspace(0, 1, bins + 1)
+    used = [b for b in range(bins) if table["count"][b]]
+    fig, ax = plt.subplots(figsize=(5.2, 5.2), dpi=120)
+    ax.bar(edges[used], [table["accuracy"][b] for b in used], width=1 / bins, align="edge",
+           color="tab:blue", edgecolor="white", label="right (share of the bin)")  # fmt: skip
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+    ax.scatter([table["confidence"][b] for b in used], [table["confidence"][b] for b in used],
+               color="tab:red", zorder=3, s=14, label="said (mean confidence)")  # fmt: skip
+    for b in used:
+        ax.text(edges[b] + 0.5 / bins, 0.02, str(table["count"][b]), ha="center", fontsize=7, color="white")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("top label's probability")
+    ax.set_ylabel("how often the top label was right")
+    ax.set_title(f"{title}\nECE {ece:.3f} (numbers: examples per bin)")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def quality(
@@ -126,6 +174,7 @@ def quality(
         "macro_recall": scores["unweighted_average_recall"],
         "recall": scores["per_class_recall"],
         "ece": expected_calibration_error(probs, labels) if len(labels) else 0.0,
+        "reliability": reliability(probs, labels),
         "support": scores["support"],
         "confusion": scores["confusion"],
     }
