@@ -19,7 +19,7 @@ from train_default import BUILD, STUDENTS, Sources, collect
 
 from vfer.data.photos import still_clips
 from vfer.inference import load_classifier
-from vfer.training.calibrate import probabilities
+from vfer.training.calibrate import as_logits, probabilities
 from vfer.training.evaluate import expected_calibration_error, quality
 
 
@@ -31,17 +31,12 @@ def main() -> None:
     shipped, in_selection = report["temperature"], report["temperature_in_selection"]
     src = Sources(collect(workers=2))
     tune = src.student_photos("tune")
-    kept = np.load(BUILD / f"{args.model}-tune.npy")[report["best_epoch"] - 1, : len(tune)]
-    tune_logits = np.log(np.clip(kept, 1e-12, None))[:, None]  # (N, 1, K), uncalibrated
+    tune_logits = as_logits(np.load(BUILD / f"{args.model}-tune.npy")[report["best_epoch"] - 1, : len(tune)])
     dev = src.photos("dev")
     classifier = load_classifier(args.model, backend="onnx")
-    # Served at the shipped temperature: its log-probabilities times shipped / T are the logits at T.
-    served = np.log(
-        np.clip(
-            classifier.predict_clips({c: still_clips(src.photo_aligned[dev]) for c in classifier.crops}), 1e-12, None
-        )
-    )
-    figures = quality(args.model, probabilities(served[:, None], 1.0), src.photo_labels[dev])
+    probs = classifier.predict_clips({c: still_clips(src.photo_aligned[dev]) for c in classifier.crops})
+    figures = quality(args.model, probs, src.photo_labels[dev])
+    served = as_logits(probs)  # at the shipped temperature: times shipped / T, the logits at T
     out = {
         "model": args.model,
         "best_epoch": report["best_epoch"],
@@ -52,7 +47,7 @@ def main() -> None:
             for name, t in (("cross_fitted", shipped), ("in_selection", in_selection))
         },
         "development_ece": {
-            name: expected_calibration_error(probabilities(served[:, None] * shipped, t), src.photo_labels[dev])
+            name: expected_calibration_error(probabilities(served * shipped, t), src.photo_labels[dev])
             for name, t in (("cross_fitted", shipped), ("in_selection", in_selection))
         },
         "development_accuracy": figures["accuracy"],

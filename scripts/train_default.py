@@ -67,7 +67,7 @@ from vfer.models.export import export_onnx
 from vfer.pipeline import extract_faces
 from vfer.training.calibrate import (
     TEMPERATURES,
-    clip_logits,
+    as_logits,
     fit_temperature,
     fold_temperature,
     frame_logits,
@@ -77,7 +77,7 @@ from vfer.training.calibrate import (
 from vfer.training.motion import move_clips
 from vfer.training.photo_eval import RULE, DevelopmentSet, apply_rule, development_figures
 from vfer.training.sampling import Source, balanced_weights
-from vfer.training.students import StudentPack, StudentRecipe, fit_student, still_clips_copy
+from vfer.training.students import StudentPack, StudentRecipe, fit_student
 from vfer.training.train import TrainConfig, train
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -419,12 +419,10 @@ def ship_student(
     bucket of them at the epoch the other buckets would have kept (release 8, model card), and
     shipped. The temperature the kept epoch's own tune people give is reported beside it."""
     tune_idx = src.student_photos("tune")
-    tune_x, tune_y = still_clips_copy(src.photo_aligned[tune_idx]), src.photo_labels[tune_idx]
+    tune_y, tune_probs = src.photo_labels[tune_idx], epoch_tune_probs[:, : len(tune_idx)]
     buckets = np.array([person_bucket(str(s)) for s in src.photo_subjects[tune_idx]])
-    temperature, scored_at = out_of_selection_temperature(
-        epoch_tune_probs[:, : len(tune_idx)], tune_y, buckets, report["min_class_support"]
-    )
-    in_selection = fit_temperature(clip_logits(model, tune_x), tune_y)
+    temperature, scored_at = out_of_selection_temperature(tune_probs, tune_y, buckets, report["min_class_support"])
+    in_selection = fit_temperature(as_logits(tune_probs[report["best_epoch"] - 1]), tune_y)
     fold_temperature(model, temperature)
     report = report | {
         "temperature": temperature,

@@ -25,6 +25,11 @@ def probabilities(logits: Logits, temperature: float = 1.0) -> npt.NDArray[np.fl
     return (z / z.sum(-1, keepdims=True)).mean(1)
 
 
+def as_logits(probs: npt.NDArray[np.float32]) -> Logits:
+    """(N, K) distributions -> (N, 1, K) logits: log p is the logits less a constant per row."""
+    return np.log(np.clip(probs, 1e-12, None)).astype(np.float32)[:, None]
+
+
 def fit_temperature(logits: Logits, labels: npt.NDArray[np.int64]) -> float:
     """The temperature of TEMPERATURES that minimises the negative log-likelihood of `labels`."""
     rows = np.arange(len(labels))
@@ -53,8 +58,7 @@ def out_of_selection_temperature(
         scores = [selection_macro_recall(p[others], labels[others], min_support) for p in epoch_probs]
         chosen[int(group)] = int(np.argmax(scores))
         scored[mine] = epoch_probs[chosen[int(group)], mine]
-    logits = np.log(np.clip(scored, 1e-12, None))[:, None]  # (N, 1, K): log p is the logits less a constant
-    return fit_temperature(logits, labels), chosen
+    return fit_temperature(as_logits(scored), labels), chosen
 
 
 def last_layer(model: nn.Module) -> nn.Linear | nn.Conv2d:
