@@ -335,15 +335,15 @@ def test_a_stopped_inference_worker_pauses_the_faces_workers(
         os.killpg(inference.process.pid, signal.SIGSTOP)
         with TestClient(create_app(settings)) as client:
             jobs = [client.post("/predict?wait=0", content=clip).json() for _ in range(10)]
-            backlog = lambda: split.redis.llen(split.inference_queue) + split.redis.hlen("unacked")  # noqa: E731
-            wait_until(lambda: backlog() >= bound, 60, "the backlog to reach its bound")
+            backlog = lambda: _metric_text(client.get("/metrics").text, "vfer_inference_backlog")  # noqa: E731
+            wait_until(lambda: backlog() >= bound, 60, "the backlog (as /metrics reports it) to reach its bound")
             samples = []
             for _ in range(25):  # 5 s: the faces worker would have queued every window of a job by then
                 samples.append(crops())
                 time.sleep(0.2)
             refused = client.post("/predict?wait=0", content=clip)
             assert refused.status_code == 429 and "inference workers are behind" in refused.json()["error"]["message"]
-            assert _metric_text(client.get("/metrics").text, "vfer_inference_backlog") >= bound
+            assert backlog() >= bound
             os.killpg(inference.process.pid, signal.SIGCONT)
             wait_until(lambda: all(_done(client, job) for job in jobs), 180, "every job after SIGCONT")
         window_bytes = max(size / count for count, size in samples if count)
@@ -361,3 +361,30 @@ def test_a_stopped_inference_worker_pauses_the_faces_workers(
 
 def _metric_text(text: str, name: str) -> float:
     return float(next(line.split()[1] for line in text.splitlines() if line.startswith(f"{name} ")))
+
+
+def test_the_inference_backlog_counts_only_the_inference_queues_taken_messages(broker_url: str) -> None:
+    """A faces worker's running job is an unacknowledged message too, in the same `unacked` hash
+    as the windows an inference worker holds; before, it counted toward the inference bound, so
+    each running job made the faces workers pause, and the gateway refuse, one window early."""
+    from celery import Celery
+
+    from vfer.jobs.backlog import inference_backlog
+
+    app = Celery(broker=broker_url)
+    jobs, inference = f"backlog-jobs-{uuid.uuid4().hex}", f"backlog-inference-{uuid.uuid4().hex}"
+    for queue in (jobs, jobs, inference, inference):
+        app.send_task("vfer.nothing", queue=queue)
+    try:
+        with app.connection_for_write() as conn:
+            channel = conn.channel()
+            try:
+                assert all(channel.basic_get(queue, no_ack=False) for queue in (jobs, jobs, inference))
+                assert redis.Redis.from_url(broker_url).hlen("unacked") == 3
+                assert inference_backlog(app, inference) == 2  # one waiting, one taken: not the two jobs
+                assert inference_backlog(app, jobs) == 2  # two taken, none waiting
+            finally:
+                channel.close()  # gives the taken messages back to their queues
+    finally:
+        redis.Redis.from_url(broker_url).delete(jobs, inference)
+        app.close()
