@@ -31,7 +31,7 @@ def main() -> None:
     detector = FaceModels.load().detector
     errors = []
     for photo in tqdm(photos, desc="eye centres", unit="photo"):
-        gray = cv2.imread(str(photo.path), cv2.IMREAD_GRAYSCALE)
+        gray = np.asarray(cv2.imread(str(photo.path), cv2.IMREAD_GRAYSCALE), np.uint8)
         boxes = detector.detect(gray)
         if boxes:
             reference, other = eye_centres(full(gray, boxes[0])), eye_centres(five(gray, boxes[0]))

@@ -30,6 +30,7 @@ def _frames(source: Path) -> tuple[list[np.ndarray], float]:
 def _write(frames: Iterator[np.ndarray], rate: float, out: Path, codec: str) -> Path:
     with av.open(str(out), "w") as container:
         video = container.add_stream(codec, rate=round(rate))
+        assert isinstance(video, av.VideoStream), codec  # a video codec's stream
         first = next(frames)
         video.height, video.width = first.shape[:2]
         video.pix_fmt = "yuv420p"

@@ -67,7 +67,7 @@ def _predict(clip: str, backend: str) -> tuple[dict[str, Any], float]:
 
 def _row(
     name: str, seconds: float, backend: str, decode_s: float, runs: list[tuple[dict[str, Any], float]]
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The run of median wall time among `runs`, against the median decode-only time."""
     run = sorted((r for r, _ in runs), key=lambda r: r["wall_s"])[len(runs) // 2]
     return {
@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--clips", nargs="+", choices=list(CLIPS), default=list(CLIPS))
     parser.add_argument("--repeats", type=int, default=3, help="runs of decoding alone and of the default backend")
     args = parser.parse_args()
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
         for name in args.clips:
             make = CLIPS[name]
@@ -117,9 +117,11 @@ def main() -> None:
                 Path(clip).unlink()
     growth = {}
     for name, backend in {(r["clip"], r["backend"]) for r in rows}:
-        runs = sorted((r for r in rows if r["clip"] == name and r["backend"] == backend), key=lambda r: r["clip_s"])
-        key = f"{name}, {backend}: {runs[-1]['clip_s']:.0f} s over {runs[0]['clip_s']:.0f} s"
-        growth[key] = round(float(runs[-1]["wall_s"]) / float(runs[0]["wall_s"]), 2)  # type: ignore[arg-type]
+        by_length = sorted(
+            (r for r in rows if r["clip"] == name and r["backend"] == backend), key=lambda r: r["clip_s"]
+        )
+        key = f"{name}, {backend}: {by_length[-1]['clip_s']:.0f} s over {by_length[0]['clip_s']:.0f} s"
+        growth[key] = round(by_length[-1]["wall_s"] / by_length[0]["wall_s"], 2)
     print(json.dumps({"machine": describe(), "runs": rows, "cost_growth": growth}, indent=2))
 
 

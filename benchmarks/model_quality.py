@@ -25,8 +25,9 @@ from tqdm import tqdm
 
 from benchmarks.machine import describe
 from benchmarks.model import ms_per_clip
-from vfer.config import CLIP_FRAMES, PipelineConfig
+from vfer.config import CLIP_FRAMES, CropSpec, PipelineConfig
 from vfer.data.photos import (
+    FaceMode,
     LabelledPhoto,
     expression_photos,
     grid_videos,
@@ -47,13 +48,14 @@ from vfer.training.photo_eval import DevelopmentSet, development_figures
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def development_set(crops: tuple, workers: int) -> DevelopmentSet:  # type: ignore[type-arg]
+def development_set(crops: tuple[CropSpec, ...], workers: int) -> DevelopmentSet:
     """The development people's photos and GRID windows, and FER2013 PublicTest, by crop."""
     parts = []
-    for photos, mode in (
+    sources: tuple[tuple[list[LabelledPhoto], FaceMode], ...] = (
         ([p for p in expression_photos(DATA) if person_split(p.subject) == "dev"], "pad"),
         ([p for p in london_and_canada(DATA) if person_split(p.subject) == "dev"], "detect"),
-    ):
+    )
+    for photos, mode in sources:
         with tqdm(total=len(photos), desc=f"photos ({mode})", unit="photo") as bar:
             parts.append(photo_stills(photos, crops, mode=mode, workers=workers, progress=bar.update))
         print(f"a face in {int(parts[-1].found.sum())} of {len(photos)} photos ({mode})")

@@ -22,13 +22,17 @@ from vfer.pipeline import extract_faces
 from vfer.video import VideoReader
 
 
-def _median_ms(run: Callable[[], object], repeats: int) -> float:
+def _median_ms(repeats: int, run: Callable[..., object], *args: object) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        run()
+        run(*args)
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)
+
+
+def _decode_all(path: Path) -> int:
+    return sum(1 for _ in VideoReader(path).frames())
 
 
 def main() -> None:
@@ -47,9 +51,9 @@ def main() -> None:
         print(f"{'clip':<42} {'decode-only':>12} {'fast':>9} {'paper':>9} {'fast/decode':>12} {'paper/fast':>11}")
         for name, path in clips.items():
             extract_faces(path, models)  # warm caches
-            decode = _median_ms(lambda p=path: sum(1 for _ in VideoReader(p).frames()), args.repeats)
-            fast = _median_ms(lambda p=path: extract_faces(p, models, PipelineConfig(mode="fast")), args.repeats)
-            paper = _median_ms(lambda p=path: extract_faces(p, models, PipelineConfig(mode="paper")), args.repeats)
+            decode = _median_ms(args.repeats, _decode_all, path)
+            fast = _median_ms(args.repeats, extract_faces, path, models, PipelineConfig(mode="fast"))
+            paper = _median_ms(args.repeats, extract_faces, path, models, PipelineConfig(mode="paper"))
             print(
                 f"{name:<42} {decode:>10.0f}ms {fast:>7.0f}ms {paper:>7.0f}ms {fast / decode:>11.2f}x {paper / fast:>10.2f}x"
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,13 +57,20 @@ def _serving(env: dict[str, str], workers: Sequence[WorkerSpec], tmp: Path) -> I
 
 @contextmanager
 def running_service(
-    broker: str, *, workers: int = 2, specs: Sequence[WorkerSpec] | None = None, **settings: str
+    broker: str,
+    *,
+    workers: int = 2,
+    specs: Sequence[WorkerSpec] | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Running]:
     """The gateway (HTTP and gRPC) and `workers` whole-job worker processes (or one per spec of
-    `specs`); the broker's database is flushed before and after."""
+    `specs`), configured by the `VFER_*` variables in `settings`; the broker's database is flushed
+    before and after."""
     redis.Redis.from_url(broker).flushdb()
     with tempfile.TemporaryDirectory() as tmp:
-        env = service_env(broker, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", VFER_TORCH_THREADS="1", **settings)
+        env = service_env(
+            broker, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", VFER_TORCH_THREADS="1", **(settings or {})
+        )
         try:
             with _serving(env, specs or [WorkerSpec()] * workers, Path(tmp)) as running:
                 yield running

@@ -66,7 +66,7 @@ def main() -> None:
 
     local = in_process(clips)
     with (
-        running_service(BROKER, VFER_MAX_QUEUE=str(MAX_QUEUE)) as service,
+        running_service(BROKER, settings={"VFER_MAX_QUEUE": str(MAX_QUEUE)}) as service,
         httpx.Client(base_url=service.http, timeout=120) as client,
     ):
         with ThreadPoolExecutor(2) as pool:  # warm both workers' models

@@ -81,7 +81,7 @@ def throughput(http: str, clip: bytes, count: int) -> float:
 def serving_figures(clip: bytes, count: int, jpegs: list[bytes]) -> dict[str, Any]:
     rows = {}
     for name, (specs, settings) in SETUPS.items():
-        with running_service(BROKER, specs=specs, **settings) as service:
+        with running_service(BROKER, specs=specs, settings=settings) as service:
             throughput(service.http, clip, 2)  # warm every worker: models loaded, first job done
             rate = throughput(service.http, clip, count)
             live = measure(service, "grpc", jpegs, 1, realtime=True)

@@ -31,7 +31,7 @@ BROKER = "redis://127.0.0.1:6379/14"
 
 def latencies(clips: list[bytes], **env: str) -> list[float]:
     """Milliseconds per request through a fresh stack, after two warm-up requests."""
-    with running_service(BROKER, **env) as service, httpx.Client(base_url=service.http, timeout=120) as client:
+    with running_service(BROKER, settings=env) as service, httpx.Client(base_url=service.http, timeout=120) as client:
         for clip in clips[:2]:
             client.post("/predict?wait=60", content=clip)
         return [timed_upload(client, clip) for clip in clips]

@@ -79,32 +79,37 @@ def _depthwise(kernel: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(kernel.transpose(2, 3, 0, 1)))
 
 
-def _bn(module: torch.nn.BatchNorm2d, w: dict[str, np.ndarray]) -> None:
-    module.weight.data = torch.from_numpy(w["gamma"])
-    module.bias.data = torch.from_numpy(w["beta"])
-    module.running_mean.data = torch.from_numpy(w["moving_mean"])
-    module.running_var.data = torch.from_numpy(w["moving_variance"])
+def _bn(prefix: str, w: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    keras = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
+    return {f"{prefix}.{name}": torch.from_numpy(w[key]) for name, key in keras.items()}
 
 
 def convert(hdf5: Path) -> MiniXception:
-    model = MiniXception()
+    """The Keras weights as a state_dict by PyTorch's names, loaded so that a weight the file does
+    not fill (or one it fills that the model lacks) stops the port."""
     with h5py.File(hdf5, "r") as f:
         layers = {name: _weights(f["model_weights"][name]) for name in f["model_weights"]}
-    for (conv_name, bn_name), conv_index in zip(STEM, (0, 3), strict=True):
-        model.stem[conv_index].weight.data = _conv(layers[conv_name]["kernel"])
-        _bn(model.stem[conv_index + 1], layers[bn_name])
-    for block, names in zip(model.blocks, BLOCKS, strict=True):
-        short_conv, short_bn, sep1, bn1, sep2, bn2 = names
-        block.shortcut[0].weight.data = _conv(layers[short_conv]["kernel"])
-        _bn(block.shortcut[1], layers[short_bn])
-        for sep_index, (sep, bn) in zip((0, 3), ((sep1, bn1), (sep2, bn2)), strict=True):
-            block.body[sep_index].depthwise.weight.data = _depthwise(layers[sep]["depthwise_kernel"])
-            block.body[sep_index].pointwise.weight.data = _conv(layers[sep]["pointwise_kernel"])
-            _bn(block.body[sep_index + 1], layers[bn])
+    state: dict[str, torch.Tensor] = {}
+    for (conv_name, bn_name), index in zip(STEM, (0, 3), strict=True):
+        state[f"stem.{index}.weight"] = _conv(layers[conv_name]["kernel"])
+        state |= _bn(f"stem.{index + 1}", layers[bn_name])
+    for number, (short_conv, short_bn, sep1, bn1, sep2, bn2) in enumerate(BLOCKS):
+        block = f"blocks.{number}"
+        state[f"{block}.shortcut.0.weight"] = _conv(layers[short_conv]["kernel"])
+        state |= _bn(f"{block}.shortcut.1", layers[short_bn])
+        for index, (sep, bn) in zip((0, 3), ((sep1, bn1), (sep2, bn2)), strict=True):
+            state[f"{block}.body.{index}.depthwise.weight"] = _depthwise(layers[sep]["depthwise_kernel"])
+            state[f"{block}.body.{index}.pointwise.weight"] = _conv(layers[sep]["pointwise_kernel"])
+            state |= _bn(f"{block}.body.{index + 1}", layers[bn])
     order = [FER2013_ORDER.index(label) for label in LABELS]
     head = layers["conv2d_7"]
-    model.head.weight.data = _conv(head["kernel"])[order].contiguous()
-    model.head.bias.data = torch.from_numpy(head["bias"])[order].contiguous()
+    state["head.weight"] = _conv(head["kernel"])[order].contiguous()
+    state["head.bias"] = torch.from_numpy(head["bias"])[order].contiguous()
+    model = MiniXception()
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    unfilled = [name for name in missing if not name.endswith("num_batches_tracked")]  # Keras has no counter
+    if unfilled or unexpected:
+        raise SystemExit(f"the file does not fit the model: unfilled {unfilled}, unknown {unexpected}")
     return model.eval()
 
 

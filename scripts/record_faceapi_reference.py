@@ -15,10 +15,12 @@ import json
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from vfer.data.photos import read_photo
 from vfer.face.tracking import FaceModels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,27 +31,27 @@ NOISE = {"noise-130x91": (0, 130, 91), "noise-60x150": (1, 60, 150)}
 PHOTOS = ["london/smiling/001.jpg", "london/neutral/001.jpg", "london/smiling/014.jpg", "london/neutral/027.jpg"]
 
 
-def inputs() -> list[dict]:
-    cases: list[dict] = [{"name": "gray-112", "kind": "constant", "value": 128, "height": 112, "width": 112}]
+def inputs() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = [{"name": "gray-112", "kind": "constant", "value": 128, "height": 112, "width": 112}]
     for name, (seed, height, width) in NOISE.items():
         cases.append({"name": name, "kind": "noise", "seed": seed, "height": height, "width": width})
     detector = FaceModels.load().detector
     for photo in PHOTOS:
-        gray = cv2.imread(str(DATA / "faces" / photo), cv2.IMREAD_GRAYSCALE)
+        gray = np.asarray(cv2.imread(str(DATA / "faces" / photo), cv2.IMREAD_GRAYSCALE), np.uint8)
         [box] = detector.detect(gray)
         x0, y0, x1, y1 = (round(v) for v in (box.x0, box.y0, box.x1, box.y1))
         cases.append({"name": photo, "kind": "photo", "path": photo, "box": [x0, y0, x1, y1]})
     return cases
 
 
-def image(case: dict, data: Path = DATA) -> np.ndarray:
+def image(case: dict[str, Any], data: Path = DATA) -> np.ndarray:
     """The RGB uint8 image of a case, as given to face-api (which pads and resizes it)."""
     if case["kind"] == "constant":
         return np.full((case["height"], case["width"], 3), case["value"], np.uint8)
     if case["kind"] == "noise":
         rng = np.random.default_rng(case["seed"])
         return rng.integers(0, 256, (case["height"], case["width"], 3), dtype=np.uint8)
-    rgb = cv2.imread(str(data / "faces" / case["path"]))[:, :, ::-1]
+    rgb = read_photo(data / "faces" / case["path"])[:, :, ::-1]
     x0, y0, x1, y1 = case["box"]
     return np.ascontiguousarray(rgb[max(0, y0) : y1, max(0, x0) : x1])
 

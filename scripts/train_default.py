@@ -129,7 +129,7 @@ def collect(workers: int) -> dict[str, np.ndarray]:
     if cache.is_file():
         with np.load(cache) as data:
             return dict(data)
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}  # numpy arrays, by the name np.savez stores them under
     arrays |= _stills("expressions", expression_photos(DATA), CROPS, "pad", workers)
     arrays |= _stills("london_canada", list(london_and_canada(DATA)), CROPS, "detect", workers)
     for split in ("train", "val"):
@@ -191,7 +191,7 @@ def fit_faceapi_head(src: Sources, seed: int) -> dict[str, float]:
     also mirrored; the step kept by FER2013 PublicTest macro recall (its accuracy rewards the
     original head's lean to the common classes: by accuracy, no balanced step beat the original)."""
     model = create_model("faceapi_expression", pretrained=True).eval()
-    net = model.frame_model
+    fc = model.get_submodule("frame_model.fc")
     rng = np.random.default_rng(seed)
     photos = photo_folder(DATA / "faces" / "fer2013" / "train")
     by_class = [[i for i, p in enumerate(photos) if p.label == label] for label in LABELS]
@@ -202,7 +202,7 @@ def fit_faceapi_head(src: Sources, seed: int) -> dict[str, float]:
 
     def features(stills: np.ndarray) -> torch.Tensor:
         captured: list[torch.Tensor] = []
-        hook = net.fc.register_forward_hook(lambda _m, inputs, _o: captured.append(inputs[0]))
+        hook = fc.register_forward_hook(lambda _m, inputs, _o: captured.append(inputs[0]))
         frame_logits(model, stills[:, None])
         hook.remove()
         return torch.cat(captured)
@@ -214,7 +214,7 @@ def fit_faceapi_head(src: Sources, seed: int) -> dict[str, float]:
     y, w = torch.from_numpy(np.concatenate([y_np, y_np])), torch.from_numpy(np.concatenate([w_np, w_np])).float()
     val_x, val_y = features(val.stills[BOX_RGB]), torch.from_numpy(val.labels)
     head = torch.nn.Linear(256, len(LABELS))
-    head.load_state_dict(net.fc.state_dict())
+    head.load_state_dict(fc.state_dict())
     optimiser = torch.optim.Adam(head.parameters(), lr=1e-3)
 
     def val_scores() -> tuple[float, float]:
@@ -228,11 +228,11 @@ def fit_faceapi_head(src: Sources, seed: int) -> dict[str, float]:
     for step in tqdm(range(1, 601), desc="face-api head", unit="step"):
         optimiser.zero_grad()
         loss = (torch.nn.functional.cross_entropy(head(x), y, reduction="none") * w).sum() / w.sum()
-        loss.backward()
+        torch.autograd.backward(loss)
         optimiser.step()
         if step % 25 == 0 and (scores := val_scores())[0] > best[0]:
             best = (*scores, step, {k: v.clone() for k, v in head.state_dict().items()})
-    net.fc.load_state_dict(best[3])
+    fc.load_state_dict(best[3])
     TEACHERS["faceapi_expression"] = model
     return {
         "fer2013_publictest_macro_recall": best[0],

@@ -128,6 +128,11 @@ class RedisServer:
             self.process = None
 
 
+def _count(answer: object) -> int:
+    """The length of a Sentinel's list answer (redis-py types it as a list or a bool)."""
+    return len(answer) if isinstance(answer, list) else -1
+
+
 class SentinelGroup:
     """A Redis primary, one replica and three Sentinels watching them (quorum 2), all on free
     ports: Redis high availability as an operator runs it, for failover tests."""
@@ -175,8 +180,8 @@ class SentinelGroup:
     def _watching(self) -> bool:
         try:
             return all(
-                len(self._sentinel(port).sentinel_slaves(self.MASTER)) == 1
-                and len(self._sentinel(port).sentinel_sentinels(self.MASTER)) == 2
+                _count(self._sentinel(port).sentinel_slaves(self.MASTER)) == 1
+                and _count(self._sentinel(port).sentinel_sentinels(self.MASTER)) == 2
                 for port in self.sentinel_ports
             )
         except redis.RedisError:
@@ -184,8 +189,9 @@ class SentinelGroup:
 
     def primary_port(self) -> int:
         """The port of the primary the Sentinels name now."""
-        _, port = self._sentinel(self.sentinel_ports[0]).sentinel_get_master_addr_by_name(self.MASTER)
-        return int(port)
+        address = self._sentinel(self.sentinel_ports[0]).sentinel_get_master_addr_by_name(self.MASTER)
+        assert isinstance(address, tuple | list), address  # (host, port)
+        return int(address[1])
 
     def stop(self) -> None:
         for process in self.sentinels:
