@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from vfer.labels import LABELS
-from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, save_checkpoint
+from vfer.models.catalogue import WEIGHTS_DIR
+from vfer.models.checkpoint import CheckpointMeta, save_checkpoint
 from vfer.models.mini_xception import FrameAveraged, MiniXception
 
 FER2013_ORDER = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")

@@ -61,7 +61,8 @@ from vfer.face.tracking import FaceModels
 from vfer.inference import calibrate, load_classifier
 from vfer.labels import LABELS
 from vfer.models import CheckpointMeta, create_model, model_entry, save_checkpoint
-from vfer.models.checkpoint import WEIGHTS_DIR, pretrained_path, read_meta
+from vfer.models.catalogue import WEIGHTS_DIR
+from vfer.models.checkpoint import pretrained_path, read_meta
 from vfer.models.ensemble import EnsembleSpec, Member, save_ensemble
 from vfer.models.export import export_onnx
 from vfer.pipeline import extract_faces

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from vfer.models import model_entry
-from vfer.models.checkpoint import WEIGHTS_DIR
+from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.device import select_device
 from vfer.training.students import StudentPack, StudentRecipe, fit_student
 

@@ -29,7 +29,7 @@ from service.metrics import Metrics
 from service.notify import create_notifier
 from service.queue import create_celery
 from service.reaper import Ledger, Reaper
-from service.routes import docs, health, jobs, page, predict, stream
+from service.routes import docs, health, jobs, models, page, predict, stream
 from service.settings import Settings, get_settings
 from vfer import __version__
 from vfer.errors import VferError
@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by routes.docs from local assets, not a CDN
         redoc_url=None,
     )
-    for router in (predict.router, jobs.router, stream.router, health.router, page.router, docs.router):
+    for router in (predict.router, jobs.router, models.router, stream.router, health.router, page.router, docs.router):
         app.include_router(router)
     if trace_jobs("vfer-gateway"):  # OTEL_EXPORTER_OTLP_ENDPOINT set: a trace per request, and per job on
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

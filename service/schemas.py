@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from vfer.models.catalogue import Kind
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="stable, machine-readable: empty_input, not_a_video, queue_full, ...")
@@ -48,3 +50,33 @@ class Readiness(BaseModel):
 
 AUTH = {401: "API keys are configured and the request's X-API-Key is missing or wrong"}
 BROKER = {503: "the broker or the upload store is unavailable (Retry-After)"}
+
+
+class Development(BaseModel):
+    """What a model measured on people it never trained, tuned or was calibrated on (the model
+    card says who they are and how the figures were made)."""
+
+    people: int
+    photos: int
+    accuracy: float
+    macro_recall: float = Field(description="mean recall over six labels: fear has too few photos to rule on")
+    recall: dict[str, float] = Field(description="the share of each label's photos the model named right")
+    support: dict[str, int] = Field(description="development photos of each label")
+    ece: float = Field(description="top-label expected calibration error, 10 bins: how far its percentages run off")
+    fer2013_publictest_accuracy: float
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    kind: Kind | None = Field(
+        description="video: a 3D CNN + ConvLSTM over each window; frame: each frame, averaged over the window"
+    )
+    default: bool = Field(description="served when a request names no model")
+    development: Development | None = Field(description="None: not measured on the development people")
+
+
+class ModelsBody(BaseModel):
+    models: list[ModelInfo] = Field(description="the models shipped with the service, each a valid `model=`")
+    model_dir: bool = Field(description="true: names of the operator's own checkpoints are accepted too")
+    card: str = Field(description="where the figures come from")

@@ -148,6 +148,10 @@ def test_models_lists_the_registry_and_the_default() -> None:
     models = {m["name"]: m for m in json.loads(run.stdout)["models"]}
     assert models[DEFAULT_MODEL]["default"] and all(m["weights"] for m in models.values())
     assert sum(m["default"] for m in models.values()) == 1
+    assert all(0 < m["development"]["macro_recall"] < 1 for m in models.values()), "each measured (model card)"
+    text = vfer("models").stdout
+    default = models[DEFAULT_MODEL]["development"]
+    assert f"{default['macro_recall']:.3f}" in text and f"{default['ece']:.3f}" in text
 
 
 def _write(path: Path, content: bytes) -> Path:

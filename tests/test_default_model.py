@@ -13,7 +13,7 @@ import pytest
 from benchmarks.model_quality import development_set
 from vfer.inference import load_classifier
 from vfer.models import DEFAULT_MODEL, REGISTERED_MODELS
-from vfer.models.checkpoint import WEIGHTS_DIR
+from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.training.photo_eval import RULE_LEAVES_OUT, DevelopmentSet, apply_rule, development_figures
 
 SELECTION = json.loads((WEIGHTS_DIR / "selection.json").read_text())

@@ -163,6 +163,7 @@ def _plot(result: dict[str, Any], path: Path) -> None:
 
 def _models(args: argparse.Namespace) -> int:
     from vfer.models import list_models
+    from vfer.models.catalogue import shipped_models
     from vfer.models.ensemble import list_ensembles
 
     parameters = {entry.name: sum(p.numel() for p in entry.builder().parameters()) for entry in list_models()}
@@ -186,6 +187,10 @@ def _models(args: argparse.Namespace) -> int:
         }
         for ensemble in list_ensembles()
     ]
+    shipped = shipped_models()
+    for row in rows:
+        measured = shipped[row["name"]].measured if row["name"] in shipped else None
+        row["development"] = None if measured is None else measured.to_dict()
     rows.sort(key=lambda row: str(row["name"]))
     if args.json:
         print(json.dumps({"labels": list(LABELS), "models": rows}))
@@ -193,6 +198,18 @@ def _models(args: argparse.Namespace) -> int:
     for row in rows:
         flags = ("default, " if row["default"] else "") + ("weights shipped" if row["weights"] else "no weights")
         print(f"{row['name']:<24} {row['parameters']:>8,} params  [{flags}]  {row['summary']}")
+    some = next(row["development"] for row in rows if row["development"] is not None)
+    print(f"\non {some['photos']} photos of {some['people']} development people (model card):")
+    print(f"{'':<24} {'accuracy':>8} {'macro':>6} {'ECE':>6}  " + " ".join(f"{label:>8}" for label in LABELS))
+    for row in rows:
+        if (figures := row["development"]) is not None:
+            recalls = " ".join(f"{figures['recall'][label]:>8.2f}" for label in LABELS)
+            print(
+                f"{row['name']:<24} {figures['accuracy']:>8.3f} {figures['macro_recall']:>6.3f} "
+                f"{figures['ece']:>6.3f}  {recalls}"
+            )
+    support = ", ".join(f"{label} {some['support'][label]}" for label in LABELS)
+    print(f"photos per label: {support} (macro: the mean recall over all but fear)")
     return 0
 
 

@@ -26,7 +26,8 @@ from vfer.config import ALIGNED_GRAY, CLIP_FRAMES, CropSpec
 from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.labels import NUM_CLASSES
 from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
-from vfer.models.checkpoint import WEIGHTS_DIR, CheckpointMeta, pretrained_path, read_meta, require_vfer_labels
+from vfer.models.catalogue import WEIGHTS_DIR
+from vfer.models.checkpoint import CheckpointMeta, pretrained_path, read_meta, require_vfer_labels
 from vfer.models.device import select_device
 from vfer.models.ensemble import EnsembleSpec, ensemble_spec
 from vfer.models.export import FRAME_MEAN_KEY

@@ -139,6 +139,7 @@ async function upload(file) {
     else throw failure(status, body);
     show(result, file, preview ? {jobId, headers} : null);
     setStatus(`${file.name}: done`);
+    describeModel(result.model.name, headers);
   } catch (e) {
     setStatus(e.message, {error: true, detail: e.detail || null});
     if (!(e instanceof RequestError)) throw e;
@@ -146,6 +147,30 @@ async function upload(file) {
 }
 
 // --- the result ------------------------------------------------------------------------------
+
+// How far to trust the answering model: what GET /models says it measured on people it never saw.
+async function describeModel(name, headers) {
+  const out = $("model-quality");
+  out.textContent = "";
+  let listed;
+  try {
+    const r = await fetch("models", {headers});
+    if (!r.ok) return;  // the answer stands without it
+    listed = (await r.json()).models.find((m) => m.name === name);
+  } catch (e) {
+    return;
+  }
+  if (!listed || !listed.development) {
+    out.textContent = "This model was not measured by vfer: its quality is unknown.";
+    return;
+  }
+  const d = listed.development;
+  const recalls = Object.keys(d.recall).filter((l) => l !== "fear").map((l) => `${l} ${pct(d.recall[l])}`);
+  out.textContent = `Measured on ${d.photos} photos of ${d.people} people it never trained on: right for ` +
+    `${pct(d.accuracy)} of them; it found ${recalls.join(", ")} of each expression's photos ` +
+    `(fear: ${d.support.fear} photo${d.support.fear === 1 ? "" : "s"}, too few to say). Its percentages are ` +
+    `off by ${Math.round(d.ece * 100)} points on average (calibration error). See the model card.`;
+}
 
 const mid = (w) => (w.start_s + w.end_s) / 2;
 

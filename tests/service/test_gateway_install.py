@@ -18,6 +18,7 @@ import pytest
 
 from tests.media import VIDEO
 from tests.service.helpers import Worker, free_port, service_env, service_ready, wait_until
+from vfer.models import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,6 +85,9 @@ def test_a_gateway_only_install_serves_a_job_end_to_end(
     url, env = gateway
     wait_until(lambda: _answers(f"{url}/healthz"), 60, f"the gateway-only `vfer serve` (log: {tmp_path / 'serve.log'})")
     assert httpx.get(f"{url}/readyz").status_code == 200, "ready with the broker alone, before any worker"
+    listed = httpx.get(f"{url}/models").json()["models"]  # the models' figures, read without torch
+    assert {m["name"] for m in listed if m["default"]} == {DEFAULT_MODEL}
+    assert all(0 < m["development"]["macro_recall"] < 1 for m in listed), listed
     worker = Worker(env, tmp_path / "worker.log")
     try:
         wait_until(lambda: service_ready(url), 60, "the worker beside it")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import time
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from service.settings import Settings
 from tests.media import VIDEO, encode, faststart_copy
 from vfer.jobs.blobs import DirectoryBlobStore
 from vfer.labels import LABELS
+from vfer.models import REGISTERED_MODELS
+from vfer.models.catalogue import WEIGHTS_DIR
 
 SINGLE = VIDEO / "single_face.mp4"
 
@@ -142,6 +145,26 @@ def test_unknown_model_is_422(client: TestClient, data: Path) -> None:
     assert response.status_code == 422 and "known models" in response.json()["error"]["message"]
 
 
+def test_models_lists_what_a_request_may_name_with_the_rules_figures(client: TestClient, settings: Settings) -> None:
+    """GET /models: every registered model, the one served by default, and the development
+    figures the model card's rule measured; a named model answers with the version listed."""
+    listed = client.get("/models").json()
+    models = {m["name"]: m for m in listed["models"]}
+    assert set(models) == set(REGISTERED_MODELS)
+    assert [name for name, m in models.items() if m["default"]] == [settings.model]
+    selection = json.loads((WEIGHTS_DIR / "selection.json").read_text())
+    for name, model in models.items():
+        figures = selection["candidates"][name]
+        assert model["kind"] == figures["kind"]
+        assert model["development"]["macro_recall"] == figures["macro_recall_6"]
+        assert model["development"]["recall"] == figures["recall"] and model["development"]["ece"] == figures["ece"]
+        assert model["development"]["people"] == selection["development"]["people"]
+    for name in (settings.model, "mini_xception_fer2013"):
+        answered = upload(client, model=name).json()["model"]
+        assert (answered["name"], answered["version"]) == (name, models[name]["version"])
+    assert listed["model_dir"] is False
+
+
 def test_a_preview_asked_for_is_webm_on_the_results_clock(client: TestClient, data: Path) -> None:
     """POST /predict?preview=true on an MPEG program stream (no browser plays one): GET /jobs/{id}/preview is VP8 in WebM, the
     video's shape, from 0 to its end; a job that did not ask has none (404, its own code)."""
@@ -187,6 +210,8 @@ def test_api_keys_when_configured(settings: Settings, worker, data: Path) -> Non
     with TestClient(create_app(locked)) as client:
         assert upload(client).status_code == 401
         assert client.get("/jobs/" + "0" * 32, headers={"X-API-Key": "wrong"}).status_code == 401
+        assert client.get("/models").status_code == 401
+        assert client.get("/models", headers={"X-API-Key": "s3cret-key"}).status_code == 200
         response = client.post("/predict", headers={"X-API-Key": "s3cret-key"}, content=SINGLE.read_bytes())
         assert response.status_code == 200
         assert client.get("/healthz").status_code == 200, "probes need no key"

@@ -26,6 +26,8 @@ def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser:
     clip = VIDEO / "single_face.mp4"
     with httpx.Client(base_url=embedded_url, timeout=60) as client:
         expected = client.post("/predict?wait=50", files={"file": (clip.name, clip.read_bytes())}).json()
+        listed = {m["name"]: m for m in client.get("/models").json()["models"]}
+    measured = listed[expected["model"]["name"]]["development"]
     face, duration = expected["faces"][0], expected["video"]["duration_s"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, viewport, scale in (("desktop", DESKTOP, 1), ("phone", PHONE, 3)):
@@ -38,6 +40,11 @@ def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser:
                 == f"Main face: {expected['label']} ({round(100 * expected['distribution'][expected['label']])}\u00a0%)"
             )
             assert page.locator("#bars .bar").count() == 7
+            # How far to trust it: the answering model's development figures, from GET /models.
+            page.wait_for_function("document.getElementById('model-quality').textContent.length > 0")
+            quality = page.inner_text("#model-quality")
+            assert f"people it never trained on: right for {round(100 * measured['accuracy'])}\u00a0%" in quality
+            assert f"sad {round(100 * measured['recall']['sad'])}\u00a0%" in quality, quality
             page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=20_000)
 
             # The timeline spans the face's real time: its first band starts at start_s, its last ends at end_s.

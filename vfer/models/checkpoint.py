@@ -17,10 +17,10 @@ from torch import nn
 from vfer import __version__
 from vfer.errors import ModelNotFoundError
 from vfer.labels import LABELS
+from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.registry import model_entry
 
 FORMAT_VERSION = 1
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 @dataclass

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vfer.models.checkpoint import WEIGHTS_DIR
-
-SUFFIX = ".ensemble.json"
+from vfer.models.catalogue import ENSEMBLE_SUFFIX as SUFFIX
+from vfer.models.catalogue import WEIGHTS_DIR
 
 
 @dataclass(frozen=True)
