@@ -88,6 +88,12 @@ class Client:
         results: Iterator[pb.WindowResult] = self.stub.StreamPredict(requests, timeout=timeout, metadata=self.metadata)
         return results
 
+    def list_models(self, *, timeout: float | None = None) -> pb.ListModelsResponse:
+        response: pb.ListModelsResponse = self.stub.ListModels(
+            pb.ListModelsRequest(), timeout=timeout, metadata=self.metadata
+        )
+        return response
+
     def close(self) -> None:
         self.channel.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.schemas import ModelsBody
 from vfer_rpc.v1 import expression_pb2 as pb
 
 
@@ -70,6 +71,26 @@ def predict_response(result: dict[str, Any], job_id: str) -> pb.PredictResponse:
         timings_ms=result["timings_ms"],
         job_id=job_id,
         options=pb.AppliedOptions(**result["options"]),
+    )
+
+
+def list_models_response(body: ModelsBody) -> pb.ListModelsResponse:
+    """GET /models' body as ListModels' message (a model not measured has no `development`)."""
+    return pb.ListModelsResponse(
+        models=[
+            pb.ListedModel(
+                name=model.name,
+                version=model.version,
+                kind=model.kind or "",
+                is_default=model.default,
+                development=None
+                if model.development is None
+                else pb.DevelopmentFigures(**model.development.model_dump()),
+            )
+            for model in body.models
+        ],
+        model_dir=body.model_dir,
+        card=body.card,
     )
 
 

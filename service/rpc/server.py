@@ -1,6 +1,6 @@
 """The gRPC server: `vfer.v1.ExpressionService` on the same Celery workers as HTTP.
 
-Unary `Predict` is POST /predict with typed messages. `StreamPredict` turns each complete window
+Unary `Predict` is POST /predict with typed messages, `ListModels` GET /models. `StreamPredict` turns each complete window
 of a live stream into a job, one after the other: each window's job gets the core tracker's
 state from the previous window's result, so a face keeps its id and a window searches near known
 faces instead of the whole frame. What a stream holds is bounded: `stream_max_pending` complete
@@ -23,6 +23,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from service.auth import authenticate, new_job_id
+from service.catalogue import served_models
 from service.errors import (
     DeadlineExceededError,
     MalformedFrameError,
@@ -30,7 +31,7 @@ from service.errors import (
 )
 from service.jobs import JobClient, cancel_in_background, submit_with_blob, wait_for
 from service.metrics import Metrics
-from service.rpc.convert import predict_response, window_result
+from service.rpc.convert import list_models_response, predict_response, window_result
 from service.rpc.status import grpc_status
 from service.rpc.stream import given, stream_messages
 from service.settings import Settings
@@ -114,6 +115,18 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
 
+    async def ListModels(
+        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListModelsResponse:
+        try:
+            self._authorize(context)
+            if isinstance(request, Undecodable):
+                raise request.error()
+            return list_models_response(served_models(self.settings))
+        except VferError as exc:
+            await context.abort(grpc_status(exc.code), str(exc))
+            raise  # unreachable: abort raises
+
 
 @dataclass(frozen=True)
 class Undecodable:
@@ -143,6 +156,11 @@ def _add_servicer(servicer: ExpressionServicer, server: grpc.aio.Server) -> None
             servicer.Predict,
             request_deserializer=_lenient(pb.PredictRequest),
             response_serializer=pb.PredictResponse.SerializeToString,
+        ),
+        "ListModels": grpc.unary_unary_rpc_method_handler(
+            servicer.ListModels,
+            request_deserializer=_lenient(pb.ListModelsRequest),
+            response_serializer=pb.ListModelsResponse.SerializeToString,
         ),
         "StreamPredict": grpc.stream_stream_rpc_method_handler(
             servicer.StreamPredict,

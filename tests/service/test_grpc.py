@@ -13,6 +13,8 @@ import grpc
 import numpy as np
 import pytest
 from celery.result import AsyncResult
+from fastapi.testclient import TestClient
+from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -141,12 +143,12 @@ def test_an_unknown_model_is_refused_at_configuration(grpc_target: str) -> None:
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "no_such_model" in failure.value.details()
 
 
-@pytest.mark.parametrize("method", ["Predict", "StreamPredict"])
+@pytest.mark.parametrize("method", ["Predict", "StreamPredict", "ListModels"])
 def test_bytes_that_are_no_protobuf_message_are_invalid_argument(grpc_target: str, method: str) -> None:
     garbage = b"\xff\xff\xff\xff not a protobuf message"
     with grpc.insecure_channel(grpc_target) as channel, pytest.raises(grpc.RpcError) as failure:
         path = f"/vfer.v1.ExpressionService/{method}"
-        if method == "Predict":
+        if method != "StreamPredict":
             channel.unary_unary(path)(garbage, timeout=10)
         else:
             list(channel.stream_stream(path)(iter([garbage]), timeout=10))
@@ -218,14 +220,35 @@ def test_health_and_reflection_answer(grpc_target: str) -> None:
     assert "vfer.v1.ExpressionService" in names and "grpc.health.v1.Health" in names
 
 
+def test_list_models_is_http_get_models(grpc_target: str, client: TestClient) -> None:
+    """The same models, figures and default as GET /models, field for field."""
+    with Client(grpc_target) as rpc:
+        listed = MessageToDict(rpc.list_models(timeout=10), preserving_proto_field_name=True)
+    http = client.get("/models").json()
+    assert listed["card"] == http["card"] and listed.get("model_dir", False) == http["model_dir"]
+    for model, expected in zip(listed["models"], http["models"], strict=True):
+        assert (model["name"], model["version"], model["kind"]) == (
+            expected["name"],
+            expected["version"],
+            expected["kind"],
+        )
+        assert model.get("is_default", False) == expected["default"]
+        assert model["development"] == expected["development"]
+    assert sum(m.get("is_default", False) for m in listed["models"]) == 1
+
+
 def test_api_key_metadata_when_configured(settings: Settings, worker: Worker, data: Path) -> None:
     server = GrpcServer(settings.model_copy(update={"api_keys": ["k1"]}))
     try:
         with Client(server.target) as anonymous, pytest.raises(grpc.RpcError) as failure:
             anonymous.predict(SINGLE.read_bytes(), timeout=30)
         assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with Client(server.target) as anonymous, pytest.raises(grpc.RpcError) as failure:
+            anonymous.list_models(timeout=10)
+        assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with Client(server.target, api_key="k1") as client:
             assert len(client.predict(SINGLE.read_bytes(), timeout=60).faces) == 1
+            assert len(client.list_models(timeout=10).models) == 5
     finally:
         server.stop()
 

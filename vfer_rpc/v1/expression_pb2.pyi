@@ -256,3 +256,65 @@ class WindowResult(_message.Message):
     faces: _containers.RepeatedCompositeFieldContainer[FaceWindow]
     labels: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, index: _Optional[int] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., faces: _Optional[_Iterable[_Union[FaceWindow, _Mapping]]] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DevelopmentFigures(_message.Message):
+    __slots__ = ("people", "photos", "accuracy", "macro_recall", "recall", "support", "ece", "fer2013_publictest_accuracy")
+    class RecallEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class SupportEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    PEOPLE_FIELD_NUMBER: _ClassVar[int]
+    PHOTOS_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    MACRO_RECALL_FIELD_NUMBER: _ClassVar[int]
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    SUPPORT_FIELD_NUMBER: _ClassVar[int]
+    ECE_FIELD_NUMBER: _ClassVar[int]
+    FER2013_PUBLICTEST_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    people: int
+    photos: int
+    accuracy: float
+    macro_recall: float
+    recall: _containers.ScalarMap[str, float]
+    support: _containers.ScalarMap[str, int]
+    ece: float
+    fer2013_publictest_accuracy: float
+    def __init__(self, people: _Optional[int] = ..., photos: _Optional[int] = ..., accuracy: _Optional[float] = ..., macro_recall: _Optional[float] = ..., recall: _Optional[_Mapping[str, float]] = ..., support: _Optional[_Mapping[str, int]] = ..., ece: _Optional[float] = ..., fer2013_publictest_accuracy: _Optional[float] = ...) -> None: ...
+
+class ListedModel(_message.Message):
+    __slots__ = ("name", "version", "kind", "is_default", "development")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    DEVELOPMENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    kind: str
+    is_default: bool
+    development: DevelopmentFigures
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[str] = ..., is_default: _Optional[bool] = ..., development: _Optional[_Union[DevelopmentFigures, _Mapping]] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models", "model_dir", "card")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_DIR_FIELD_NUMBER: _ClassVar[int]
+    CARD_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ListedModel]
+    model_dir: bool
+    card: str
+    def __init__(self, models: _Optional[_Iterable[_Union[ListedModel, _Mapping]]] = ..., model_dir: _Optional[bool] = ..., card: _Optional[str] = ...) -> None: ...

@@ -44,6 +44,11 @@ class ExpressionServiceStub:
                 request_serializer=vfer__rpc_dot_v1_dot_expression__pb2.StreamRequest.SerializeToString,
                 response_deserializer=vfer__rpc_dot_v1_dot_expression__pb2.WindowResult.FromString,
                 _registered_method=True)
+        self.ListModels = channel.unary_unary(
+                '/vfer.v1.ExpressionService/ListModels',
+                request_serializer=vfer__rpc_dot_v1_dot_expression__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=vfer__rpc_dot_v1_dot_expression__pb2.ListModelsResponse.FromString,
+                _registered_method=True)
 
 
 class ExpressionServiceServicer:
@@ -64,6 +69,14 @@ class ExpressionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListModels(self, request, context):
+        """The models a request may name, and what each measured on people it never trained, tuned or
+        was calibrated on (HTTP's GET /models).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExpressionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +89,11 @@ def add_ExpressionServiceServicer_to_server(servicer, server):
                     servicer.StreamPredict,
                     request_deserializer=vfer__rpc_dot_v1_dot_expression__pb2.StreamRequest.FromString,
                     response_serializer=vfer__rpc_dot_v1_dot_expression__pb2.WindowResult.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=vfer__rpc_dot_v1_dot_expression__pb2.ListModelsRequest.FromString,
+                    response_serializer=vfer__rpc_dot_v1_dot_expression__pb2.ListModelsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +150,33 @@ class ExpressionService:
             '/vfer.v1.ExpressionService/StreamPredict',
             vfer__rpc_dot_v1_dot_expression__pb2.StreamRequest.SerializeToString,
             vfer__rpc_dot_v1_dot_expression__pb2.WindowResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vfer.v1.ExpressionService/ListModels',
+            vfer__rpc_dot_v1_dot_expression__pb2.ListModelsRequest.SerializeToString,
+            vfer__rpc_dot_v1_dot_expression__pb2.ListModelsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,27 @@
+"""The models a request may name, as the gateway lists them over HTTP (GET /models) and gRPC
+(ListModels): the shipped models' files and figures, and which one this gateway serves by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service.schemas import Development, ModelInfo, ModelsBody
+from service.settings import Settings
+from vfer.models.catalogue import shipped_models
+
+CARD = "vfer/models/weights/MODEL_CARD.md in the package"
+
+
+def served_models(settings: Settings) -> ModelsBody:
+    default = Path(settings.model).stem  # a name, or the operator's checkpoint path
+    models = [
+        ModelInfo(
+            name=model.name,
+            version=model.version,
+            kind=model.kind,
+            default=model.name == default,
+            development=None if model.measured is None else Development(**model.measured.to_dict()),
+        )
+        for model in shipped_models().values()
+    ]
+    return ModelsBody(models=models, model_dir=settings.model_dir is not None, card=CARD)
