@@ -139,7 +139,7 @@ async function upload(file) {
     else throw failure(status, body);
     show(result, file, preview ? {jobId, headers} : null);
     setStatus(`${file.name}: done`);
-    describeModel(result.model.name, headers);
+    describeModel($("model-quality"), headers, (models) => models.find((m) => m.name === result.model.name));
   } catch (e) {
     setStatus(e.message, {error: true, detail: e.detail || null});
     if (!(e instanceof RequestError)) throw e;
@@ -148,25 +148,26 @@ async function upload(file) {
 
 // --- the result ------------------------------------------------------------------------------
 
-// How far to trust the answering model: what GET /models says it measured on people it never saw.
-async function describeModel(name, headers) {
-  const out = $("model-quality");
+// How far to trust the answering model (`which` picks it from GET /models): what it measured on
+// people it never saw. `named`: say which model it is first (the live view has no result to name it).
+async function describeModel(out, headers, which, named = false) {
   out.textContent = "";
   let listed;
   try {
     const r = await fetch("models", {headers});
     if (!r.ok) return;  // the answer stands without it
-    listed = (await r.json()).models.find((m) => m.name === name);
+    listed = which((await r.json()).models);
   } catch (e) {
     return;
   }
+  const name = listed && named ? `Model: ${listed.name} ${listed.version}, ${KINDS[listed.kind] || listed.kind}. ` : "";
   if (!listed || !listed.development) {
-    out.textContent = "This model was not measured by vfer: its quality is unknown.";
+    out.textContent = name + "This model was not measured by vfer: its quality is unknown.";
     return;
   }
   const d = listed.development;
   const recalls = Object.keys(d.recall).filter((l) => l !== "fear").map((l) => `${l} ${pct(d.recall[l])}`);
-  out.textContent = `Measured on ${d.photos} photos of ${d.people} people it never trained on: right for ` +
+  out.textContent = name + `Measured on ${d.photos} photos of ${d.people} people it never trained on: right for ` +
     `${pct(d.accuracy)} of them; it found ${recalls.join(", ")} of each expression's photos ` +
     `(fear: ${d.support.fear} photo${d.support.fear === 1 ? "" : "s"}, too few to say). Its percentages are ` +
     `off by ${Math.round(d.ece * 100)} points on average (calibration error). See the model card.`;
@@ -466,8 +467,13 @@ async function startCamera() {
   const ws = new WebSocket(streamUrl());
   live = {media, ws, timer: null, t0: performance.now(), windows: [], sent: null, stopping: false, busy: false};
   ws.onopen = () => {
-    const config = {format: "jpeg"};
-    if ($("key").value) config.api_key = $("key").value;
+    const config = {format: "jpeg"};  // no model: the server's default, which the page describes
+    const headers = {};
+    if ($("key").value) {
+      config.api_key = $("key").value;
+      headers["X-API-Key"] = $("key").value;
+    }
+    describeModel($("live-model"), headers, (models) => models.find((m) => m.default), true);
     ws.send(JSON.stringify(config));
     live.timer = setInterval(sendFrame, 1000 / LIVE.fps);
     setStatus("Live: your camera's frames go to this server, about 8 a second; results follow each 2 s window.");

@@ -12,6 +12,7 @@ import pytest
 from tests.media import VIDEO, y4m_copy
 from tests.service.browser import DESKTOP, PHONE, SCREENSHOTS, Page, launch
 from vfer.labels import LABELS
+from vfer.models import DEFAULT_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,10 @@ def test_the_camera_shows_a_labelled_box_over_the_live_video(camera_browser: Any
             assert page.inner_text("#live-faces .face-label") in LABELS
             assert page.locator("#live-faces .band").count() >= 1
             assert page.inner_text("#live-note").startswith("window ")
+            # No result names the model live: the page names the server's default and its figures.
+            page.wait_for_function("document.getElementById('live-model').textContent.length > 0")
+            described = page.inner_text("#live-model")
+            assert described.startswith(f"Model: {DEFAULT_MODEL} ") and "people it never trained on" in described
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             page.screenshot(path=str(SCREENSHOTS / f"camera-{name}.png"), full_page=True)
             page.click("#stop")
