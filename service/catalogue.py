@@ -9,7 +9,7 @@ from service.schemas import Development, ModelInfo, ModelsBody
 from service.settings import Settings
 from vfer.models.catalogue import shipped_models
 
-CARD = "vfer/models/weights/MODEL_CARD.md in the package"
+CARD = "models/card"  # GET /models/card, relative to the gateway's root
 
 
 def served_models(settings: Settings) -> ModelsBody:

@@ -79,4 +79,4 @@ class ModelInfo(BaseModel):
 class ModelsBody(BaseModel):
     models: list[ModelInfo] = Field(description="the models shipped with the service, each a valid `model=`")
     model_dir: bool = Field(description="true: names of the operator's own checkpoints are accepted too")
-    card: str = Field(description="where the figures come from")
+    card: str = Field(description="the model card the figures come from: a path relative to the gateway")

@@ -170,7 +170,11 @@ async function describeModel(out, headers, which, named = false) {
   out.textContent = name + `Measured on ${d.photos} photos of ${d.people} people it never trained on: right for ` +
     `${pct(d.accuracy)} of them; it found ${recalls.join(", ")} of each expression's photos ` +
     `(fear: ${d.support.fear} photo${d.support.fear === 1 ? "" : "s"}, too few to say). Its percentages are ` +
-    `off by ${Math.round(d.ece * 100)} points on average (calibration error). See the model card.`;
+    `off by ${Math.round(d.ece * 100)} points on average (calibration error). `;
+  const card = document.createElement("a");
+  card.href = "models/card";
+  card.textContent = "The model card";
+  out.append(card, " says how it was trained and measured, and its limits.");
 }
 
 const mid = (w) => (w.start_s + w.end_s) / 2;

@@ -163,6 +163,8 @@ def test_models_lists_what_a_request_may_name_with_the_rules_figures(client: Tes
         answered = upload(client, model=name).json()["model"]
         assert (answered["name"], answered["version"]) == (name, models[name]["version"])
     assert listed["model_dir"] is False
+    card = client.get(f"/{listed['card']}")
+    assert card.headers["content-type"].startswith("text/markdown") and card.text.startswith("# Model card")
 
 
 def test_a_preview_asked_for_is_webm_on_the_results_clock(client: TestClient, data: Path) -> None:
@@ -211,6 +213,7 @@ def test_api_keys_when_configured(settings: Settings, worker, data: Path) -> Non
         assert upload(client).status_code == 401
         assert client.get("/jobs/" + "0" * 32, headers={"X-API-Key": "wrong"}).status_code == 401
         assert client.get("/models").status_code == 401
+        assert client.get("/models/card").status_code == 200, "the card is open, as /docs is"
         assert client.get("/models", headers={"X-API-Key": "s3cret-key"}).status_code == 200
         response = client.post("/predict", headers={"X-API-Key": "s3cret-key"}, content=SINGLE.read_bytes())
         assert response.status_code == 200

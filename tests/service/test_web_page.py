@@ -45,6 +45,8 @@ def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser:
             quality = page.inner_text("#model-quality")
             assert f"people it never trained on: right for {round(100 * measured['accuracy'])}\u00a0%" in quality
             assert f"sad {round(100 * measured['recall']['sad'])}\u00a0%" in quality, quality
+            card = page.locator("#model-quality a").get_attribute("href")
+            assert httpx.get(f"{embedded_url}/{card}").text.startswith("# Model card")
             page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=20_000)
 
             # The timeline spans the face's real time: its first band starts at start_s, its last ends at end_s.

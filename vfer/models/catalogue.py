@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SELECTION = WEIGHTS_DIR / "selection.json"
+MODEL_CARD = WEIGHTS_DIR / "MODEL_CARD.md"
 ENSEMBLE_SUFFIX = ".ensemble.json"
 # The rule's two families: a 3D CNN + ConvLSTM over a window, or each frame and then the average.
 Kind = Literal["video", "frame"]
