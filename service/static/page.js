@@ -483,7 +483,11 @@ async function startCamera() {
     setStatus("Live: your camera's frames go to this server, about 8 a second; results follow each 2 s window.");
     requestAnimationFrame(drawLive);
   };
+  // After Stop the server still sends the stream's last window, then closes: by then `live` is
+  // null, or another stream's if the camera was started again; this stream's ending is not its.
+  const mine = () => live !== null && live.ws === ws;
   ws.onmessage = (m) => {
+    if (!mine()) return;
     const body = JSON.parse(m.data);
     if (body.error) { live.error = body.error; return; }
     live.windows.push(body);
@@ -492,8 +496,9 @@ async function startCamera() {
     liveTimelines();
   };
   ws.onclose = (e) => {
-    const error = live && live.error;
-    const stopping = live && live.stopping;
+    if (!mine()) return;  // stopped by the page, which said so
+    const error = live.error;
+    const stopping = live.stopping;
     stopCamera();
     if (error) setStatus(MESSAGES[error.code] || "The server ended the live view.", {error: true, detail: error.message});
     else if (!stopping && e.code !== 1000) setStatus(CAMERA_MESSAGES.lost, {error: true, detail: `close code ${e.code}`});
