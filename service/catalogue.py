@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from service.schemas import Development, ModelInfo, ModelsBody
@@ -20,7 +21,7 @@ def served_models(settings: Settings) -> ModelsBody:
             version=model.version,
             kind=model.kind,
             default=model.name == default,
-            development=None if model.measured is None else Development(**model.measured.to_dict()),
+            development=None if model.measured is None else Development(**asdict(model.measured)),
         )
         for model in shipped_models().values()
     ]

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -190,7 +190,7 @@ def _models(args: argparse.Namespace) -> int:
     shipped = shipped_models()
     for row in rows:
         measured = shipped[row["name"]].measured if row["name"] in shipped else None
-        row["development"] = None if measured is None else measured.to_dict()
+        row["development"] = None if measured is None else asdict(measured)
     rows.sort(key=lambda row: str(row["name"]))
     if args.json:
         print(json.dumps({"labels": list(LABELS), "models": rows}))
@@ -198,7 +198,9 @@ def _models(args: argparse.Namespace) -> int:
     for row in rows:
         flags = ("default, " if row["default"] else "") + ("weights shipped" if row["weights"] else "no weights")
         print(f"{row['name']:<24} {row['parameters']:>8,} params  [{flags}]  {row['summary']}")
-    some = next(row["development"] for row in rows if row["development"] is not None)
+    some = next((row["development"] for row in rows if row["development"] is not None), None)
+    if some is None:
+        return 0
     print(f"\non {some['photos']} photos of {some['people']} development people (model card):")
     print(f"{'':<24} {'accuracy':>8} {'macro':>6} {'ECE':>6}  " + " ".join(f"{label:>8}" for label in LABELS))
     for row in rows:

@@ -152,11 +152,12 @@ async function upload(file) {
 // people it never saw. `named`: say which model it is first (the live view has no result to name it).
 async function describeModel(out, headers, which, named = false) {
   out.textContent = "";
-  let listed;
+  let body, listed;
   try {
     const r = await fetch("models", {headers});
     if (!r.ok) return;  // the answer stands without it
-    listed = which((await r.json()).models);
+    body = await r.json();
+    listed = which(body.models);
   } catch (e) {
     return;
   }
@@ -172,7 +173,7 @@ async function describeModel(out, headers, which, named = false) {
     `(fear: ${d.support.fear} photo${d.support.fear === 1 ? "" : "s"}, too few to say). Its percentages are ` +
     `off by ${Math.round(d.ece * 100)} points on average (calibration error). `;
   const card = document.createElement("a");
-  card.href = "models/card";
+  card.href = body.card;
   card.textContent = "The model card";
   out.append(card, " says how it was trained and measured, and its limits.");
 }

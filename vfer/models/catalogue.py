@@ -10,7 +10,7 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SELECTION = WEIGHTS_DIR / "selection.json"
@@ -32,18 +32,6 @@ class Measured:
     support: dict[str, int]  # the development photos of each label
     ece: float  # top-label expected calibration error, 10 bins
     fer2013_publictest_accuracy: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "people": self.people,
-            "photos": self.photos,
-            "accuracy": self.accuracy,
-            "macro_recall": self.macro_recall,
-            "recall": self.recall,
-            "support": self.support,
-            "ece": self.ece,
-            "fer2013_publictest_accuracy": self.fer2013_publictest_accuracy,
-        }
 
 
 @dataclass(frozen=True)
