@@ -523,6 +523,9 @@ def main() -> None:
     parser.add_argument(
         "--by-photo", action="store_true", help="draw each train photo of a class alike (release 4), not each person"
     )
+    parser.add_argument(
+        "--ema-decay", type=float, help="video models: validate and keep an average of the weights over steps"
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes finding faces")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
@@ -548,6 +551,7 @@ def main() -> None:
             min_class_support=args.min_tune_support,
             seed=args.seed,
             max_seconds=None if args.budget_min is None else args.budget_min * 60,
+            ema_decay=args.ema_decay,
         )
         for name in args.student or STUDENTS:
             if args.fitted:

@@ -47,6 +47,7 @@ def main() -> None:
         help="tune clips a class needs to count in the macro recall that keeps an epoch",
     )
     parser.add_argument("--budget-s", type=float, help="no epoch starts after this many seconds")
+    parser.add_argument("--ema-decay", type=float, help="keep an average of the weights over steps (release 10)")
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -57,6 +58,7 @@ def main() -> None:
         epoch_size=args.epoch_size,
         min_class_support=args.min_tune_support,
         max_seconds=args.budget_s,
+        ema_decay=args.ema_decay,
     )
     start = None
     if args.start == "shipped":

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,32 @@ def test_drawn_epochs_move_each_batch_and_keep_the_best_macro_recall(cache: Path
     predicted = predict_proba(model, clips.crops).argmax(1)
     per_class = [(predicted[clips.labels == k] == k).mean() for k in np.unique(clips.labels)]
     assert np.mean(per_class) == pytest.approx(max(history.val_macro_recall))
+
+
+def test_an_average_of_the_weights_is_validated_and_kept_without_changing_the_fit(cache: Path) -> None:
+    """With `ema_decay` the raw weights follow the same steps as without (the average draws on no
+    generator), every validation figure is the average's, and the kept weights are the average at
+    the kept epoch, not the raw weights of any epoch."""
+    clips = load_cache(cache)
+    config = TrainConfig(epochs=3, lr=1e-3, batch_size=4, progress=False, select_by="macro_recall")
+    histories = {}
+    for decay in (None, 0.9):
+        torch.manual_seed(0)
+        averaged = create_model("c3d_convlstm")
+        histories[decay] = train(
+            averaged, clips.crops, clips.labels, clips.crops, clips.labels, replace(config, ema_decay=decay),
+            device=torch.device("cpu"),
+        )  # fmt: skip
+    plain_history, averaged_history = histories[None], histories[0.9]
+    assert averaged_history.raw_val_macro_recall == plain_history.val_macro_recall
+    assert not plain_history.raw_val_macro_recall
+    np.testing.assert_allclose(
+        averaged_history.val_probs[averaged_history.best_epoch], predict_proba(averaged, clips.crops), atol=1e-6
+    )
+    assert not any(
+        np.allclose(probs, averaged_history.val_probs[averaged_history.best_epoch], atol=1e-6)
+        for probs in plain_history.val_probs
+    )
 
 
 def test_vfer_train_writes_a_checkpoint_that_predict_loads(cache: Path, tmp_path: Path) -> None:

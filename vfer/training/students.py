@@ -80,6 +80,7 @@ class StudentRecipe:
     min_class_support: int = 10  # tune clips a class needs to count in the macro recall
     seed: int = 0
     max_seconds: float | None = None
+    ema_decay: float | None = None  # weights averaged over steps, validated and kept (release 10)
 
 
 def fit_student(
@@ -111,6 +112,7 @@ def fit_student(
         epoch_size=recipe.epoch_size,
         min_class_support=recipe.min_class_support,
         max_seconds=recipe.max_seconds,
+        ema_decay=recipe.ema_decay,
     )
     history = train(
         model, x, y, val_x, val_y, config,
@@ -122,6 +124,7 @@ def fit_student(
         "best_epoch": history.best_epoch + 1,
         "tune_macro_recall": history.val_macro_recall[history.best_epoch],
         "tune_loss": history.val_loss[history.best_epoch],
+        "raw_tune_macro_recall": history.raw_val_macro_recall,  # each epoch's, with ema_decay
         "warm_start": start is not None,
         "device": str(device),
         "clips": {"stills": len(pack.stills), "windows": len(pack.windows)},
