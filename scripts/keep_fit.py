@@ -6,7 +6,7 @@ its figures, copied out of the checkout it was fitted and selected in, until the
 CHECKOUT has run `train_default.py --stage students` and then `--stage select`: its weights
 folder holds the fit (calibrated) and its `selection.json` the fit's development figures. Writes
 OUT/NAME.pt, OUT/NAME.json (the checkpoint's metadata) and OUT/figures.json: the development
-figures, the tune people's figures of the training report, and the machine.
+figures, the tune people's figures of the training report (those it has), and the machine.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from benchmarks.machine import describe
 
 # What the training report says of the fit (the rest is in the checkpoint's metadata).
 TRAINING = (
-    "seed", "ema_decay", "epochs_run", "best_epoch", "tune_macro_recall", "tune_loss", "raw_tune_macro_recall",
-    "temperature", "temperature_in_selection",
+    "seed", "ema_decay", "epochs_run", "best_epoch", "tune_macro_recall", "tune_loss", "tune_macro_recall_by_epoch",
+    "raw_tune_macro_recall", "temperature", "temperature_in_selection",
 )  # fmt: skip
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for suffix in (".pt", ".json"):
         shutil.copyfile(weights / f"{args.model}{suffix}", args.out / f"{args.model}{suffix}")
-    figures = {"machine": describe(), **{key: report[key] for key in TRAINING}, **development}
+    figures = {"machine": describe(), **{key: report[key] for key in TRAINING if key in report}, **development}
     (args.out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps({key: figures[key] for key in ("seed", "best_epoch", "tune_macro_recall", "macro_recall_6")}))
 

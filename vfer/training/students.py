@@ -124,6 +124,7 @@ def fit_student(
         "best_epoch": history.best_epoch + 1,
         "tune_macro_recall": history.val_macro_recall[history.best_epoch],
         "tune_loss": history.val_loss[history.best_epoch],
+        "tune_macro_recall_by_epoch": history.val_macro_recall,
         "raw_tune_macro_recall": history.raw_val_macro_recall,  # each epoch's, with ema_decay
         "warm_start": start is not None,
         "device": str(device),
