@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from vfer.labels import LABELS
-from vfer.training.photo_eval import apply_rule, recipe_figures, shipped_fit
+from vfer.training.photo_eval import apply_rule, decide_recipe, recipe_figures, shipped_fit
 
 
-def figures(macro: float, tune: float = 0.0, **recall: float) -> dict[str, Any]:
+def figures(macro: float, tune: float = 0.0, seed: int = 0, **recall: float) -> dict[str, Any]:
     return {
+        "seed": seed,
         "macro_recall_6": macro,
         "tune_macro_recall": tune,
         "recall": {label: recall.get(label, 0.6) for label in LABELS},
@@ -21,7 +22,11 @@ def figures(macro: float, tune: float = 0.0, **recall: float) -> dict[str, Any]:
 
 FRAME = {"kind": "frame"} | figures(0.60, sad=0.53)
 # Release 7's recipe as the card reports its three fits: the third alone loses sad by 13.2 points.
-FITS = [figures(0.594, 0.767, sad=0.45), figures(0.619, 0.753, sad=0.50), figures(0.605, 0.771, sad=0.39)]
+FITS = [
+    figures(0.594, 0.767, 0, sad=0.45),
+    figures(0.619, 0.753, 0, sad=0.50),
+    figures(0.605, 0.771, 1, sad=0.39),
+]
 
 
 def test_a_recipe_is_judged_by_the_mean_of_its_fits_not_by_one_draw() -> None:
@@ -63,3 +68,17 @@ def test_a_class_no_fit_could_measure_has_no_mean() -> None:
 
 def test_the_fit_shipped_is_the_best_on_the_tune_people_whatever_the_development_people_say() -> None:
     assert shipped_fit(FITS) is FITS[2]  # tune 0.771, though its development macro is not the best
+
+
+def test_a_release_ships_only_if_its_mean_passes_the_rule_and_beats_the_shipped_recipe() -> None:
+    """Release 10's item 3: passing the rule is not enough, the mean must beat release 7's 0.606."""
+    tie = decide_recipe(FITS, {"frame": FRAME}, beat_macro_recall_6=0.606)
+    assert tie["rule"]["passes"] and not tie["beats_shipped_recipe"] and not tie["ships"]
+    better = [figures(0.62, 0.74, 2, sad=0.5), figures(0.63, 0.77, 3, sad=0.5), figures(0.61, 0.76, 4, sad=0.5)]
+    verdict = decide_recipe(better, {"frame": FRAME}, beat_macro_recall_6=0.606)
+    assert verdict["ships"] and verdict["shipped_seed"] == 3
+    assert verdict["recipe"]["macro_recall_6"] == pytest.approx(0.62)
+    sadder = [figures(0.62, 0.74, 2, sad=0.4), figures(0.63, 0.77, 3, sad=0.4), figures(0.61, 0.76, 4, sad=0.4)]
+    verdict = decide_recipe(sadder, {"frame": FRAME}, beat_macro_recall_6=0.606)
+    assert verdict["beats_shipped_recipe"] and not verdict["ships"] and verdict["shipped_seed"] is None
+    assert verdict["rule"]["classes_losing_over_10_points"] == {"sad": pytest.approx(0.13)}

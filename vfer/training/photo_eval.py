@@ -135,6 +135,29 @@ def apply_rule(candidates: dict[str, dict[str, Any]], frame_models: Sequence[str
     return max(passing, key=lambda n: judged[n]["macro_recall_6"]) if passing else best_frame
 
 
+def decide_recipe(
+    fits: Sequence[dict[str, Any]], frame_models: dict[str, dict[str, Any]], *, beat_macro_recall_6: float
+) -> dict[str, Any]:
+    """A release judged by several fits of one recipe (release 10's item 3): it replaces the shipped
+    recipe only if the mean of its fits passes the rule against the best frame model and its mean
+    macro recall (six classes) is above the shipped recipe's mean; the fit it ships is the best on
+    the tune people. Everything the verdict rests on is returned, so the card can quote it."""
+    candidates: dict[str, dict[str, Any]] = {name: dict(f) for name, f in frame_models.items()}
+    candidates["recipe"] = {"kind": "video", "fits": list(fits)}
+    rule_default = apply_rule(candidates, list(frame_models), ["recipe"])
+    mean = recipe_figures(fits)
+    beats = mean["macro_recall_6"] > beat_macro_recall_6
+    ships = rule_default == "recipe" and beats
+    return {
+        "recipe": mean,
+        "rule": candidates["recipe"]["rule"],
+        "beat_macro_recall_6": beat_macro_recall_6,
+        "beats_shipped_recipe": beats,
+        "ships": ships,
+        "shipped_seed": shipped_fit(fits)["seed"] if ships else None,
+    }
+
+
 RULE = (
     "on the development people: macro recall over the six expressions besides fear (too few to rule); the "
     f"default is a 3D-CNN + ConvLSTM model if one is within {MAX_MACRO_GAP * 100:g} points of the best frame "

@@ -1,0 +1,85 @@
+"""Decide a release judged by several fits of one recipe (model card, release 10): the mean of its
+fits against the rule and against the shipped recipe's mean, written to RELEASE/decision.json.
+
+    python scripts/decide_recipe.py fits/release10
+
+RELEASE/release.json holds what was decided before any fit (the model, the seeds, the shipped
+recipe's mean macro recall to beat), RELEASE/seed-N/figures.json each fit's figures
+(`scripts/keep_fit.py`). The frame models are judged as shipped (`weights/selection.json`). It
+refuses to decide on any set of fits but the pre-registered seeds, and prints the card's table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from vfer.models.catalogue import SELECTION
+from vfer.training.photo_eval import decide_recipe
+
+CLASSES = ("neutral", "happy", "surprise", "sad", "anger", "disgust")
+
+
+def load_fits(release: Path, seeds: list[int]) -> list[dict[str, Any]]:
+    """Every pre-registered fit and no other: a missing, extra or misfiled seed is refused."""
+    found = sorted(int(p.parent.name.removeprefix("seed-")) for p in release.glob("seed-*/figures.json"))
+    if found != sorted(seeds):
+        raise SystemExit(f"{release}: fits of seeds {found}, but seeds {sorted(seeds)} were pre-registered")
+    fits = [json.loads((release / f"seed-{seed}" / "figures.json").read_text()) for seed in seeds]
+    for seed, fit in zip(seeds, fits, strict=True):
+        if fit["seed"] != seed:
+            raise SystemExit(f"{release}/seed-{seed}: its figures are of seed {fit['seed']}")
+    return fits
+
+
+def table(fits: list[dict[str, Any]], mean: dict[str, Any]) -> str:
+    """The card's table: one row a fit, then the mean (with the range of macro recall)."""
+    head = "| fit | kept epoch | tune macro | macro (6) | " + " | ".join(CLASSES) + " | ECE (temperature) |"
+    rows = [head, "|" + "---|" * (5 + len(CLASSES))]
+    for f in fits:
+        recall = " | ".join(f"{f['recall'][c]:.2f}" for c in CLASSES)
+        rows.append(
+            f"| seed {f['seed']} | {f['best_epoch']} | {f['tune_macro_recall']:.3f} | {f['macro_recall_6']:.3f} | "
+            f"{recall} | {f['ece']:.3f} ({f['temperature']:.3f}) |"
+        )
+    low, high = mean["macro_recall_6_range"]
+    recall = " | ".join(f"{mean['recall'][c]:.2f}" for c in CLASSES)
+    rows.append(f"| **mean** | | | **{mean['macro_recall_6']:.3f}** ({low:.3f}-{high:.3f}) | {recall} | |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("release", type=Path)
+    parser.add_argument("--selection", type=Path, default=SELECTION, help="the shipped frame models' figures")
+    args = parser.parse_args()
+    terms = json.loads((args.release / "release.json").read_text())
+    fits = load_fits(args.release, terms["seeds"])
+    shipped = json.loads(args.selection.read_text())["candidates"]
+    frame_models = {name: figures for name, figures in shipped.items() if figures["kind"] == "frame"}
+    decision = {
+        "model": terms["model"],
+        **decide_recipe(fits, frame_models, beat_macro_recall_6=terms["beat_macro_recall_6"]),
+    }
+    (args.release / "decision.json").write_text(json.dumps(decision, indent=2) + "\n")
+    print(table(fits, decision["recipe"]))
+    rule = decision["rule"]
+    print(
+        f"\nagainst {rule['compared_with']}: {rule['macro_recall_6_behind']:+.4f} behind in macro recall, "
+        f"losing over 10 points: {rule['classes_losing_over_10_points'] or 'none'}; rule passes: {rule['passes']}; "
+        f"mean above {terms['beat_macro_recall_6']}: {decision['beats_shipped_recipe']}"
+    )
+    if decision["ships"]:
+        print(
+            f"ships seed {decision['shipped_seed']}: copy {args.release}/seed-{decision['shipped_seed']}/"
+            f"{terms['model']}.pt and .json into vfer/models/weights, then run scripts/export_onnx.py and "
+            "train_default.py --stage select"
+        )
+    else:
+        print("not shipped: the shipped recipe stays")
+
+
+if __name__ == "__main__":
+    main()

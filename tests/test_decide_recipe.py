@@ -1,0 +1,61 @@
+"""scripts/decide_recipe.py decides a release on its pre-registered fits only, as the card's rule
+says, on the figures kept in fits/ (release 10's seeds 2 and 3 are real ones)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KEPT = ROOT / "fits" / "release10"
+
+
+def decide(release: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, ROOT / "scripts" / "decide_recipe.py", release],
+        capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+
+
+def release_of(release: Path, seeds: dict[int, dict[str, Any]]) -> Path:
+    """A release holding the given fits' figures under release 10's terms (seeds 2, 3 and 4)."""
+    release.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(KEPT / "release.json", release / "release.json")
+    for seed, figures in seeds.items():
+        (release / f"seed-{seed}").mkdir()
+        (release / f"seed-{seed}" / "figures.json").write_text(json.dumps(figures))
+    return release
+
+
+def kept(seed: int) -> dict[str, Any]:
+    path = KEPT / f"seed-{seed}" / "figures.json"
+    assert path.exists(), f"fits/release10 lost seed {seed}'s figures"
+    figures: dict[str, Any] = json.loads(path.read_text())
+    return figures
+
+
+def test_a_release_is_not_decided_before_its_third_fit_nor_on_a_misfiled_one(tmp_path: Path) -> None:
+    run = decide(release_of(tmp_path / "two", {2: kept(2), 3: kept(3)}))
+    assert run.returncode != 0 and "fits of seeds [2, 3], but seeds [2, 3, 4] were pre-registered" in run.stderr
+    run = decide(release_of(tmp_path / "misfiled", {2: kept(2), 3: kept(3), 4: kept(3)}))
+    assert run.returncode != 0 and "seed-4: its figures are of seed 3" in run.stderr
+
+
+def test_release_10s_two_kept_fits_and_a_third_like_them_do_not_ship(tmp_path: Path) -> None:
+    """Both kept fits lose sad by over 10 points: a third like seed 3 leaves the mean losing it too."""
+    fits = {2: kept(2), 3: kept(3), 4: kept(3) | {"seed": 4}}
+    release = release_of(tmp_path, fits)
+    run = decide(release)
+    assert run.returncode == 0, run.stderr
+    decision = json.loads((release / "decision.json").read_text())
+    assert decision["model"] == "c3d_convlstm_fer" and not decision["ships"]
+    assert not decision["beats_shipped_recipe"] and "sad" in decision["rule"]["classes_losing_over_10_points"]
+    mean = (fits[2]["macro_recall_6"] + 2 * fits[3]["macro_recall_6"]) / 3
+    assert decision["recipe"]["fits"] == 3 and decision["recipe"]["macro_recall_6"] == pytest.approx(mean)
+    assert "| seed 4 |" in run.stdout and "not shipped" in run.stdout
