@@ -1,12 +1,13 @@
 """Decide a release judged by several fits of one recipe (model card, release 10): the mean of its
 fits against the rule and against the shipped recipe's mean, written to RELEASE/decision.json.
 
-    python scripts/decide_recipe.py fits/release10
+    python scripts/decide_recipe.py fits/release10 [--plot fits/release10/tune_curves.png]
 
 RELEASE/release.json holds what was decided before any fit (the model, the seeds, the shipped
 recipe's mean macro recall to beat), RELEASE/seed-N/figures.json each fit's figures
 (`scripts/keep_fit.py`). The frame models are judged as shipped (`weights/selection.json`). It
 refuses to decide on any set of fits but the pre-registered seeds, and prints the card's table.
+`--plot` draws each fit's tune macro recall by epoch, the raw weights' beside the kept ones'.
 """
 
 from __future__ import annotations
@@ -50,10 +51,35 @@ def table(fits: list[dict[str, Any]], mean: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def plot_tune_curves(fits: list[dict[str, Any]], path: Path) -> None:
+    """What the tune people saw of each fit, epoch by epoch: the raw weights (thin), the kept average
+    where the report has it (thick), and the kept epoch (a dot)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
+    for colour, fit in zip(("#2e90fa", "#f79009", "#12b76a", "#7a5af8"), fits, strict=False):
+        raw = fit["raw_tune_macro_recall"]
+        epochs = range(1, len(raw) + 1)
+        ax.plot(epochs, raw, color=colour, linewidth=0.8, alpha=0.6, label=f"seed {fit['seed']}: raw weights")
+        if "tune_macro_recall_by_epoch" in fit:
+            ax.plot(epochs, fit["tune_macro_recall_by_epoch"], color=colour, linewidth=2, label="its average")
+        ax.plot([fit["best_epoch"]], [fit["tune_macro_recall"]], "o", color=colour)
+    ax.set(xlabel="epoch (2,048 clips)", ylabel="tune macro recall", title="Tune people, by epoch (dot: kept)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("release", type=Path)
     parser.add_argument("--selection", type=Path, default=SELECTION, help="the shipped frame models' figures")
+    parser.add_argument("--plot", type=Path, help="write the fits' tune curves to this PNG")
     args = parser.parse_args()
     terms = json.loads((args.release / "release.json").read_text())
     fits = load_fits(args.release, terms["seeds"])
@@ -65,6 +91,8 @@ def main() -> None:
     }
     (args.release / "decision.json").write_text(json.dumps(decision, indent=2) + "\n")
     print(table(fits, decision["recipe"]))
+    if args.plot:
+        plot_tune_curves(fits, args.plot)
     rule = decision["rule"]
     print(
         f"\nagainst {rule['compared_with']}: {rule['macro_recall_6_behind']:+.4f} behind in macro recall, "

@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 KEPT = ROOT / "fits" / "release10"
 
 
-def decide(release: Path) -> subprocess.CompletedProcess[str]:
+def decide(release: Path, *options: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, ROOT / "scripts" / "decide_recipe.py", release],
+        [sys.executable, ROOT / "scripts" / "decide_recipe.py", release, *options],
         capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(ROOT)},
     )  # fmt: skip
 
@@ -49,9 +49,10 @@ def test_a_release_is_not_decided_before_its_third_fit_nor_on_a_misfiled_one(tmp
 
 def test_release_10s_two_kept_fits_and_a_third_like_them_do_not_ship(tmp_path: Path) -> None:
     """Both kept fits lose sad by over 10 points: a third like seed 3 leaves the mean losing it too."""
-    fits = {2: kept(2), 3: kept(3), 4: kept(3) | {"seed": 4}}
-    release = release_of(tmp_path, fits)
-    run = decide(release)
+    curve = [0.5 + epoch / 100 for epoch in range(43)]  # seed 4's report has the average's curve too
+    fits = {2: kept(2), 3: kept(3), 4: kept(3) | {"seed": 4, "tune_macro_recall_by_epoch": curve}}
+    release = release_of(tmp_path / "release", fits)
+    run = decide(release, "--plot", tmp_path / "curves.png")
     assert run.returncode == 0, run.stderr
     decision = json.loads((release / "decision.json").read_text())
     assert decision["model"] == "c3d_convlstm_fer" and not decision["ships"]
@@ -59,3 +60,4 @@ def test_release_10s_two_kept_fits_and_a_third_like_them_do_not_ship(tmp_path: P
     mean = (fits[2]["macro_recall_6"] + 2 * fits[3]["macro_recall_6"]) / 3
     assert decision["recipe"]["fits"] == 3 and decision["recipe"]["macro_recall_6"] == pytest.approx(mean)
     assert "| seed 4 |" in run.stdout and "not shipped" in run.stdout
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
