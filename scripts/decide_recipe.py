@@ -65,7 +65,13 @@ def plot_tune_curves(fits: list[dict[str, Any]], path: Path) -> None:
         epochs = range(1, len(raw) + 1)
         ax.plot(epochs, raw, color=colour, linewidth=0.8, alpha=0.6, label=f"seed {fit['seed']}: raw weights")
         if "tune_macro_recall_by_epoch" in fit:
-            ax.plot(epochs, fit["tune_macro_recall_by_epoch"], color=colour, linewidth=2, label="its average")
+            ax.plot(
+                epochs,
+                fit["tune_macro_recall_by_epoch"],
+                color=colour,
+                linewidth=2,
+                label=f"seed {fit['seed']}: average (kept)",
+            )
         ax.plot([fit["best_epoch"]], [fit["tune_macro_recall"]], "o", color=colour)
     ax.set(xlabel="epoch (2,048 clips)", ylabel="tune macro recall", title="Tune people, by epoch (dot: kept)")
     ax.grid(alpha=0.3)
