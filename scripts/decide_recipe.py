@@ -60,7 +60,8 @@ def plot_tune_curves(fits: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
-    for colour, fit in zip(("#2e90fa", "#f79009", "#12b76a", "#7a5af8"), fits, strict=False):
+    for i, fit in enumerate(fits):
+        colour = f"C{i}"  # matplotlib's colour cycle: as many fits as a release has
         raw = fit["raw_tune_macro_recall"]
         epochs = range(1, len(raw) + 1)
         ax.plot(epochs, raw, color=colour, linewidth=0.8, alpha=0.6, label=f"seed {fit['seed']}: raw weights")
