@@ -5,7 +5,8 @@ fits against the rule and against the shipped recipe's mean, written to RELEASE/
 
 RELEASE/release.json holds what was decided before any fit (the model, the seeds, the shipped
 recipe's mean macro recall to beat), RELEASE/seed-N/figures.json each fit's figures
-(`scripts/keep_fit.py`). The frame models are judged as shipped (`weights/selection.json`). It
+(`scripts/keep_fit.py`). The frame models are judged as shipped (`weights/selection.json`), and
+their figures are recorded in the decision, so it can be rerun against them later. It
 refuses to decide on any set of fits but the pre-registered seeds, and prints the card's table.
 `--plot` draws each fit's tune macro recall by epoch, the raw weights' beside the kept ones'.
 """

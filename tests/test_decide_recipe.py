@@ -48,13 +48,18 @@ def test_a_release_is_not_decided_before_its_third_fit_nor_on_a_misfiled_one(tmp
 
 
 def test_release_10_is_decided_on_its_three_kept_fits_as_recorded(tmp_path: Path) -> None:
-    """The recorded decision follows from the kept figures: every fit loses sad, so does the mean."""
+    """The recorded decision follows from the kept figures and the frame models' figures it records
+    (those shipped when it was decided, whatever ships later): every fit loses sad, so does the mean."""
     fits = {seed: kept(seed) for seed in (2, 3, 4)}
     release = release_of(tmp_path / "release", fits)
-    run = decide(release, "--plot", tmp_path / "curves.png")
+    recorded = json.loads((KEPT / "decision.json").read_text())
+    assert set(recorded["frame_models"]) == {"mini_xception_fer2013", "faceapi_expression", "fer_ensemble"}
+    selection = tmp_path / "selection.json"
+    selection.write_text(json.dumps({"candidates": recorded["frame_models"]}))
+    run = decide(release, "--selection", selection, "--plot", tmp_path / "curves.png")
     assert run.returncode == 0, run.stderr
     decision = json.loads((release / "decision.json").read_text())
-    assert decision == json.loads((KEPT / "decision.json").read_text())
+    assert decision == recorded
     assert decision["model"] == "c3d_convlstm_fer" and not decision["ships"] and decision["shipped_seed"] is None
     assert not decision["beats_shipped_recipe"] and "sad" in decision["rule"]["classes_losing_over_10_points"]
     mean = sum(f["macro_recall_6"] for f in fits.values()) / 3

@@ -141,7 +141,8 @@ def decide_recipe(
     """A release judged by several fits of one recipe (release 10's item 3): it replaces the shipped
     recipe only if the mean of its fits passes the rule against the best frame model and its mean
     macro recall (six classes) is above the shipped recipe's mean; the fit it ships is the best on
-    the tune people. Everything the verdict rests on is returned, so the card can quote it."""
+    the tune people. Everything the verdict rests on is returned, the frame models' figures too,
+    so the card can quote it and the decision can be rerun after those models change."""
     candidates: dict[str, dict[str, Any]] = {name: dict(f) for name, f in frame_models.items()}
     candidates["recipe"] = {"kind": "video", "fits": list(fits)}
     rule_default = apply_rule(candidates, list(frame_models), ["recipe"])
@@ -155,6 +156,10 @@ def decide_recipe(
         "beats_shipped_recipe": beats,
         "ships": ships,
         "shipped_seed": shipped_fit(fits)["seed"] if ships else None,
+        "frame_models": {
+            name: {"kind": "frame", "macro_recall_6": f["macro_recall_6"], "recall": f["recall"]}
+            for name, f in frame_models.items()
+        },
     }
 
 
