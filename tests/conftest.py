@@ -34,7 +34,10 @@ def teacher(face_models: FaceModels) -> Predictor:
 
 # Left out of `make test-fast`: tests that start processes or servers, train, export to ONNX or
 # score whole photo sets. The fast tier is the rest: in-process units on real files, in seconds.
-_SLOW_PLACES = {"service", "deploy", "test_cli.py", "test_architecture.py", "test_training.py", "test_alignment.py"}
+_SLOW_PLACES = {
+    "service", "deploy", "test_cli.py", "test_architecture.py", "test_training.py", "test_alignment.py",
+    "test_keep_fit.py", "test_decide_recipe.py", "test_reproduces.py",  # the fit scripts, run as processes
+}  # fmt: skip
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
