@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--model", default="c3d_convlstm_fer")
     parser.add_argument("--shipped", type=Path, default=WEIGHTS_DIR, help="the shipped weights' folder")
     args = parser.parse_args()
-    fit = args.checkout / WEIGHTS_DIR.relative_to(WEIGHTS_DIR.parents[2]) / f"{args.model}.pt"
+    fit = args.checkout / "vfer" / "models" / "weights" / f"{args.model}.pt"  # as keep_fit.py reads a checkout
     if not fit.is_file():
         parser.error(f"{args.checkout} holds no fit ({fit}): run train_default.py --stage students there first")
     report = compare(fit, args.shipped / f"{args.model}.pt")
