@@ -2,6 +2,7 @@
 model card's rule (written before any figure).
 
     python scripts/train_default.py [--stage all|data|teachers|pack|students|select] [--epochs 20]
+        [--release 12]
 
 It writes the shipped weights in vfer/models/weights/ (checkpoints, ONNX graphs, the ensemble,
 selection.json). On the 2-core machine of the README: data 4 min, teachers 13 min, students
@@ -27,6 +28,8 @@ Stages, each cached in `build/train_default/` so a rerun resumes:
    weights were fitted there with the paper's 80 epochs at 1e-4 (`scripts/gpu_session.sh`) and
    shipped here with `--stage students --fitted DIR`; without `--fitted` the fit runs on the CPU
    with a smaller budget (`--epochs`, 2,048 clips an epoch at 5e-4).
+   Every checkpoint a run ships is stamped with `--release` (the model card's release that ships
+   it), `unreleased` without it.
 4. select: every model measured on the development people (`vfer.training.photo_eval`, ONNX as
    served), the rule applied, `selection.json` written.
 
@@ -110,6 +113,9 @@ LICENCES = {
 }
 STUDENTS = ("c3d_convlstm", "c3d_convlstm_fer")
 FRAME_MODELS = ("mini_xception_fer2013", "faceapi_expression", TEACHER)
+# What a fit's checkpoints say they are until the model card names them a release (`--release`):
+# a rerun of an old recipe is not that release.
+UNRELEASED = "unreleased"
 
 TEACHERS: dict[str, torch.nn.Module] = {}  # the fitted frame models, by name
 
@@ -293,8 +299,8 @@ def ship(model: torch.nn.Module, name: str, meta: CheckpointMeta) -> None:
     print(f"wrote {path} and its .json, .onnx")
 
 
-def fit_teachers(src: Sources, seed: int) -> dict[str, Any]:
-    """Stage 2: both frame models fitted, calibrated and shipped; the ensemble re-fitted."""
+def fit_teachers(src: Sources, seed: int, release: str) -> dict[str, Any]:
+    """Stage 2: both frame models fitted, calibrated and shipped as `release`; the ensemble re-fitted."""
     report: dict[str, Any] = {
         "mini_xception_fer2013": fit_mini_xception(src, seed),
         "faceapi_expression": fit_faceapi_head(src, seed),
@@ -309,7 +315,7 @@ def fit_teachers(src: Sources, seed: int) -> dict[str, Any]:
         old = read_meta(pretrained_path(name))
         meta = replace(
             old,
-            version="2.0",
+            version=release,
             provenance={
                 "licence": LICENCES[name],  # the ported weights' licence carries to their fine-tuned form
                 "start": old.provenance.get("start", old.provenance),
@@ -329,7 +335,7 @@ def fit_teachers(src: Sources, seed: int) -> dict[str, Any]:
     spec = EnsembleSpec(
         name=TEACHER,
         members=tuple(Member(name, shared) for name in TEACHERS),
-        version="2",
+        version=release,
         summary="FER2013 mini-Xception + face-api.js net, fine-tuned on real labels, calibrated, averaged",
         provenance={
             "calibration": f"each member's temperature folded in, then a shared {shared} for the average "
@@ -415,6 +421,7 @@ def ship_student(
     src: Sources,
     *,
     by_person: bool,
+    release: str,
 ) -> dict[str, Any]:
     """Stage 3's end for one video model: calibrated on the students' tune people's photos, each
     bucket of them at the epoch the other buckets would have kept (release 8, model card), and
@@ -437,7 +444,7 @@ def ship_student(
         model=name,
         # The checkpoint holds the FER2013 branch's weights: no need to load them twice.
         model_kwargs={"pretrained_fer": False} if name == "c3d_convlstm_fer" else {},
-        version="7.0",
+        version=release,
         provenance={
             "method": "real labels (photos, FER2013 crops) + the fer_ensemble's distributions (GRID windows), "
             f"{drawn}, every clip moved (vfer.training.motion); the epoch kept by the macro recall of the "
@@ -526,6 +533,11 @@ def main() -> None:
     parser.add_argument(
         "--ema-decay", type=float, help="video models: validate and keep an average of the weights over steps"
     )
+    parser.add_argument(
+        "--release",
+        default=UNRELEASED,
+        help=f"version stamped on every checkpoint this run ships (the model card's release; default {UNRELEASED})",
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes finding faces")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
@@ -538,7 +550,7 @@ def main() -> None:
     src = Sources(data, tuple(args.student_tune_buckets))
     by_person = not args.by_photo
     if args.stage in ("all", "teachers"):
-        report = fit_teachers(src, args.seed)
+        report = fit_teachers(src, args.seed, args.release)
         (BUILD / "teachers.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.stage in ("all", "pack", "students"):
         pack = student_pack(src, args.seed, args.fer_per_class, args.tune_fer_per_class, by_person=by_person)
@@ -559,7 +571,7 @@ def main() -> None:
             else:
                 model, report, epoch_tune_probs = fit_student(name, pack, recipe, device=torch.device("cpu"))
                 np.save(BUILD / f"{name}-tune.npy", epoch_tune_probs)  # as train_students.py keeps a GPU fit's
-            report = ship_student(name, model, report, epoch_tune_probs, src, by_person=by_person)
+            report = ship_student(name, model, report, epoch_tune_probs, src, by_person=by_person, release=args.release)
             (BUILD / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.stage in ("all", "select"):
         select(src)
