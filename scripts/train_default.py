@@ -68,6 +68,7 @@ from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.checkpoint import pretrained_path, read_meta
 from vfer.models.ensemble import EnsembleSpec, Member, save_ensemble
 from vfer.models.export import export_onnx
+from vfer.models.two_branch import FER_MAPS
 from vfer.pipeline import extract_faces
 from vfer.training.calibrate import (
     TEMPERATURES,
@@ -443,7 +444,7 @@ def ship_student(
     meta = CheckpointMeta(
         model=name,
         # The checkpoint holds the FER2013 branch's weights: no need to load them twice.
-        model_kwargs={"pretrained_fer": False} if name == "c3d_convlstm_fer" else {},
+        model_kwargs=({"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}) | report.get("model_kwargs", {}),
         version=release,
         provenance={
             "method": "real labels (photos, FER2013 crops) + the fer_ensemble's distributions (GRID windows), "
@@ -534,6 +535,13 @@ def main() -> None:
         "--ema-decay", type=float, help="video models: validate and keep an average of the weights over steps"
     )
     parser.add_argument(
+        "--fer-blocks",
+        type=int,
+        choices=FER_MAPS,
+        default=3,
+        help="c3d_convlstm_fer: mini-Xception blocks its FER2013 branch takes (4: the 4x4 maps, release 12)",
+    )
+    parser.add_argument(
         "--release",
         default=UNRELEASED,
         help=f"version stamped on every checkpoint this run ships (the model card's release; default {UNRELEASED})",
@@ -569,7 +577,9 @@ def main() -> None:
             if args.fitted:
                 model, report, epoch_tune_probs = fitted_elsewhere(name, args.fitted)
             else:
-                model, report, epoch_tune_probs = fit_student(name, pack, recipe, device=torch.device("cpu"))
+                built = {"fer_blocks": args.fer_blocks} if name == "c3d_convlstm_fer" and args.fer_blocks != 3 else {}
+                fit = replace(recipe, model_kwargs=built)
+                model, report, epoch_tune_probs = fit_student(name, pack, fit, device=torch.device("cpu"))
                 np.save(BUILD / f"{name}-tune.npy", epoch_tune_probs)  # as train_students.py keeps a GPU fit's
             report = ship_student(name, model, report, epoch_tune_probs, src, by_person=by_person, release=args.release)
             (BUILD / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
