@@ -405,7 +405,8 @@ def fitted_elsewhere(name: str, fitted: Path) -> tuple[torch.nn.Module, dict[str
         raise SystemExit(f"no {name}-*.json in {fitted}: run scripts/train_students.py first")
     reports = {path: json.loads(path.read_text()) for path in runs}
     best = max(reports, key=lambda path: reports[path]["tune_macro_recall"])
-    model = create_model(name, **({"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}))
+    built = {"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}
+    model = create_model(name, **built | reports[best].get("model_kwargs", {}))
     model.load_state_dict(torch.load(best.with_suffix(".pt"), map_location="cpu", weights_only=True))
     report = reports[best] | {"runs": {path.stem: reports[path]["tune_macro_recall"] for path in runs}}
     epochs = best.with_name(f"{best.stem}-tune.npy")

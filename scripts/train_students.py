@@ -22,6 +22,7 @@ import torch
 from vfer.models import model_entry
 from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.device import select_device
+from vfer.models.two_branch import FER_MAPS
 from vfer.training.students import StudentPack, StudentRecipe, fit_student
 
 
@@ -48,8 +49,18 @@ def main() -> None:
     )
     parser.add_argument("--budget-s", type=float, help="no epoch starts after this many seconds")
     parser.add_argument("--ema-decay", type=float, help="keep an average of the weights over steps (release 10)")
+    parser.add_argument(
+        "--fer-blocks",
+        type=int,
+        choices=FER_MAPS,
+        default=3,
+        help="c3d_convlstm_fer: mini-Xception blocks its FER2013 branch takes (4: release 12)",
+    )
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
+    deeper = args.fer_blocks != 3
+    if deeper and (args.model != "c3d_convlstm_fer" or args.start == "shipped"):
+        parser.error("--fer-blocks 4: c3d_convlstm_fer from scratch only (the shipped weights have 3 blocks)")
     torch.set_num_threads(args.threads)
     recipe = StudentRecipe(
         epochs=args.epochs,
@@ -59,6 +70,7 @@ def main() -> None:
         min_class_support=args.min_tune_support,
         max_seconds=args.budget_s,
         ema_decay=args.ema_decay,
+        model_kwargs={"fer_blocks": args.fer_blocks} if deeper else {},
     )
     start = None
     if args.start == "shipped":

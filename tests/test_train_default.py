@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from vfer.data.photos import person_bucket
 from vfer.models import CheckpointMeta, create_model
@@ -63,3 +65,16 @@ def test_a_fit_named_no_release_says_so(train_default: ModuleType, monkeypatch: 
     """Before `--release`, every fit shipped as "7.0", the version of release 7, whatever it was."""
     meta = shipped_meta(train_default, monkeypatch, release=train_default.UNRELEASED)
     assert meta.version == "unreleased"
+
+
+def test_a_deeper_branch_fitted_elsewhere_is_rebuilt_as_fitted(train_default: ModuleType, tmp_path: Path) -> None:
+    """A GPU run of `--fer-blocks 4` (train_students.py) ships with the branch it was fitted with."""
+    fitted = create_model("c3d_convlstm_fer", fer_blocks=4, pretrained_fer=False)
+    torch.save(fitted.state_dict(), tmp_path / "c3d_convlstm_fer-scratch.pt")
+    report = {"tune_macro_recall": 0.8, "model_kwargs": {"fer_blocks": 4}}
+    (tmp_path / "c3d_convlstm_fer-scratch.json").write_text(json.dumps(report))
+    np.save(tmp_path / "c3d_convlstm_fer-scratch-tune.npy", np.zeros((2, 3, 7), np.float32))
+    model, kept, _ = train_default.fitted_elsewhere("c3d_convlstm_fer", tmp_path)
+    assert len(model.fer_blocks) == 4 and kept["model_kwargs"] == {"fer_blocks": 4}
+    for name, tensor in fitted.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
