@@ -68,7 +68,7 @@ from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.checkpoint import pretrained_path, read_meta
 from vfer.models.ensemble import EnsembleSpec, Member, save_ensemble
 from vfer.models.export import export_onnx
-from vfer.models.two_branch import FER_MAPS
+from vfer.models.two_branch import FER_BLOCKS, FER_MAPS
 from vfer.pipeline import extract_faces
 from vfer.training.calibrate import (
     TEMPERATURES,
@@ -396,6 +396,12 @@ def student_pack(src: Sources, seed: int, fer_per_class: int, tune_fer: int, *, 
     return pack
 
 
+def built_as(name: str, report: dict[str, Any]) -> dict[str, Any]:
+    """The builder's arguments of a fitted video model: those it was fitted with (its report's
+    `model_kwargs`), and no second read of the FER2013 branch's weights, which its state dict holds."""
+    return ({"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}) | report.get("model_kwargs", {})
+
+
 def fitted_elsewhere(name: str, fitted: Path) -> tuple[torch.nn.Module, dict[str, Any], np.ndarray]:
     """The best of the runs of `name` that `scripts/train_students.py` wrote in `fitted` (by the
     tune people's macro recall: the starts are compared on the tune split, never on development),
@@ -405,8 +411,7 @@ def fitted_elsewhere(name: str, fitted: Path) -> tuple[torch.nn.Module, dict[str
         raise SystemExit(f"no {name}-*.json in {fitted}: run scripts/train_students.py first")
     reports = {path: json.loads(path.read_text()) for path in runs}
     best = max(reports, key=lambda path: reports[path]["tune_macro_recall"])
-    built = {"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}
-    model = create_model(name, **built | reports[best].get("model_kwargs", {}))
+    model = create_model(name, **built_as(name, reports[best]))
     model.load_state_dict(torch.load(best.with_suffix(".pt"), map_location="cpu", weights_only=True))
     report = reports[best] | {"runs": {path.stem: reports[path]["tune_macro_recall"] for path in runs}}
     epochs = best.with_name(f"{best.stem}-tune.npy")
@@ -444,8 +449,7 @@ def ship_student(
     drawn = "classes balanced, people alike within a class" if by_person else "classes balanced"
     meta = CheckpointMeta(
         model=name,
-        # The checkpoint holds the FER2013 branch's weights: no need to load them twice.
-        model_kwargs=({"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}) | report.get("model_kwargs", {}),
+        model_kwargs=built_as(name, report),
         version=release,
         provenance={
             "method": "real labels (photos, FER2013 crops) + the fer_ensemble's distributions (GRID windows), "
@@ -539,7 +543,7 @@ def main() -> None:
         "--fer-blocks",
         type=int,
         choices=FER_MAPS,
-        default=3,
+        default=FER_BLOCKS,
         help="c3d_convlstm_fer: mini-Xception blocks its FER2013 branch takes (4: the 4x4 maps, release 12)",
     )
     parser.add_argument(
@@ -578,8 +582,8 @@ def main() -> None:
             if args.fitted:
                 model, report, epoch_tune_probs = fitted_elsewhere(name, args.fitted)
             else:
-                built = {"fer_blocks": args.fer_blocks} if name == "c3d_convlstm_fer" and args.fer_blocks != 3 else {}
-                fit = replace(recipe, model_kwargs=built)
+                deeper = name == "c3d_convlstm_fer" and args.fer_blocks != FER_BLOCKS
+                fit = replace(recipe, model_kwargs={"fer_blocks": args.fer_blocks} if deeper else {})
                 model, report, epoch_tune_probs = fit_student(name, pack, fit, device=torch.device("cpu"))
                 np.save(BUILD / f"{name}-tune.npy", epoch_tune_probs)  # as train_students.py keeps a GPU fit's
             report = ship_student(name, model, report, epoch_tune_probs, src, by_person=by_person, release=args.release)

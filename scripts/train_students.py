@@ -22,7 +22,7 @@ import torch
 from vfer.models import model_entry
 from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.device import select_device
-from vfer.models.two_branch import FER_MAPS
+from vfer.models.two_branch import FER_BLOCKS, FER_MAPS
 from vfer.training.students import StudentPack, StudentRecipe, fit_student
 
 
@@ -53,12 +53,12 @@ def main() -> None:
         "--fer-blocks",
         type=int,
         choices=FER_MAPS,
-        default=3,
+        default=FER_BLOCKS,
         help="c3d_convlstm_fer: mini-Xception blocks its FER2013 branch takes (4: release 12)",
     )
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    deeper = args.fer_blocks != 3
+    deeper = args.fer_blocks != FER_BLOCKS
     if deeper and (args.model != "c3d_convlstm_fer" or args.start == "shipped"):
         parser.error("--fer-blocks 4: c3d_convlstm_fer from scratch only (the shipped weights have 3 blocks)")
     torch.set_num_threads(args.threads)

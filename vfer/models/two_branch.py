@@ -27,6 +27,7 @@ from vfer.models.registry import register_model
 
 # Blocks of the mini-Xception a branch may take -> the maps they give a 64x64 face: (channels, side).
 FER_MAPS = {3: (64, 8), 4: (128, 4)}
+FER_BLOCKS = 3  # the paper's model as shipped (release 7)
 
 
 class TwoBranch(nn.Module):
@@ -37,7 +38,7 @@ class TwoBranch(nn.Module):
         freeze_fer: bool = True,
         pretrained_fer: bool = True,
         dropout: float = 0.5,
-        fer_blocks: int = 3,
+        fer_blocks: int = FER_BLOCKS,
     ) -> None:
         super().__init__()
         assert fer_blocks in FER_MAPS, f"fer_blocks must be one of {tuple(FER_MAPS)}, got {fer_blocks}"
