@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import redis
 
 from tests.service.helpers import Worker, free_ports, service_env, service_ready, wait_until
@@ -85,3 +86,20 @@ def running_embedded(**settings: str) -> Iterator[Running]:
         env = service_env(None, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", **settings)
         with _serving(env, [], Path(tmp)) as running:
             yield running
+
+
+def upload_all(http: str, clip: bytes, count: int) -> list[str]:
+    """`count` uploads of `clip` sent at once, not waited for: their status URLs."""
+    urls = []
+    with httpx.Client(base_url=http, timeout=60) as client:
+        for i in range(count):
+            response = client.post("/predict?wait=0", files={"file": (f"clip{i}.mp4", clip)})
+            assert response.status_code == 202, response.text
+            urls.append(response.json()["status_url"])
+    return urls
+
+
+def wait_all_done(http: str, urls: Sequence[str]) -> None:
+    with httpx.Client(base_url=http, timeout=60) as client:
+        for url in urls:
+            wait_until(lambda url=url: client.get(url).json()["status"] == "done", 600, f"{url} to be done")  # type: ignore[misc]

@@ -25,19 +25,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 from celery import Celery
 from celery.result import AsyncResult
 
 from benchmarks.clips import SINGLE_FACE, make_long_clip
 from benchmarks.live_stream import jpeg_frames, measure, percentile
 from benchmarks.machine import describe
-from benchmarks.servers import WorkerSpec, running_service
+from benchmarks.servers import WorkerSpec, running_service, upload_all, wait_all_done
 from tests.service.helpers import Worker, service_env, wait_until
 from vfer.config import PipelineConfig
 from vfer.deadline import Deadline
 from vfer.inference import model_crops
 from vfer.jobs.settings import load_settings
+from vfer.jobs.tasks import VIDEO_PRIORITY
 from vfer.layout import faces_to_dict
 from vfer.models import DEFAULT_MODEL
 from vfer.pipeline import FaceClips, FaceWindow, extract_faces
@@ -67,14 +67,7 @@ SETUPS: dict[str, tuple[list[WorkerSpec], dict[str, str]]] = {
 def throughput(http: str, clip: bytes, count: int) -> float:
     """Clips per second: `count` uploads at once, until the last result."""
     started = time.perf_counter()
-    urls = []
-    with httpx.Client(base_url=http, timeout=60) as client:
-        for i in range(count):
-            response = client.post("/predict?wait=0", files={"file": (f"clip{i}.mp4", clip)})
-            assert response.status_code == 202, response.text
-            urls.append(response.json()["status_url"])
-        for url in urls:
-            wait_until(lambda url=url: client.get(url).json()["status"] == "done", 600, f"{url} to be done")  # type: ignore[misc]
+    wait_all_done(http, upload_all(http, clip, count))
     return count / (time.perf_counter() - started)
 
 
@@ -109,7 +102,9 @@ def queue_job(app: Celery, store: WindowStore, job_id: str) -> WindowSender:
     """Start a job the way a faces worker does; `send(sender, window)` queues each of its windows,
     then `finish_job(sender, sent)` its layout and end."""
     store.begin(job_id)
-    return WindowSender(app, store, job_id, DEFAULT_MODEL, model_crops(DEFAULT_MODEL), Deadline())
+    return WindowSender(
+        app, store, job_id, DEFAULT_MODEL, model_crops(DEFAULT_MODEL), Deadline(), priority=VIDEO_PRIORITY
+    )
 
 
 def send(sender: WindowSender, source: FaceWindow) -> FaceWindow:

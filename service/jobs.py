@@ -25,7 +25,7 @@ from service.settings import Settings
 from vfer.errors import JobCancelledError
 from vfer.jobs.backlog import inference_backlog
 from vfer.jobs.blobs import PREVIEW_SUFFIX, BlobStore
-from vfer.jobs.tasks import PROGRESS, cancel_flag
+from vfer.jobs.tasks import PROGRESS, cancel_flag, priority_of
 from vfer.jobs.tracing import JOB_ID, span, tag_job
 
 if TYPE_CHECKING:
@@ -122,9 +122,14 @@ class JobClient:
                 self.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
                 if self.ledger is not None:
                     self.ledger.record(job_id, task, args)
-                self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue)
+                self.send(task, job_id, args)
             except _BROKER_ERRORS as exc:
                 raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
+
+    def send(self, task: str, job_id: str, args: list[Any]) -> None:
+        """The job's message onto the job queue at its task's priority: a live-stream window is
+        served before uploaded videos that wait (`vfer.jobs.tasks.priority_of`)."""
+        self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue, priority=priority_of(task))
 
     def status(self, job_id: str) -> JobStatus:
         try:

@@ -171,7 +171,7 @@ class Reaper:
     def _send_again(self, job_id: str, entry: Entry) -> None:
         log.warning("job %s: its message was lost; sending it again (send %d)", job_id, entry.sends + 1)
         self.jobs.app.backend.store_result(job_id, {"submitted_at": time.time()}, QUEUED)
-        self.jobs.app.send_task(entry.task, args=entry.args, task_id=job_id, queue=self.ledger.queue)
+        self.jobs.send(entry.task, job_id, entry.args)
         self.ledger.look_again(job_id, self.ledger.check_s, suspect=False, sent=True)
 
     def _end_lost(self, job_id: str, entry: Entry) -> None:

@@ -19,7 +19,7 @@ from celery import Celery
 
 from vfer.config import CropSpec
 from vfer.jobs.backlog import inference_backlog
-from vfer.jobs.tasks import CLASSIFY_TASK, Outcome, cancel_flag, succeeded
+from vfer.jobs.tasks import CLASSIFY_TASK, LIVE_PRIORITY, VIDEO_PRIORITY, Outcome, cancel_flag, succeeded
 from vfer.jobs.tracing import JOB_ID, record_steps, span
 from vfer.result import FacePrediction
 from worker.deliveries import KOMBU_BLIPS, ride_out
@@ -54,13 +54,21 @@ def wait_for_room(app: Celery, deadline: Deadline) -> None:
 
 class WindowSender:
     """The face pipeline's window sink: once the inference backlog has room, stores each window's
-    crops, then queues its number."""
+    crops, then queues its number at its job's priority (a live window's go before a video's)."""
 
     def __init__(
-        self, app: Celery, store: WindowStore, job_id: str, model: str, crops: Sequence[CropSpec], deadline: Deadline
+        self,
+        app: Celery,
+        store: WindowStore,
+        job_id: str,
+        model: str,
+        crops: Sequence[CropSpec],
+        deadline: Deadline,
+        *,
+        priority: int,
     ) -> None:
         self.app, self.store, self.job_id, self.model, self.crops = app, store, job_id, model, tuple(crops)
-        self.deadline = deadline
+        self.deadline, self.priority = deadline, priority
         self.numbers: dict[int, int] = {}  # id(window) -> its number
 
     def __call__(self, window: FaceWindow) -> None:
@@ -82,7 +90,9 @@ class WindowSender:
         queue = self.app.vfer_settings.inference_queue
         # A message sent twice (its first send's answer lost in a failover) finds its window classified.
         ride_out(
-            lambda: self.app.send_task(CLASSIFY_TASK, args=[self.job_id, number, self.model], queue=queue),
+            lambda: self.app.send_task(
+                CLASSIFY_TASK, args=[self.job_id, number, self.model], queue=queue, priority=self.priority
+            ),
             errors=KOMBU_BLIPS,
         )
 
@@ -103,7 +113,7 @@ def queue_video(
 
     store = WindowStore.of(app)
     store.begin(job_id)
-    sender = WindowSender(app, store, job_id, model, config.crops, deadline)
+    sender = WindowSender(app, store, job_id, model, config.crops, deadline, priority=VIDEO_PRIORITY)
     started = time.time_ns()
     try:
         extraction = extract(sender)
@@ -135,7 +145,7 @@ def queue_window(
 
     store = WindowStore.of(app)
     store.begin(job_id)
-    sender = WindowSender(app, store, job_id, model, crops, deadline)
+    sender = WindowSender(app, store, job_id, model, crops, deadline, priority=LIVE_PRIORITY)
     for window in (w for face in faces for w in face.windows):
         sender(window)
     sender.end({"kind": "window", "faces": faces_to_dict(faces, sender.numbers), "tracks": tracks})

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from kombu.transport.redis import Channel as RedisChannel
+
+from vfer.jobs.backlog import queue_lists
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
@@ -66,6 +69,16 @@ def service_ready(url: str) -> bool:
     except httpx.HTTPError:
         return False
     return response.status_code == 200 and bool(response.json()["workers"])
+
+
+def waiting(client: redis.Redis, queue: str) -> int:
+    """Messages waiting on `queue`: in every priority's list (uploaded videos wait one step back)."""
+    return sum(int(client.llen(key)) for key in queue_lists(RedisChannel, queue))
+
+
+def lose_waiting(client: redis.Redis, queue: str) -> None:
+    """Delete every message waiting on `queue`, as a lost message is gone."""
+    client.delete(*queue_lists(RedisChannel, queue))
 
 
 def redis_alive(port: int) -> bool:

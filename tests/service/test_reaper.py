@@ -17,7 +17,15 @@ from service.app import create_app
 from service.reaper import CONFIRM_S, SEND_LIMIT
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import Publications, Worker, gateway_metric, service_env, wait_until
+from tests.service.helpers import (
+    Publications,
+    Worker,
+    gateway_metric,
+    lose_waiting,
+    service_env,
+    wait_until,
+    waiting,
+)
 from tests.service.test_split import Split
 
 CLIP = VIDEO / "single_face.mp4"
@@ -46,9 +54,9 @@ def test_a_lost_message_is_sent_again_and_its_job_ends_once(
         with TestClient(create_app(settings)) as client:  # no worker yet: the job waits in the queue
             job = client.post("/predict?wait=0", content=CLIP.read_bytes()).json()
             time.sleep(3 * CONFIRM_S)  # many looks at a waiting job
-            assert broker.llen(queue) == 1, "a message the broker holds is never sent twice"
+            assert waiting(broker, queue) == 1, "a message the broker holds is never sent twice"
             assert gateway_metric(client, "vfer_jobs_sent_again_total") == 0
-            broker.delete(queue)  # the message is lost
+            lose_waiting(broker, queue)  # the message is lost
             worker = Worker(service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue), tmp_path / "worker.log")
             wait_until(lambda: _status(client, job)["status"] == "done", 90, "the job sent again to finish")
             assert gateway_metric(client, "vfer_jobs_sent_again_total") == 1
@@ -68,7 +76,7 @@ def test_a_job_lost_at_every_send_ends_job_lost(broker_url: str, tmp_path: Path)
 
     def lose_every_message() -> None:
         while not losing.wait(0.2):
-            broker.delete(queue)
+            lose_waiting(broker, queue)
 
     loser = threading.Thread(target=lose_every_message, daemon=True)
     with TestClient(create_app(settings)) as client:
@@ -105,10 +113,10 @@ def test_a_lost_window_message_sends_its_split_job_again(
 
             def all_queued() -> bool:
                 total = split.redis.hget(f"vfer-split-{job['job_id']}-job", "total")
-                return total is not None and split.redis.llen(split.inference_queue) == int(total) + 1
+                return total is not None and waiting(split.redis, split.inference_queue) == int(total) + 1
 
             wait_until(all_queued, 60, "the faces worker to queue every window")
-            split.redis.delete(split.inference_queue)  # the windows' messages are lost
+            lose_waiting(split.redis, split.inference_queue)  # the windows' messages are lost
             inference = split.worker("inference", "inference.log")
             wait_until(lambda: _status(client, job)["status"] == "done", 120, "the job sent again to finish")
             assert gateway_metric(client, "vfer_jobs_sent_again_total") == 1

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from service.queue import create_celery
 from service.rpc.client import Client, encoded_frames, stream_requests
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import GrpcServer, Publications, Worker, free_port, service_env, wait_until
+from tests.service.helpers import GrpcServer, Publications, Worker, free_port, service_env, wait_until, waiting
 from vfer.config import PipelineConfig
 from vfer.jobs.options import VideoJob
 from vfer.jobs.settings import load_settings
@@ -217,7 +218,7 @@ def test_a_killed_inference_worker_leaves_its_windows_to_another(
                 and not acknowledged. Killing a worker while it takes a message would lose that one:
                 Redis' transport pops a message, then records it as unacknowledged."""
                 total = split.redis.hget(f"vfer-split-{job['job_id']}-job", "total")
-                if total is None or split.redis.llen(split.inference_queue):
+                if total is None or waiting(split.redis, split.inference_queue):
                     return False
                 mine = [v for v in split.redis.hvals("unacked") if job["job_id"].encode() in v and b"classify" in v]
                 return len(mine) == int(total) + 1
@@ -388,3 +389,55 @@ def test_the_inference_backlog_counts_only_the_inference_queues_taken_messages(b
     finally:
         redis.Redis.from_url(broker_url).delete(jobs, inference)
         app.close()
+
+
+def test_a_live_windows_faces_are_classified_before_a_waiting_videos(broker_url: str, tmp_path: Path) -> None:
+    """The inference queue serves a live-stream window's faces before the windows of an uploaded
+    video queued ahead of them. Before: one first-in-first-out list, so the stream's first window
+    waited for the whole video to be classified."""
+    split = Split(broker_url, tmp_path)
+    settings = split.settings.model_copy(update={"stream_stall_s": 300})
+    celery = create_celery(settings)
+    video_state_at_first_window: list[str] = []
+    errors: list[BaseException] = []
+
+    def live_stream(target: str) -> None:
+        try:
+            with Client(target) as rpc:
+                for _ in rpc.stream(stream_requests(encoded_frames(CLIPS[0])), timeout=300):  # type: ignore[arg-type]
+                    if not video_state_at_first_window:
+                        video_state_at_first_window.append(AsyncResult(video["job_id"], app=celery).state)
+        except BaseException as exc:  # the assertion below says what went wrong
+            errors.append(exc)
+
+    faces = split.worker("jobs", "faces.log")
+    inference: Worker | None = None
+    server: GrpcServer | None = None
+    try:
+        split.wait_for_workers(1)
+        with TestClient(create_app(settings)) as client:  # no inference worker yet: windows wait
+            video = client.post("/predict?wait=0", content=CLIPS[0].read_bytes()).json()
+
+            def video_queued() -> bool:
+                total = split.redis.hget(f"vfer-split-{video['job_id']}-job", "total")
+                return total is not None and waiting(split.redis, split.inference_queue) == int(total) + 1
+
+            wait_until(video_queued, 60, "the faces worker to queue every window of the video")
+            queued = waiting(split.redis, split.inference_queue)
+            server = GrpcServer(settings)
+            streamer = threading.Thread(target=live_stream, args=(server.target,))
+            streamer.start()
+            wait_until(lambda: waiting(split.redis, split.inference_queue) > queued, 60, "the live window's faces")
+            inference = split.worker("inference", "inference.log", VFER_INFERENCE_MAX_BATCH="1")
+            streamer.join(timeout=300)
+            assert not errors, f"the stream failed: {errors[0]!r}"
+            assert video_state_at_first_window and video_state_at_first_window[0] != "SUCCESS", (
+                "the live window's faces waited for the video's windows queued before them"
+            )
+            wait_until(lambda: _done(client, video), 120, "the video to be served after the stream")
+    finally:
+        if server is not None:
+            server.stop()
+        for worker in (faces, inference):
+            if worker is not None:
+                worker.stop()

@@ -12,8 +12,19 @@ PREDICT_TASK = "vfer.predict"  # one uploaded video (VideoJob)
 PREDICT_WINDOW_TASK = "vfer.predict_window"  # one live-stream window (WindowJob)
 CLASSIFY_TASK = "vfer.classify_window"  # split topology: one window of a job, for an inference worker
 
+# Message priorities, as kombu's Redis transport reads them: a queue's lowest number is served
+# first (steps 0, 3, 6, 9; no priority is 0). A live camera's window cannot wait behind uploaded
+# videos (its stream stalls), so a video's job and its split-topology windows go one step back.
+LIVE_PRIORITY = 0
+VIDEO_PRIORITY = 3
+
 Outcome = dict[str, Any]
 PROGRESS = "PROGRESS"  # a running job's state while it reports {"done_s", "duration_s"}
+
+
+def priority_of(task: str) -> int:
+    """The priority a job's message is sent with: an uploaded video waits for live windows."""
+    return VIDEO_PRIORITY if task == PREDICT_TASK else LIVE_PRIORITY
 
 
 def cancel_flag(job_id: str) -> str:
