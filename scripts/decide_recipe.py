@@ -54,7 +54,7 @@ def table(fits: list[dict[str, Any]], mean: dict[str, Any]) -> str:
 
 def plot_tune_curves(fits: list[dict[str, Any]], path: Path) -> None:
     """What the tune people saw of each fit, epoch by epoch: the raw weights (thin), the kept average
-    where the report has it (thick), and the kept epoch (a dot)."""
+    where the report has it (thick), and the kept epoch (a dot); a fit without an average, one curve."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,17 +63,16 @@ def plot_tune_curves(fits: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
     for i, fit in enumerate(fits):
         colour = f"C{i}"  # matplotlib's colour cycle: as many fits as a release has
-        raw = fit["raw_tune_macro_recall"]
-        epochs = range(1, len(raw) + 1)
-        ax.plot(epochs, raw, color=colour, linewidth=0.8, alpha=0.6, label=f"seed {fit['seed']}: raw weights")
-        if "tune_macro_recall_by_epoch" in fit:
-            ax.plot(
-                epochs,
-                fit["tune_macro_recall_by_epoch"],
-                color=colour,
-                linewidth=2,
-                label=f"seed {fit['seed']}: average (kept)",
-            )
+        if not fit.get("ema_decay"):  # no average: the kept weights are the raw ones, one curve
+            kept = fit["tune_macro_recall_by_epoch"]
+            ax.plot(range(1, len(kept) + 1), kept, color=colour, linewidth=1.5, label=f"seed {fit['seed']}")
+        else:
+            raw = fit["raw_tune_macro_recall"]
+            epochs = range(1, len(raw) + 1)
+            ax.plot(epochs, raw, color=colour, linewidth=0.8, alpha=0.6, label=f"seed {fit['seed']}: raw weights")
+            if "tune_macro_recall_by_epoch" in fit:
+                average = fit["tune_macro_recall_by_epoch"]
+                ax.plot(epochs, average, color=colour, linewidth=2, label=f"seed {fit['seed']}: average (kept)")
         ax.plot([fit["best_epoch"]], [fit["tune_macro_recall"]], "o", color=colour)
     ax.set(xlabel="epoch (2,048 clips)", ylabel="tune macro recall", title="Tune people, by epoch (dot: kept)")
     ax.grid(alpha=0.3)

@@ -66,3 +66,20 @@ def test_release_10_is_decided_on_its_three_kept_fits_as_recorded(tmp_path: Path
     assert decision["recipe"]["fits"] == 3 and decision["recipe"]["macro_recall_6"] == pytest.approx(mean)
     assert "| seed 4 | 20 |" in run.stdout and "not shipped" in run.stdout
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", sorted(p.parent.name for p in (ROOT / "fits").glob("release*/decision.json")))
+def test_every_recorded_decision_follows_from_its_kept_fits(name: str, tmp_path: Path) -> None:
+    """Rerun on each release's kept figures and the frame models' figures it recorded, the script
+    gives the recorded decision (no verdict in fits/ was written by hand or drifted since) and
+    draws the tune curves (before: a release without a weight average, 12, failed to plot)."""
+    kept_release = ROOT / "fits" / name
+    release = tmp_path / name
+    shutil.copytree(kept_release, release, ignore=shutil.ignore_patterns("decision.json", "*.pt", "*.png"))
+    recorded = json.loads((kept_release / "decision.json").read_text())
+    selection = tmp_path / "selection.json"
+    selection.write_text(json.dumps({"candidates": recorded["frame_models"]}))
+    run = decide(release, "--selection", selection, "--plot", tmp_path / "curves.png")
+    assert run.returncode == 0, run.stderr
+    assert json.loads((release / "decision.json").read_text()) == recorded
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
