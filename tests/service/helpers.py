@@ -81,6 +81,34 @@ def lose_waiting(client: redis.Redis, queue: str) -> None:
     client.delete(*queue_lists(RedisChannel, queue))
 
 
+class FirstWindowWatch:
+    """A gRPC stream of `clip` in a thread; `look()` runs the moment its first window arrives, and
+    `result()` gives what it saw once the stream has ended (or says why the stream failed)."""
+
+    def __init__(self, target: str, clip: Path, look: Callable[[], Any]) -> None:
+        self.seen: list[Any] = []
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._stream, args=(target, clip, look))
+        self.thread.start()
+
+    def _stream(self, target: str, clip: Path, look: Callable[[], Any]) -> None:
+        from service.rpc.client import Client, encoded_frames, stream_requests
+
+        try:
+            with Client(target) as rpc:
+                for _ in rpc.stream(stream_requests(encoded_frames(clip)), timeout=300):  # type: ignore[arg-type]
+                    if not self.seen:
+                        self.seen.append(look())
+        except BaseException as exc:  # result() says what went wrong
+            self.errors.append(exc)
+
+    def result(self, timeout: float = 300) -> Any:
+        self.thread.join(timeout=timeout)
+        assert not self.errors, f"the stream failed: {self.errors[0]!r}"
+        assert self.seen, "the stream gave no window"
+        return self.seen[0]
+
+
 def redis_alive(port: int) -> bool:
     try:
         return bool(redis.Redis(host=REDIS_HOST, port=port, socket_connect_timeout=0.5).ping())

@@ -3,7 +3,6 @@ the real gRPC server: a camera cannot wait for a queue of uploads (its stream wo
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 
@@ -13,10 +12,9 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.queue import create_celery
-from service.rpc.client import Client, encoded_frames, stream_requests
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import GrpcServer, Worker, service_env, wait_until, waiting
+from tests.service.helpers import FirstWindowWatch, GrpcServer, Worker, service_env, wait_until, waiting
 
 CLIP = VIDEO / "single_face.mp4"
 UPLOADS = 4
@@ -27,33 +25,20 @@ def test_a_live_window_is_served_before_the_uploads_waiting_ahead_of_it(broker_u
     queue = f"priority-{uuid.uuid4().hex[:8]}"
     settings = Settings(broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=queue, stream_stall_s=300)
     celery = create_celery(settings)
-    done_at_first_window: list[int] = []
-    errors: list[BaseException] = []
     worker: Worker | None = None
     server: GrpcServer | None = None
-
-    def live_stream(target: str) -> None:
-        try:
-            with Client(target) as rpc:
-                for _ in rpc.stream(stream_requests(encoded_frames(CLIP)), timeout=300):
-                    if not done_at_first_window:
-                        states = [AsyncResult(job["job_id"], app=celery).state for job in uploads]
-                        done_at_first_window.append(states.count("SUCCESS"))
-        except BaseException as exc:  # the assertion below says what went wrong
-            errors.append(exc)
-
     try:
         with TestClient(create_app(settings)) as client:  # no worker yet: everything waits in Redis
             uploads = [client.post("/predict?wait=0", content=CLIP.read_bytes()).json() for _ in range(UPLOADS)]
             server = GrpcServer(settings)
-            streamer = threading.Thread(target=live_stream, args=(server.target,))
-            streamer.start()
+            watch = FirstWindowWatch(
+                server.target, CLIP, lambda: [AsyncResult(job["job_id"], app=celery).state for job in uploads]
+            )
             broker = redis.Redis.from_url(broker_url)
             wait_until(lambda: waiting(broker, queue) == UPLOADS + 1, 60, "the stream's first window to wait too")
             worker = Worker(service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue), tmp_path / "worker.log")
-            streamer.join(timeout=300)
-            assert not errors, f"the stream failed: {errors[0]!r}"
-            assert done_at_first_window == [0], "the live window waited for uploads queued before it"
+            states = watch.result()
+            assert states.count("SUCCESS") == 0, "the live window waited for uploads queued before it"
             for job in uploads:  # and the uploads are served after it, none lost
                 wait_until(lambda job=job: client.get(job["status_url"]).json()["status"] == "done", 120, "uploads")
     finally:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,7 +27,16 @@ from service.queue import create_celery
 from service.rpc.client import Client, encoded_frames, stream_requests
 from service.settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import GrpcServer, Publications, Worker, free_port, service_env, wait_until, waiting
+from tests.service.helpers import (
+    FirstWindowWatch,
+    GrpcServer,
+    Publications,
+    Worker,
+    free_port,
+    service_env,
+    wait_until,
+    waiting,
+)
 from vfer.config import PipelineConfig
 from vfer.jobs.options import VideoJob
 from vfer.jobs.settings import load_settings
@@ -398,18 +406,6 @@ def test_a_live_windows_faces_are_classified_before_a_waiting_videos(broker_url:
     split = Split(broker_url, tmp_path)
     settings = split.settings.model_copy(update={"stream_stall_s": 300})
     celery = create_celery(settings)
-    video_state_at_first_window: list[str] = []
-    errors: list[BaseException] = []
-
-    def live_stream(target: str) -> None:
-        try:
-            with Client(target) as rpc:
-                for _ in rpc.stream(stream_requests(encoded_frames(CLIPS[0])), timeout=300):  # type: ignore[arg-type]
-                    if not video_state_at_first_window:
-                        video_state_at_first_window.append(AsyncResult(video["job_id"], app=celery).state)
-        except BaseException as exc:  # the assertion below says what went wrong
-            errors.append(exc)
-
     faces = split.worker("jobs", "faces.log")
     inference: Worker | None = None
     server: GrpcServer | None = None
@@ -425,13 +421,10 @@ def test_a_live_windows_faces_are_classified_before_a_waiting_videos(broker_url:
             wait_until(video_queued, 60, "the faces worker to queue every window of the video")
             queued = waiting(split.redis, split.inference_queue)
             server = GrpcServer(settings)
-            streamer = threading.Thread(target=live_stream, args=(server.target,))
-            streamer.start()
+            watch = FirstWindowWatch(server.target, CLIPS[0], lambda: AsyncResult(video["job_id"], app=celery).state)
             wait_until(lambda: waiting(split.redis, split.inference_queue) > queued, 60, "the live window's faces")
             inference = split.worker("inference", "inference.log", VFER_INFERENCE_MAX_BATCH="1")
-            streamer.join(timeout=300)
-            assert not errors, f"the stream failed: {errors[0]!r}"
-            assert video_state_at_first_window and video_state_at_first_window[0] != "SUCCESS", (
+            assert watch.result() != "SUCCESS", (
                 "the live window's faces waited for the video's windows queued before them"
             )
             wait_until(lambda: _done(client, video), 120, "the video to be served after the stream")
