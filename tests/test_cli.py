@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -238,20 +239,31 @@ def test_evaluate_a_labelled_photo_folder(data: Path, tmp_path: Path) -> None:
     assert human.returncode == 0 and "macro recall" in human.stdout and "ECE" in human.stdout
 
 
-def test_evaluate_face_crops_without_detection(data: Path, tmp_path: Path) -> None:
-    """FER2013's 48-px crops are too small for the detector as they are: --crops takes each as the face."""
+def test_evaluate_face_crops_without_detection_against_the_annotators_votes(data: Path, tmp_path: Path) -> None:
+    """FER+'s 48-px crops are too small for the detector as they are: --crops takes each as the
+    face; their vote columns add how far the model's distributions are from the ten annotators'."""
+    source = data / "faces" / "ferplus" / "valid"
+    with (source / "labels.csv").open(newline="") as listing:
+        rows = list(csv.DictReader(listing))
+    header = list(rows[0])
+    kept = [row for label in LABELS for row in [r for r in rows if r["label"] == label][:2]]
+    kept.append(next(r for r in rows if not r["label"]))  # no majority: left out of every figure
     folder = tmp_path / "crops"
     folder.mkdir()
-    rows = []
-    for label in LABELS:
-        for photo in sorted((data / "faces" / "fer2013" / "val" / label).glob("*.jpg"))[:2]:
-            (folder / photo.name).write_bytes(photo.read_bytes())
-            rows.append(f"{photo.name},{label}")
-    (folder / "labels.csv").write_text("file,label\n" + "\n".join(rows) + "\n")
-    run = vfer("evaluate", folder, "--crops", "--json", "--model", "faceapi_expression")
+    for row in kept:
+        (folder / row["file"]).write_bytes((source / row["file"]).read_bytes())
+    with (folder / "labels.csv").open("w", newline="") as listing:
+        writer = csv.DictWriter(listing, header)
+        writer.writeheader()
+        writer.writerows(kept)
+    run = vfer("evaluate", folder, "--crops", "--json", "--model", "mini_xception_fer2013")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["n"] == report["found"] == 14
+    assert 0.0 < report["vote_total_variation"] < 1.0
+    assert report["vote_cross_entropy"] > 0.0
+    human = vfer("evaluate", folder, "--crops", "--model", "mini_xception_fer2013")
+    assert "against the annotators' votes: cross-entropy" in human.stdout
     detected = json.loads(vfer("evaluate", folder, "--json", "--no-pad", "--model", "faceapi_expression").stdout)
     assert detected["found"] < 3  # 48-px faces that fill their picture: the detector finds almost none
 

@@ -34,3 +34,11 @@ def test_each_source_gets_its_share() -> None:
     first, second = np.array([0, 1, 1]), np.array([2, 2, 3, 3, 3, 3])
     weights = balanced_weights([Source(first, 0.75), Source(second, 0.25, np.arange(6))])
     assert weights[:3].sum() == pytest.approx(0.75) and weights[3:].sum() == pytest.approx(0.25)
+
+
+def test_a_power_leans_toward_the_common_classes_by_the_root_of_their_counts() -> None:
+    labels = np.array([0] * 400 + [1] * 100 + [6] * 50)
+    weights = balanced_weights([Source(labels, 1.0, power=0.5)], floor=100)
+    per_class = np.bincount(labels, weights, minlength=7)
+    assert per_class[0] == pytest.approx(2 * per_class[1])  # four times the photos, twice the share
+    assert per_class[6] == pytest.approx(per_class[1] / 2)  # under the floor: as before

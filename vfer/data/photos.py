@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vfer.config import CLIP_FRAMES, CropSpec, PipelineConfig
+from vfer.data.ferplus import vote_columns, voted_faces
 from vfer.errors import InputError, InvalidOptionError
 from vfer.face.align import brighten_if_dark
 from vfer.face.crops import box_crop
@@ -47,6 +48,7 @@ class LabelledPhoto:
     path: Path
     label: str  # one of LABELS
     subject: str  # "<set>/<id>": the person, for subject-disjoint splits
+    votes: tuple[float, ...] | None = None  # annotators' distribution over LABELS, where the folder has votes
 
 
 def person_bucket(subject: str) -> int:
@@ -72,7 +74,9 @@ def normalise_label(label: str) -> str:
 
 def photo_folder(folder: Path, *, prefix: str = "") -> list[LabelledPhoto]:
     """A folder's `labels.csv` (file, label; optional person): one entry per photo. Without a
-    person column each photo is its own person."""
+    person column each photo is its own person. Where the columns hold votes for each of the seven
+    (FER+, `vfer.data.ferplus`), each photo carries its vote distribution, and faces without a
+    majority label or without enough votes for the seven are left out."""
     table = folder / "labels.csv"
     if not table.is_file():
         raise InvalidOptionError(f"{folder} has no labels.csv (columns: file, label; optional person)")
@@ -80,6 +84,12 @@ def photo_folder(folder: Path, *, prefix: str = "") -> list[LabelledPhoto]:
         rows = list(csv.DictReader(listing))
     if rows and not {"file", "label"} <= rows[0].keys():
         raise InvalidOptionError(f"{table}: the columns must include file and label")
+    if rows and vote_columns(list(rows[0])) is not None:
+        voted = voted_faces(folder, prefix=prefix)
+        return [
+            LabelledPhoto(voted.paths[i], LABELS[voted.labels[i]], voted.subjects[i], tuple(map(float, voted.votes[i])))
+            for i in voted.labelled()
+        ]
     return [
         LabelledPhoto(folder / row["file"], normalise_label(row["label"]), prefix + (row.get("person") or row["file"]))
         for row in rows
@@ -192,6 +202,7 @@ class PhotoStills:
     labels: npt.NDArray[np.int64]  # (N,) indices into LABELS
     subjects: list[str]
     found: npt.NDArray[np.bool_]  # (len(photos),): which photos gave a face
+    votes: npt.NDArray[np.float32] | None = None  # (N, 7): the annotators' distributions, where every photo has them
 
     def clips(self) -> Clips:
         """Still 8-frame clips of every photo (views, no copy)."""
@@ -256,4 +267,7 @@ def photo_stills(
         labels=np.array([LABELS.index(p.label) for p, _ in kept], np.int64),
         subjects=[p.subject for p, _ in kept],
         found=np.array([r is not None for r in results], dtype=bool),
+        votes=np.array([p.votes for p, _ in kept], np.float32).reshape(-1, len(LABELS))
+        if all(p.votes is not None for p in photos)
+        else None,
     )

@@ -56,14 +56,18 @@ def _format_quality(folder: str, report: dict[str, Any]) -> str:
         for label, r in report["recall"].items()
         if r is not None
     )
-    return "\n".join(
-        [
-            f"{folder}: {report['model']}, {report['n']} photos, a face in {report['found']} ({found * 100:.1f} %)",
-            f"  accuracy {report['accuracy'] * 100:.1f} %, macro recall {report['macro_recall'] * 100:.1f} %, "
-            f"ECE {report['ece']:.3f}",
-            f"  recall: {recall}",
-        ]
-    )
+    lines = [
+        f"{folder}: {report['model']}, {report['n']} photos, a face in {report['found']} ({found * 100:.1f} %)",
+        f"  accuracy {report['accuracy'] * 100:.1f} %, macro recall {report['macro_recall'] * 100:.1f} %, "
+        f"ECE {report['ece']:.3f}",
+        f"  recall: {recall}",
+    ]
+    if "vote_cross_entropy" in report:
+        lines.append(
+            f"  against the annotators' votes: cross-entropy {report['vote_cross_entropy']:.3f} nats, "
+            f"total variation {report['vote_total_variation']:.3f}"
+        )
+    return "\n".join(lines)
 
 
 def _evaluate_folder(args: argparse.Namespace) -> int:
@@ -175,11 +179,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         training = parser
         if name == "evaluate":
             parser.add_argument(
-                "folder", nargs="?", help="a photo folder with labels.csv (file, label; optional person)"
+                "folder",
+                nargs="?",
+                help="a photo folder with labels.csv (file, label; optional person; optional vote columns, as FER+)",
             )
-            parser.add_argument(
-                "--crops", action="store_true", help="the photos are face crops: no detection (FER2013)"
-            )
+            parser.add_argument("--crops", action="store_true", help="the photos are face crops: no detection (FER+)")
             parser.add_argument("--no-pad", action="store_true", help="photos of whole heads: detect as they are")
             parser.add_argument("--json", action="store_true", help="one JSON object")
             parser.add_argument("--confusion", metavar="PNG", help="write the confusion matrix there")

@@ -160,13 +160,19 @@ def plot_reliability(table: dict[str, list[Any]], ece: float, path: Path, title:
 
 
 def quality(
-    model: str, probs: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], *, photos: int | None = None
+    model: str,
+    probs: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int64],
+    *,
+    photos: int | None = None,
+    votes: npt.NDArray[np.float32] | None = None,
 ) -> dict[str, Any]:
     """What `vfer evaluate` reports for labelled examples (`photos`: how many were given, of
     which `len(labels)` gave a face): accuracy, recall per class, their macro average over the
-    classes present, top-label ECE, support and the confusion matrix."""
+    classes present, top-label ECE, support and the confusion matrix; with the annotators'
+    `votes` (N, 7), how far the distributions are from them (`vote_figures`)."""
     scores = metrics(labels, probs.argmax(1), LABELS)
-    return {
+    report = {
         "model": model,
         "n": len(labels) if photos is None else photos,
         "found": len(labels),
@@ -177,6 +183,20 @@ def quality(
         "reliability": reliability(probs, labels),
         "support": scores["support"],
         "confusion": scores["confusion"],
+    }
+    return report if votes is None else report | vote_figures(probs, votes)
+
+
+def vote_figures(probs: npt.NDArray[np.float32], votes: npt.NDArray[np.float32]) -> dict[str, float]:
+    """How far the model's distributions are from the annotators' votes: mean cross-entropy
+    (nats; the votes' own entropy is its floor) and mean total-variation distance (0: the same
+    distribution, 1: nothing shared)."""
+    if not len(votes):
+        return {"vote_cross_entropy": 0.0, "vote_total_variation": 0.0}
+    p = np.clip(probs.astype(np.float64), 1e-12, None)
+    return {
+        "vote_cross_entropy": float(-(votes * np.log(p)).sum(1).mean()),
+        "vote_total_variation": float(0.5 * np.abs(probs - votes).sum(1).mean()),
     }
 
 

@@ -35,13 +35,14 @@ def evaluate_folder(
 ) -> dict[str, Any]:
     """`model` on every photo of `folder` (its `labels.csv`) as a still clip: the face found by
     the service's pipeline ("pad": a tight crop framed first; "detect": as it is), or the photo
-    taken as the face ("crop", FER2013). Photos without a face count in `n`, not in the figures."""
+    taken as the face ("crop", FER+). Photos without a face count in `n`, not in the figures. A
+    folder with vote columns (FER+) is also measured against the annotators' distributions."""
     photos = photo_folder(folder)
     classifier = load_classifier(model, backend=backend)
     stills = photo_stills(photos, classifier.crops, mode=mode, landmarks=landmarks, workers=workers)
     found = len(stills.labels)
     probs = classifier.predict_clips(stills.clips()) if found else np.zeros((0, len(LABELS)), np.float32)
-    return quality(model, probs, stills.labels, photos=len(photos))
+    return quality(model, probs, stills.labels, photos=len(photos), votes=stills.votes)
 
 
 @dataclass

@@ -18,17 +18,21 @@ class Source(NamedTuple):
     labels: np.ndarray
     share: float  # of every epoch
     people: np.ndarray | None = None  # given: within a class each person is drawn alike, their photos sharing
+    # Classes of `floor` examples or more get shares in proportion to (count / floor) ** power:
+    # 0 draws them alike; 0.5 leans toward the common classes without starving the rare ones.
+    power: float = 0.0
 
 
 def balanced_weights(sources: list[Source], *, floor: int = 100) -> np.ndarray:
     """Sampling weights over concatenated sources: each source gets its share, and within it each
-    class alike; a class rarer than `floor` is drawn as if it had `floor` (fear's 12 train photos
+    class alike (or leaning to the common ones by the source's `power`); a class rarer than `floor` is drawn as if it had `floor` (fear's 12 train photos
     are not repeated a hundred times an epoch). Within a class each clip is drawn alike, or, where
     the source names its people, each person alike."""
     weights = []
-    for labels, share, people in sources:
+    for labels, share, people, power in sources:
         counts = np.bincount(labels, minlength=len(LABELS))
-        class_total = np.minimum(counts[labels], floor) / floor  # a full class 1, a rare one less
+        rare = np.minimum(counts[labels], floor) / floor  # a rare class less than a full one
+        class_total = rare * np.maximum(counts[labels] / floor, 1.0) ** power
         if people is None:
             within = 1.0 / counts[labels]
         else:
