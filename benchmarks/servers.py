@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import redis
 
-from tests.service.helpers import Worker, free_ports, service_env, service_ready, wait_until
+from tests.service.helpers import Worker, claimed_broker, free_ports, service_env, service_ready, wait_until
 
 
 @dataclass(frozen=True)
@@ -58,25 +57,20 @@ def _serving(env: dict[str, str], workers: Sequence[WorkerSpec], tmp: Path) -> I
 
 @contextmanager
 def running_service(
-    broker: str,
     *,
     workers: int = 2,
     specs: Sequence[WorkerSpec] | None = None,
     settings: Mapping[str, str] | None = None,
 ) -> Iterator[Running]:
     """The gateway (HTTP and gRPC) and `workers` whole-job worker processes (or one per spec of
-    `specs`), configured by the `VFER_*` variables in `settings`; the broker's database is flushed
-    before and after."""
-    redis.Redis.from_url(broker).flushdb()
-    with tempfile.TemporaryDirectory() as tmp:
+    `specs`), configured by the `VFER_*` variables in `settings`, on a Redis database of their own
+    (`claimed_broker`: claimed like the tests', flushed when given back)."""
+    with claimed_broker() as broker, tempfile.TemporaryDirectory() as tmp:
         env = service_env(
             broker, Path(tmp) / "blobs", VFER_LOG_LEVEL="warning", VFER_TORCH_THREADS="1", **(settings or {})
         )
-        try:
-            with _serving(env, specs or [WorkerSpec()] * workers, Path(tmp)) as running:
-                yield running
-        finally:
-            redis.Redis.from_url(broker).flushdb()
+        with _serving(env, specs or [WorkerSpec()] * workers, Path(tmp)) as running:
+            yield running
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
     python -m benchmarks.service [--requests 24] [--concurrency 2]
 
-Needs Redis on 127.0.0.1:6379 (uses database 14, flushed). Side by side in one run:
+Needs Redis on 127.0.0.1:6379 (a database of its own, claimed as the tests claim theirs). Side by side in one run:
 1. the same clips through `Predictor.predict` in this process, one after another, with the
    workers' model set-up (backend auto, one model thread);
 2. the same clips as concurrent HTTP uploads (`wait` for the result) to `vfer serve` with two
@@ -26,7 +26,6 @@ from benchmarks.machine import describe
 from benchmarks.servers import running_service
 from tests.service.helpers import wait_until
 
-BROKER = "redis://127.0.0.1:6379/14"
 MAX_QUEUE = 4
 
 
@@ -66,7 +65,7 @@ def main() -> None:
 
     local = in_process(clips)
     with (
-        running_service(BROKER, settings={"VFER_MAX_QUEUE": str(MAX_QUEUE)}) as service,
+        running_service(settings={"VFER_MAX_QUEUE": str(MAX_QUEUE)}) as service,
         httpx.Client(base_url=service.http, timeout=120) as client,
     ):
         with ThreadPoolExecutor(2) as pool:  # warm both workers' models

@@ -2,7 +2,7 @@
 
     python -m benchmarks.split [--clips 12] [--seconds 20] [--jobs 8] [--windows 64]
 
-Needs Redis on 127.0.0.1:6379 (database 15, flushed before and after). All on this machine:
+Needs Redis on 127.0.0.1:6379 (a database of its own, claimed as the tests claim theirs). All on this machine:
 1. Throughput: `--clips` uploads of a real clip (single_face.mp4 looped to `--seconds`) sent at
    once to `vfer serve`; clips per second from the first upload to the last result, for two
    whole-job workers and for one faces worker plus one inference worker (VFER_TOPOLOGY=split).
@@ -32,7 +32,7 @@ from benchmarks.clips import SINGLE_FACE, make_long_clip
 from benchmarks.live_stream import jpeg_frames, measure, percentile
 from benchmarks.machine import describe
 from benchmarks.servers import WorkerSpec, running_service, upload_all, wait_all_done
-from tests.service.helpers import Worker, service_env, wait_until
+from tests.service.helpers import Worker, claimed_broker, service_env, wait_until
 from vfer.config import PipelineConfig
 from vfer.deadline import Deadline
 from vfer.inference import model_crops
@@ -46,7 +46,6 @@ from worker.settings import WorkerSettings
 from worker.split import WindowSender
 from worker.windows import WindowStore
 
-BROKER = "redis://127.0.0.1:6379/15"
 SPLIT = {"VFER_TOPOLOGY": "split"}
 SETUPS: dict[str, tuple[list[WorkerSpec], dict[str, str]]] = {
     "2 whole-job workers": ([WorkerSpec(), WorkerSpec()], {}),
@@ -74,7 +73,7 @@ def throughput(http: str, clip: bytes, count: int) -> float:
 def serving_figures(clip: bytes, count: int, jpegs: list[bytes]) -> dict[str, Any]:
     rows = {}
     for name, (specs, settings) in SETUPS.items():
-        with running_service(BROKER, specs=specs, settings=settings) as service:
+        with running_service(specs=specs, settings=settings) as service:
             throughput(service.http, clip, 2)  # warm every worker: models loaded, first job done
             rate = throughput(service.http, clip, count)
             live = measure(service, "grpc", jpegs, 1, realtime=True)
@@ -140,14 +139,11 @@ def produce(settings: WorkerSettings, windows: list[FaceWindow], jobs: int, per_
 
 
 def inference_figures(windows: list[FaceWindow], jobs: int, per_job: int, batch: int) -> dict[str, float]:
-    import redis
-
     rows = {}
     for max_batch in (1, batch):
-        redis.Redis.from_url(BROKER).flushdb()
-        with tempfile.TemporaryDirectory() as tmp:
+        with claimed_broker() as broker, tempfile.TemporaryDirectory() as tmp:
             env = service_env(
-                BROKER,
+                broker,
                 Path(tmp) / "blobs",
                 VFER_TOPOLOGY="split",
                 VFER_INFERENCE_QUEUE=f"bench-inference-{max_batch}",
@@ -156,7 +152,7 @@ def inference_figures(windows: list[FaceWindow], jobs: int, per_job: int, batch:
             )
             settings = load_settings(
                 WorkerSettings,
-                broker_url=BROKER,
+                broker_url=broker,
                 topology="split",
                 inference_queue=env["VFER_INFERENCE_QUEUE"],
                 inference_max_batch=max_batch,
@@ -167,7 +163,6 @@ def inference_figures(windows: list[FaceWindow], jobs: int, per_job: int, batch:
                 rows[f"batch {max_batch}"] = round(produce(settings, windows, jobs, per_job), 1)
             finally:
                 worker.stop()
-    redis.Redis.from_url(BROKER).flushdb()
     return rows
 
 

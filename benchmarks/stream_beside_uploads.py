@@ -2,7 +2,7 @@
 
     python -m benchmarks.stream_beside_uploads [--uploads 16] [--seconds 20] [--stream-seconds 10]
 
-Needs Redis on 127.0.0.1:6379 (database 15, flushed). The gateway, Redis and two `vfer worker`
+Needs Redis on 127.0.0.1:6379 (a database of its own, claimed as the tests claim theirs). The gateway, Redis and two `vfer worker`
 processes; one 30 fps gRPC stream of 640x480 JPEGs paced in real time, each window's latency
 counted from when its last frame was due (as a camera sees it): first alone, then with `--uploads`
 uploads of single_face.mp4 looped to `--seconds` sent just before it, so the queue is full of
@@ -23,8 +23,6 @@ from benchmarks.live_stream import jpeg_frames, measure, percentile
 from benchmarks.machine import describe
 from benchmarks.servers import running_service, upload_all, wait_all_done
 
-BROKER = "redis://127.0.0.1:6379/15"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,7 +34,7 @@ def main() -> None:
         clip = make_long_clip(SINGLE_FACE, args.seconds, Path(folder) / "clip.mp4").read_bytes()
     jpegs = jpeg_frames(args.stream_seconds)
     print(f"machine: {describe()}")
-    with running_service(BROKER) as service:
+    with running_service() as service:
         measure(service, "grpc", jpegs[:90], 2, realtime=False)  # warm both workers
         wait_all_done(service.http, upload_all(service.http, clip, 2))
         alone = measure(service, "grpc", jpegs, 1, realtime=True)

@@ -2,7 +2,7 @@
 
     python -m benchmarks.tracing [--requests 24] [--rounds 2]
 
-Needs Redis on 127.0.0.1:6379 (database 14, flushed). The gateway and two workers are started
+Needs Redis on 127.0.0.1:6379 (a database of its own, claimed as the tests claim theirs). The gateway and two workers are started
 afresh for each set-up, alternating off / on for `--rounds` rounds (so drift hits both alike);
 "on" exports every span over OTLP/HTTP to a local receiver (tests/service/otlp.py), as to a
 collector on the same host. Each request uploads a real clip and waits for its result (one
@@ -26,12 +26,10 @@ from benchmarks.service import percentile, timed_upload
 from tests.service.otlp import OtlpReceiver
 from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
 
-BROKER = "redis://127.0.0.1:6379/14"
-
 
 def latencies(clips: list[bytes], **env: str) -> list[float]:
     """Milliseconds per request through a fresh stack, after two warm-up requests."""
-    with running_service(BROKER, settings=env) as service, httpx.Client(base_url=service.http, timeout=120) as client:
+    with running_service(settings=env) as service, httpx.Client(base_url=service.http, timeout=120) as client:
         for clip in clips[:2]:
             client.post("/predict?wait=60", content=clip)
         return [timed_upload(client, clip) for clip in clips]

@@ -63,6 +63,7 @@ from vfer.labels import LABELS
 from vfer.models import CheckpointMeta, create_model, model_entry, save_checkpoint
 from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.checkpoint import pretrained_path, read_meta
+from vfer.models.device import select_device
 from vfer.models.ensemble import EnsembleSpec, Member, save_ensemble
 from vfer.models.export import export_onnx
 from vfer.pipeline import extract_faces
@@ -75,7 +76,7 @@ from vfer.training.calibrate import (
     probabilities,
 )
 from vfer.training.motion import move_clips
-from vfer.training.rule import RULE, JudgeSet, apply_rule, judged_figures
+from vfer.training.rule import RULE, apply_rule, judge_set, judged_figures
 from vfer.training.sampling import Source, balanced_weights
 from vfer.training.students import StudentPack, StudentRecipe, fit_student
 from vfer.training.train import TrainConfig, selection_macro_recall, train
@@ -432,7 +433,7 @@ def video_pack(src: Sources, targets: Targets) -> StudentPack:
 
 def fit_video(name: str, pack: StudentPack, recipe: StudentRecipe, release: str, targets: Targets) -> dict[str, Any]:
     """Stage 4 for one video model: fitted, calibrated on the tune set at its kept epoch, shipped."""
-    model, report, epoch_tune_probs = fit_student(name, pack, recipe, device=torch.device("cpu"))
+    model, report, epoch_tune_probs = fit_student(name, pack, recipe, device=select_device())
     np.save(BUILD / f"{name}-tune.npy", epoch_tune_probs)
     temperature = fit_temperature(as_logits(epoch_tune_probs[report["best_epoch"] - 1]), pack.tune_still_labels)
     fold_temperature(model, temperature)
@@ -440,7 +441,7 @@ def fit_video(name: str, pack: StudentPack, recipe: StudentRecipe, release: str,
     kwargs = {"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}
     meta = CheckpointMeta(
         model=name,
-        model_kwargs=kwargs | recipe.model_kwargs,
+        model_kwargs=kwargs,
         version=release,
         provenance={
             "method": f"from scratch: the train people's photos and FER+ train faces ({targets}) as still clips, "
@@ -456,34 +457,10 @@ def fit_video(name: str, pack: StudentPack, recipe: StudentRecipe, release: str,
     return report
 
 
-def judge_set(src: Sources, crops: tuple[CropSpec, ...]) -> JudgeSet:
-    """FER+ valid (faces with a majority label), the development people's photos and GRID windows."""
-    data, dev = src.data, src.photos("dev")
-    labels = data["ferplus_valid_labels"]
-    keep = labels >= 0
-    ferplus = {ALIGNED_GRAY: data["ferplus_valid_aligned"][keep]}
-    for spec in crops:
-        if spec != ALIGNED_GRAY:
-            paths = [FERPLUS / "valid" / str(f) for f in data["ferplus_valid_files"][keep]]
-            ferplus[spec] = ferplus_crops(paths, spec, "FER+ valid (box)")
-    photos = {spec: src.photo_aligned[dev] if spec == ALIGNED_GRAY else src.photo_box[dev] for spec in crops}
-    grid_dev = src.grid("dev")
-    grid = {spec: data["grid_aligned" if spec == ALIGNED_GRAY else "grid_box"][grid_dev] for spec in crops}
-    return JudgeSet(
-        photos=photos,
-        labels=src.photo_labels[dev],
-        subjects=[str(s) for s in src.photo_subjects[dev]],
-        ferplus=ferplus,
-        ferplus_labels=labels[keep],
-        ferplus_votes=data["ferplus_valid_votes"][keep],
-        grid=grid,
-    )
-
-
-def select(src: Sources) -> None:
-    """Stage 5: the model card's rule on FER+ valid and the development people (ONNX, as served);
-    writes selection.json."""
-    judge = judge_set(src, (ALIGNED_GRAY, box_crop_spec()))
+def select(workers: int) -> None:
+    """Stage 5: the model card's rule on FER+ valid and the development people (ONNX, as served,
+    every face through the service's pipeline afresh); writes selection.json."""
+    judge = judge_set(DATA, (ALIGNED_GRAY, box_crop_spec()), workers=workers)
     candidates = {
         name: {
             "kind": "frame" if name in FRAME_MODELS else "video",
@@ -535,7 +512,7 @@ def main() -> None:
             report = fit_video(name, pack, recipe, args.release, targets)
             (BUILD / f"{name}.json").write_text(json.dumps(report | {"recipe": asdict(recipe)}, indent=2) + "\n")
     if args.stage in ("all", "select"):
-        select(src)
+        select(args.workers)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,14 @@ from service.errors import UnauthorizedError
 _NONCE_HEX = 16  # the id: 16 hex of nonce, then 16 hex of MAC (32 in all, like a uuid4 hex)
 
 
-def authenticate(given: str | None, keys: list[str], where: str) -> str | None:
+def authenticate(given: object, keys: list[str], where: str) -> str | None:
     """The configured key that `given` is (compared in constant time), or None when no keys are
-    configured; UnauthorizedError otherwise. `where` names the header or metadata entry."""
+    configured; UnauthorizedError otherwise, also for a key that is no string (a JSON list, a
+    number). `where` names the header or metadata entry."""
     if not keys:
         return None
+    if given is not None and not isinstance(given, str):
+        raise UnauthorizedError(f"{where} must be a string")
     candidate = (given or "").encode()
     for key in keys:
         if hmac.compare_digest(candidate, key.encode()):

@@ -29,14 +29,14 @@ def _run(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.settings import Settings
     from vfer.jobs.logs import uvicorn_log_config
-    from vfer.jobs.settings import load_settings
+    from vfer.jobs.settings import load_settings, redact_url
 
     pairs = (("host", args.host), ("port", args.port), ("grpc_port", args.grpc_port))
     overrides = {k: v for k, v in pairs if v is not None}
     settings = load_settings(Settings, **overrides)  # a bad value: one line naming its variable
     _require_free(settings.host, settings.port, "HTTP")
     _require_free(settings.host, settings.grpc_port, "gRPC")
-    where = "embedded worker, in-memory queue" if settings.embedded else f"broker {settings.broker.split('@')[-1]}"
+    where = "embedded worker, in-memory queue" if settings.embedded else f"broker {redact_url(settings.broker)}"
     log_config = uvicorn_log_config(settings.log_format)
     if log_config is not None:
         logging.config.dictConfig(log_config)

@@ -53,17 +53,23 @@ BROKER = {503: "the broker or the upload store is unavailable (Retry-After)"}
 
 
 class Development(BaseModel):
-    """What a model measured on people it never trained, tuned or was calibrated on (the model
-    card says who they are and how the figures were made)."""
+    """What a model measured on faces it never trained, tuned or was calibrated on: FER+ valid and
+    the development people (the model card says who they are and how the figures were made)."""
 
-    people: int
-    photos: int
-    accuracy: float
-    macro_recall: float = Field(description="mean recall over six labels: fear has too few photos to rule on")
-    recall: dict[str, float] = Field(description="the share of each label's photos the model named right")
-    support: dict[str, int] = Field(description="development photos of each label")
-    ece: float = Field(description="top-label expected calibration error, 10 bins: how far its percentages run off")
-    fer2013_publictest_accuracy: float
+    people: int = Field(description="development people")
+    photos: int = Field(description="their photos, each a still clip")
+    accuracy: float = Field(description="share of the development photos named right")
+    macro_recall: float = Field(description="mean pooled recall over the labels held by 100 faces or people or more")
+    recall: dict[str, float] = Field(
+        description="pooled: the share of each label's FER+ faces and people named right, each person weighing once"
+    )
+    support: dict[str, int] = Field(description="FER+ faces and development people holding each label")
+    ece: float = Field(
+        description="top-label expected calibration error on the photos, 10 bins: how far its percentages run off"
+    )
+    ferplus_faces: int = Field(description="FER+ valid faces with a majority label of ten annotators")
+    ferplus_accuracy: float
+    ferplus_ece: float
 
 
 class ModelInfo(BaseModel):

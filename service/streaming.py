@@ -36,6 +36,8 @@ from vfer.jobs.tracing import JOB_ID, span
 from vfer.labels import LABELS
 from vfer.video.sampling import LiveGrid
 
+# Capture times beyond ±30 years are no clock's: a jump to 1e308 overflowed the sampling grid.
+MAX_TIME_S = 1e9
 _MAGIC = {"jpeg": b"\xff\xd8\xff", "png": b"\x89PNG\r\n\x1a\n"}
 _END = object()
 
@@ -89,7 +91,9 @@ class FrameSampler:
             raise MalformedFrameError(f"{where}: no image data")
         if len(frame.data) > self.max_frame_bytes:
             raise MalformedFrameError(f"{where}: {len(frame.data)} bytes exceeds {self.max_frame_bytes}")
-        if not math.isfinite(frame.time_s) or frame.time_s <= self._last_time:
+        if not math.isfinite(frame.time_s) or abs(frame.time_s) > MAX_TIME_S:
+            raise MalformedFrameError(f"{where}: time_s must be a number of seconds within ±{MAX_TIME_S:.0e}")
+        if frame.time_s <= self._last_time:
             raise MalformedFrameError(f"{where}: time_s must increase (got {frame.time_s} after {self._last_time})")
         if fmt in _MAGIC:
             if not frame.data.startswith(_MAGIC[fmt]):

@@ -36,7 +36,6 @@ def teacher(face_models: FaceModels) -> Predictor:
 # score whole photo sets. The fast tier is the rest: in-process units on real files, in seconds.
 _SLOW_PLACES = {
     "service", "deploy", "test_cli.py", "test_architecture.py", "test_training.py", "test_alignment.py",
-    "test_keep_fit.py", "test_decide_recipe.py", "test_reproduces.py",  # the fit scripts, run as processes
 }  # fmt: skip
 
 

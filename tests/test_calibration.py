@@ -13,7 +13,6 @@ from vfer.training.calibrate import (
     fit_temperature,
     fold_temperature,
     frame_logits,
-    out_of_selection_temperature,
     probabilities,
 )
 
@@ -24,35 +23,6 @@ def test_the_fitted_temperature_is_the_one_that_made_the_labels() -> None:
     truth = probabilities(logits, 2.0)
     labels = np.array([rng.choice(7, p=p / p.sum()) for p in truth])
     assert fit_temperature(logits, labels) == pytest.approx(2.0, rel=0.1)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(-1, keepdims=True))
-    return (z / z.sum(-1, keepdims=True)).astype(np.float32)
-
-
-def test_each_group_is_scored_at_the_epoch_the_other_groups_keep() -> None:
-    """Epoch 0 is right about group 2's people and wrong about group 3's, epoch 1 the other way:
-    each group is scored where the other would stop, so every score is a wrong guess, and the
-    temperature softens as far as it can; the kept epoch's own people would have sharpened it."""
-    labels = np.array([0, 1, 2, 0, 1, 2] * 10)
-    groups = np.repeat([2, 3], 3)[np.arange(60) % 6]
-    right, wrong = np.eye(7)[labels] * 4, np.eye(7)[(labels + 1) % 7] * 4
-    epochs = np.stack([np.where((groups == 2)[:, None], right, wrong), np.where((groups == 3)[:, None], right, wrong)])
-    temperature, chosen = out_of_selection_temperature(softmax(epochs), labels, groups, min_support=10)
-    assert chosen == {2: 1, 3: 0}
-    assert temperature == pytest.approx(8.0)  # the largest searched: a wrong guess is best said flatly
-    assert fit_temperature(np.log(softmax(epochs[0]))[:, None], labels) < temperature
-
-
-def test_with_no_epoch_to_choose_it_is_the_plain_fit() -> None:
-    """When every epoch says the same, nobody's choice flatters anyone: the plain NLL fit."""
-    rng = np.random.default_rng(3)
-    logits = rng.normal(0, 3, (400, 7)).astype(np.float32)
-    labels = np.array([rng.choice(7, p=p) for p in softmax(logits / 1.5)])
-    groups = rng.integers(2, 4, 400)
-    temperature, _ = out_of_selection_temperature(np.stack([softmax(logits)] * 3), labels, groups, min_support=10)
-    assert temperature == pytest.approx(fit_temperature(np.log(softmax(logits))[:, None], labels))
 
 
 @pytest.mark.parametrize("name", ["c3d_convlstm", "c3d_convlstm_fer"])

@@ -1,80 +1,93 @@
-"""scripts/train_default.py stamps what it ships with the release the run names, never an old one."""
+"""scripts/train_default.py: FER+ tune faces are never trained on, each target kind is what it says,
+and what a fit ships is stamped with the release the run names."""
 
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
-from typing import Any
+from types import ModuleType
 
 import numpy as np
 import pytest
-import torch
 
 from vfer.data.photos import person_bucket
-from vfer.models import CheckpointMeta, create_model
+from vfer.models import CheckpointMeta
+from vfer.training.students import StudentPack, StudentRecipe
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tune_people(bucket: int, n: int) -> list[str]:
-    """`n` person ids whose person bucket is `bucket`."""
-    ids = (f"person-{i}" for i in range(10_000))
-    return [s for s in ids if person_bucket(s) == bucket][:n]
-
-
 @pytest.fixture
-def train_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+def train_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ModuleType]:
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     module = importlib.import_module("train_default")
+    monkeypatch.setattr(module, "BUILD", tmp_path)
     yield module
     sys.modules.pop("train_default", None)
 
 
-def shipped_meta(train_default: ModuleType, monkeypatch: pytest.MonkeyPatch, **release: str) -> CheckpointMeta:
-    """The metadata `ship_student` hands to `ship` for a small fit on 24 tune photos of two buckets."""
+def cached_data(faces: int = 200) -> dict[str, np.ndarray]:
+    """What stage 1 caches, small: FER+ train faces (every fifth without a majority) and photos."""
+    rng = np.random.default_rng(0)
+    labels = np.where(np.arange(faces) % 5 == 0, -1, np.arange(faces) % 7)
+    photo = {"aligned": np.zeros((4, 64, 64), np.uint8), "box": np.zeros((4, 112, 112, 3), np.uint8)}
+    data = {
+        "ferplus_train_files": np.array([f"fer{i:07d}.png" for i in range(faces)]),
+        "ferplus_train_labels": labels,
+        "ferplus_train_votes": rng.dirichlet(np.ones(7), faces).astype(np.float32),
+        "ferplus_train_aligned": rng.integers(0, 255, (faces, 64, 64), dtype=np.uint8),
+        "grid_subjects": np.array(["video/a"]),
+    }
+    for source in ("expressions", "london_canada"):
+        data |= {f"{source}_{k}": v for k, v in photo.items()}
+        data |= {
+            f"{source}_labels": np.arange(4) % 7,
+            f"{source}_subjects": np.array([f"{source}/p{i}" for i in range(4)]),
+        }
+    return data
+
+
+def test_fer_tune_faces_are_never_trained_on_and_each_target_kind_is_what_it_says(train_default: ModuleType) -> None:
+    data = cached_data()
+    src = train_default.Sources(data)
+    tune = {i for i, f in enumerate(data["ferplus_train_files"]) if person_bucket(f"ferplus-train/{f}") == 2}
+    assert tune and set(src.fer_tune_faces()) == {i for i in tune if data["ferplus_train_labels"][i] >= 0}
+    votes_idx, votes, _ = src.fer_train("votes")
+    majority_idx, one_hot, classes = src.fer_train("majority")
+    assert not tune & set(votes_idx) and not tune & set(majority_idx)
+    assert (data["ferplus_train_labels"][votes_idx] == -1).any()  # no majority: still a soft target
+    np.testing.assert_array_equal(votes, data["ferplus_train_votes"][votes_idx])
+    assert (data["ferplus_train_labels"][majority_idx] >= 0).all()
+    np.testing.assert_array_equal(one_hot.argmax(1), classes)
+
+
+def small_pack() -> StudentPack:
+    rng = np.random.default_rng(1)
+    one_hot = np.eye(7, dtype=np.float32)[np.arange(8) % 7]
+    return StudentPack(
+        stills=rng.integers(0, 255, (8, 64, 64), dtype=np.uint8),
+        still_targets=one_hot,
+        windows=rng.integers(0, 255, (2, 8, 64, 64), dtype=np.uint8),
+        window_targets=one_hot[:2],
+        weights=np.full(10, 0.1),
+        tune_stills=rng.integers(0, 255, (8, 64, 64), dtype=np.uint8),
+        tune_still_labels=np.arange(8) % 7,
+        tune_windows=rng.integers(0, 255, (1, 8, 64, 64), dtype=np.uint8),
+        tune_window_targets=one_hot[:1],
+    )
+
+
+@pytest.mark.parametrize("release", ["13", "unreleased"])
+def test_a_video_fit_ships_calibrated_as_the_release_the_run_names(
+    train_default: ModuleType, monkeypatch: pytest.MonkeyPatch, release: str
+) -> None:
     shipped: list[CheckpointMeta] = []
     monkeypatch.setattr(train_default, "ship", lambda model, name, meta: shipped.append(meta))
-    subjects = np.array(tune_people(2, 12) + tune_people(3, 12))
-    labels = np.arange(24) % 2  # neutral and surprise, 12 each
-    src = SimpleNamespace(
-        student_photos=lambda split: np.arange(24),
-        photo_labels=labels,
-        photo_subjects=subjects,
-        student_tune=(2, 3),
-    )
-    rng = np.random.default_rng(0)
-    epoch_probs = rng.dirichlet(np.ones(7), size=(3, 24)).astype(np.float32)  # (E, K, 7)
-    report: dict[str, Any] = {"min_class_support": 5, "best_epoch": 2}
-    model = create_model("c3d_convlstm")
-    train_default.ship_student("c3d_convlstm", model, report, epoch_probs, src, by_person=True, **release)
+    recipe = StudentRecipe(epochs=2, epoch_size=8, batch_size=4, min_class_support=1)
+    report = train_default.fit_video("c3d_convlstm", small_pack(), recipe, release, "votes")
     (meta,) = shipped
-    return meta
-
-
-def test_a_fit_ships_as_the_release_the_run_names(train_default: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    meta = shipped_meta(train_default, monkeypatch, release="12")
-    assert meta.version == "12"
-    assert meta.provenance["train"]["tune_buckets"] == [2, 3]
-
-
-def test_a_fit_named_no_release_says_so(train_default: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before `--release`, every fit shipped as "7.0", the version of release 7, whatever it was."""
-    meta = shipped_meta(train_default, monkeypatch, release=train_default.UNRELEASED)
-    assert meta.version == "unreleased"
-
-
-def test_a_deeper_branch_fitted_elsewhere_is_rebuilt_as_fitted(train_default: ModuleType, tmp_path: Path) -> None:
-    """A GPU run of `--fer-blocks 4` (train_students.py) ships with the branch it was fitted with."""
-    fitted = create_model("c3d_convlstm_fer", fer_blocks=4, pretrained_fer=False)
-    torch.save(fitted.state_dict(), tmp_path / "c3d_convlstm_fer-scratch.pt")
-    report = {"tune_macro_recall": 0.8, "model_kwargs": {"fer_blocks": 4}}
-    (tmp_path / "c3d_convlstm_fer-scratch.json").write_text(json.dumps(report))
-    np.save(tmp_path / "c3d_convlstm_fer-scratch-tune.npy", np.zeros((2, 3, 7), np.float32))
-    model, kept, _ = train_default.fitted_elsewhere("c3d_convlstm_fer", tmp_path)
-    assert len(model.fer_blocks) == 4 and kept["model_kwargs"] == {"fer_blocks": 4}
-    for name, tensor in fitted.state_dict().items():
-        assert torch.equal(model.state_dict()[name], tensor), name
+    assert meta.version == release and meta.provenance["train"] == report
+    assert report["ferplus_targets"] == "votes" and report["temperature"] > 0
+    assert np.load(train_default.BUILD / "c3d_convlstm-tune.npy").shape == (2, 8, 7)  # every epoch's tune stills

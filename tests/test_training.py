@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -90,32 +89,6 @@ def test_drawn_epochs_move_each_batch_and_keep_the_best_macro_recall(cache: Path
     assert np.mean(per_class) == pytest.approx(max(history.val_macro_recall))
 
 
-def test_an_average_of_the_weights_is_validated_and_kept_without_changing_the_fit(cache: Path) -> None:
-    """With `ema_decay` the raw weights follow the same steps as without (the average draws on no
-    generator), every validation figure is the average's, and the kept weights are the average at
-    the kept epoch, not the raw weights of any epoch."""
-    clips = load_cache(cache)
-    config = TrainConfig(epochs=3, lr=1e-3, batch_size=4, progress=False, select_by="macro_recall")
-    histories = {}
-    for decay in (None, 0.9):
-        torch.manual_seed(0)
-        averaged = create_model("c3d_convlstm")
-        histories[decay] = train(
-            averaged, clips.crops, clips.labels, clips.crops, clips.labels, replace(config, ema_decay=decay),
-            device=torch.device("cpu"),
-        )  # fmt: skip
-    plain_history, averaged_history = histories[None], histories[0.9]
-    assert averaged_history.raw_val_macro_recall == plain_history.val_macro_recall
-    assert not plain_history.raw_val_macro_recall
-    np.testing.assert_allclose(
-        averaged_history.val_probs[averaged_history.best_epoch], predict_proba(averaged, clips.crops), atol=1e-6
-    )
-    assert not any(
-        np.allclose(probs, averaged_history.val_probs[averaged_history.best_epoch], atol=1e-6)
-        for probs in plain_history.val_probs
-    )
-
-
 def test_vfer_train_writes_a_checkpoint_that_predict_loads(cache: Path, tmp_path: Path) -> None:
     run = vfer("train", "--cache", cache, "--epochs", "2", "--out", tmp_path / "ck", "--augment", "none")
     assert run.returncode == 0, run.stderr
@@ -155,20 +128,6 @@ def test_vfer_export_writes_a_runnable_model_for_every_registered_model(name: st
     assert logits.shape == (3, 7) and np.isfinite(logits).all()
 
 
-# What a GPU machine lacks: the fit must run without any of it (scripts/gpu_session.sh).
-NOT_ON_THE_GPU_MACHINE = ("dlib", "av", "cv2", "pydantic", "pydantic_settings", "fastapi", "celery", "redis", "grpc")
-WITHOUT_THEM = f"""
-import runpy, sys
-class Absent:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {NOT_ON_THE_GPU_MACHINE!r}:
-            raise ImportError(f"{{name}} is not on the GPU machine")
-sys.meta_path.insert(0, Absent())
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
 def small_pack(cache: Path) -> StudentPack:
     """A student pack of the cache's real faces: each clip's first frame a still, two windows."""
     clips = load_cache(cache)
@@ -197,28 +156,3 @@ def test_a_student_fit_is_the_same_whatever_ran_before_it_in_the_process(cache: 
     second, _, _ = fit_student("c3d_convlstm", pack, recipe, device=torch.device("cpu"))
     for name, weight in first.state_dict().items():
         torch.testing.assert_close(second.state_dict()[name], weight, msg=name)
-
-
-def test_a_student_pack_trains_where_only_torch_and_numpy_are(cache: Path, tmp_path: Path) -> None:
-    """scripts/train_students.py fits a video model on a pack with none of the service's libraries
-    importable, and leaves a state dict the registry's model loads, a report of its run and every
-    epoch's distributions of the tune stills (what the calibration needs)."""
-    pack = small_pack(cache).save(tmp_path / "pack.npz")
-    stills = StudentPack.load(pack).stills
-    script = Path(__file__).resolve().parents[1] / "scripts" / "train_students.py"
-    run = subprocess.run(
-        [sys.executable, "-c", WITHOUT_THEM, script, pack, "c3d_convlstm", "--out", tmp_path / "fit",
-         "--epochs", "2", "--epoch-size", "8", "--batch-size", "4", "--threads", "1",
-         "--min-tune-support", "1"],
-        capture_output=True, text=True, timeout=600, env={"PYTHONPATH": str(script.parents[1])},
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    report = json.loads((tmp_path / "fit" / "c3d_convlstm-scratch.json").read_text())
-    assert report["epochs_run"] == 2 and report["lr"] == 1e-4 and not report["warm_start"]
-    assert report["clips"] == {"stills": len(stills), "windows": 2}
-    assert 0.0 <= report["tune_macro_recall"] <= 1.0
-    state = torch.load(tmp_path / "fit" / "c3d_convlstm-scratch.pt", weights_only=True)
-    create_model("c3d_convlstm").load_state_dict(state)
-    epochs = np.load(tmp_path / "fit" / "c3d_convlstm-scratch-tune.npy")  # what the calibration needs
-    assert epochs.shape == (2, len(stills), 7)
-    np.testing.assert_allclose(epochs.sum(-1), 1.0, atol=1e-5)

@@ -201,17 +201,20 @@ def _models(args: argparse.Namespace) -> int:
     some = next((row["development"] for row in rows if row["development"] is not None), None)
     if some is None:
         return 0
-    print(f"\non {some['photos']} photos of {some['people']} development people (model card):")
-    print(f"{'':<24} {'accuracy':>8} {'macro':>6} {'ECE':>6}  " + " ".join(f"{label:>8}" for label in LABELS))
+    print(
+        f"\non {some['ferplus_faces']} FER+ valid faces and {some['photos']} photos of {some['people']} "
+        "development people (model card; recall pooled, each person weighing once):"
+    )
+    print(f"{'':<24} {'FER+':>6} {'photos':>6} {'macro':>6} {'ECE':>6}  " + " ".join(f"{label:>8}" for label in LABELS))
     for row in rows:
         if (figures := row["development"]) is not None:
-            recalls = " ".join(f"{figures['recall'][label]:>8.2f}" for label in LABELS)
+            recalls = " ".join(f"{figures['recall'].get(label, float('nan')):>8.2f}" for label in LABELS)
             print(
-                f"{row['name']:<24} {figures['accuracy']:>8.3f} {figures['macro_recall']:>6.3f} "
-                f"{figures['ece']:>6.3f}  {recalls}"
+                f"{row['name']:<24} {figures['ferplus_accuracy']:>6.3f} {figures['accuracy']:>6.3f} "
+                f"{figures['macro_recall']:>6.3f} {figures['ece']:>6.3f}  {recalls}"
             )
     support = ", ".join(f"{label} {some['support'][label]}" for label in LABELS)
-    print(f"photos per label: {support} (macro: the mean recall over all but fear)")
+    print(f"faces and people per label: {support} (macro: the mean recall over the labels held by 100 or more)")
     return 0
 
 

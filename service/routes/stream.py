@@ -13,7 +13,8 @@ The protocol:
 - an error is one text message `{"error": {"code", "message"}}`, then a close: 1008 for what the
   client sent, 1013 when the service is overloaded, 1011 for trouble on the server.
 
-A page on another origin is refused at the handshake (403) unless `VFER_WS_ORIGINS` lists it.
+A page on another origin, or any page on a name other than localhost, is refused at the handshake
+(403) unless `VFER_WS_ORIGINS` lists its origin.
 """
 
 from __future__ import annotations
@@ -46,10 +47,20 @@ class _ClientGone(Exception):
     """The client closed the connection: nobody is left to answer."""
 
 
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """Same origin as the gateway, or one listed; a client without an Origin is no browser."""
+    """An origin listed in VFER_WS_ORIGINS, or the gateway's own page on a loopback address; a
+    client without an Origin is no browser. The Host header alone proves nothing: a page of
+    evil.example whose name resolves to this machine (DNS rebinding) sends its own name as Host, so
+    a same-origin page is trusted only on a loopback name, with the scheme the socket came in on."""
     origin = websocket.headers.get("origin")
-    return origin is None or origin in allowed or urlsplit(origin).netloc == websocket.headers.get("host")
+    if origin is None or origin in allowed:
+        return True
+    page, host = urlsplit(origin), urlsplit(f"//{websocket.headers.get('host', '')}")
+    scheme = {"ws": "http", "wss": "https"}.get(websocket.url.scheme)
+    return page.scheme == scheme and page.netloc == host.netloc and host.hostname in LOOPBACK
 
 
 async def _receive(websocket: WebSocket) -> MutableMapping[str, Any]:

@@ -167,11 +167,12 @@ async function describeModel(out, headers, which, named = false) {
     return;
   }
   const d = listed.development;
-  const recalls = Object.keys(d.recall).filter((l) => l !== "fear").map((l) => `${l} ${pct(d.recall[l])}`);
-  out.textContent = name + `Measured on ${d.photos} photos of ${d.people} people it never trained on: right for ` +
-    `${pct(d.accuracy)} of them; it found ${recalls.join(", ")} of each expression's photos ` +
-    `(fear: ${d.support.fear} photo${d.support.fear === 1 ? "" : "s"}, too few to say). Its percentages are ` +
-    `off by ${Math.round(d.ece * 100)} points on average (calibration error). `;
+  const ruled = Object.keys(d.recall).filter((l) => d.support[l] >= 100).map((l) => `${l} ${pct(d.recall[l])}`);
+  const few = Object.keys(d.support).filter((l) => d.support[l] < 100);
+  out.textContent = name + `On faces it never trained on it named the expression right for ` +
+    `${pct(d.ferplus_accuracy)} of ${d.ferplus_faces} web faces (each labelled by ten people) and ` +
+    `${pct(d.accuracy)} of ${d.photos} photos of ${d.people} people; it found ${ruled.join(", ")} of each ` +
+    `expression (${few.join(" and ")}: too few faces to say). `;
   const card = document.createElement("a");
   card.href = body.card;
   card.textContent = "The model card";

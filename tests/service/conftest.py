@@ -16,11 +16,11 @@ from tests.service.helpers import (
     CLAIM_S,
     REDIS_HOST,
     REDIS_PORT,
-    TEST_DBS,
     GrpcServer,
     Publications,
     RedisServer,
     Worker,
+    claimed_db,
     redis_alive,
     service_env,
     service_ready,
@@ -44,17 +44,9 @@ def redis_port() -> Iterator[int]:
 
 @pytest.fixture(scope="session")
 def test_db(redis_port: int) -> Iterator[int]:
-    """A database of the machine's Redis that this run alone uses: claimed by a key, so suites
-    run side by side (two checkouts, CI beside a session) never flush each other's jobs."""
-    for db in TEST_DBS:
-        client = redis.Redis(host=REDIS_HOST, port=redis_port, db=db)
-        if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=CLAIM_S):
-            try:
-                yield db
-            finally:
-                client.flushdb()
-            return
-    raise RuntimeError(f"every test database of Redis on port {redis_port} is claimed ({CLAIM_KEY} in db {TEST_DBS})")
+    """A database of the machine's Redis that this run alone uses (`claimed_db`)."""
+    with claimed_db(redis_port) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

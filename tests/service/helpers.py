@@ -29,6 +29,29 @@ CLAIM_KEY = "vfer-test-run"  # holds the claiming run's pid
 CLAIM_S = 3 * 3600  # a run killed without cleaning up frees its database after this
 
 
+@contextlib.contextmanager
+def claimed_db(port: int = REDIS_PORT) -> Iterator[int]:
+    """A database of the Redis on `port` that this process alone uses while it runs, flushed when
+    it is given back: claimed by a key, so test suites and benchmarks run side by side (two
+    checkouts, CI beside a session) never flush each other's jobs."""
+    for db in TEST_DBS:
+        client = redis.Redis(host=REDIS_HOST, port=port, db=db)
+        if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=CLAIM_S):
+            try:
+                yield db
+            finally:
+                client.flushdb()
+            return
+    raise RuntimeError(f"every test database of Redis on port {port} is claimed ({CLAIM_KEY} in db {TEST_DBS})")
+
+
+@contextlib.contextmanager
+def claimed_broker(port: int = REDIS_PORT) -> Iterator[str]:
+    """`claimed_db` as a broker URL."""
+    with claimed_db(port) as db:
+        yield f"redis://{REDIS_HOST}:{port}/{db}"
+
+
 def free_port() -> int:
     return free_ports(1)[0]
 

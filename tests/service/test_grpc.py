@@ -128,6 +128,14 @@ def test_a_malformed_frame_is_invalid_argument_and_other_streams_go_on(grpc_targ
     assert len(survivor) >= 2, "a bad frame in one stream ends nothing else"
 
 
+def test_a_time_that_jumps_past_any_clock_is_invalid_argument(grpc_target: str, data: Path) -> None:
+    """Frames at 0 s, then at 1e308 s: the sampling grid overflowed and gRPC answered UNKNOWN."""
+    (_, image), *_ = encoded_frames(SINGLE)
+    with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:
+        list(client.stream(stream_requests(iter([(0.0, image), (1e308, image)])), timeout=60))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "frame 1" in failure.value.details()
+
+
 def test_a_bad_stream_configuration_is_invalid_argument(grpc_target: str) -> None:
     requests = iter([pb.StreamRequest(config=pb.StreamConfig(window_s=100, format=pb.FRAME_FORMAT_JPEG))])
     with Client(grpc_target) as client, pytest.raises(grpc.RpcError) as failure:

@@ -153,19 +153,47 @@ def test_the_openapi_document_lists_every_status_and_the_key(client: TestClient)
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
 
 
+BAD_SETTINGS = [
+    ("VFER_MAX_QUEUE", "abc"),
+    ("VFER_BROKER_URL", "http://x"),
+    ("VFER_BLOB_URL", "ftp://bucket"),
+    ("VFER_BROKER_URL", "redis://:S3cretPW@127.0.0.1:99999/0"),  # served, then a 70-line traceback
+    ("VFER_BROKER_URL", "redis://:S3c/retPW@127.0.0.1:6379/0"),  # the traceback showed "S3c"
+    ("VFER_RESULT_BACKEND", "redis://127.0.0.1:6379/zero"),
+]
+
+
 @pytest.mark.parametrize(
-    ("variable", "value"),
-    [("VFER_MAX_QUEUE", "abc"), ("VFER_BROKER_URL", "http://x"), ("VFER_BLOB_URL", "ftp://bucket")],
+    ("command", "variable", "value"),
+    [("serve", *bad) for bad in BAD_SETTINGS]
+    + [("worker", *bad) for bad in BAD_SETTINGS if bad[0] != "VFER_MAX_QUEUE"],
 )
-def test_bad_settings_stop_serve_with_one_line(tmp_path: Path, variable: str, value: str) -> None:
+def test_bad_settings_stop_serve_and_worker_with_one_line_and_no_secret(
+    tmp_path: Path, command: str, variable: str, value: str
+) -> None:
     env = service_env(None, tmp_path / "blobs", **{variable: value})
-    run = subprocess.run(
-        [sys.executable, "-m", "vfer.cli", "serve", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    if command == "worker" and variable != "VFER_BROKER_URL":
+        env["VFER_BROKER_URL"] = "redis://127.0.0.1:6379/0"
+    argv = ["serve", "--port", str(free_port())] if command == "serve" else ["worker"]
+    run = subprocess.run([sys.executable, "-m", "vfer.cli", *argv], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"vfer: error: {variable}: ") and "Traceback" not in run.stderr
+    assert "S3c" not in run.stderr + run.stdout and "serving on" not in run.stdout
+
+
+def test_a_password_in_the_brokers_query_is_never_printed(tmp_path: Path) -> None:
+    """`?password=` in VFER_BROKER_URL was printed whole in the start-up line."""
+    env = service_env("redis://127.0.0.1:6379/0?password=hunter2", tmp_path / "blobs")
+    with subprocess.Popen(
+        [sys.executable, "-m", "vfer.cli", "serve", "--port", str(free_port())],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    ) as server:  # fmt: skip
+        try:
+            assert server.stdout is not None
+            first = server.stdout.readline()
+        finally:
+            server.kill()
+            rest = server.communicate(timeout=30)[0]
+    assert "serving on" in first and "password=***" in first
+    assert "hunter2" not in first + rest

@@ -43,7 +43,11 @@ def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser:
             # How far to trust it: the answering model's development figures, from GET /models.
             page.wait_for_function("document.getElementById('model-quality').textContent.length > 0")
             quality = page.inner_text("#model-quality")
-            assert f"people it never trained on: right for {round(100 * measured['accuracy'])}\u00a0%" in quality
+            assert (
+                f"right for {round(100 * measured['ferplus_accuracy'])}\u00a0% of {measured['ferplus_faces']}"
+                in quality
+            )
+            assert f"{round(100 * measured['accuracy'])}\u00a0% of {measured['photos']} photos" in quality
             assert f"sad {round(100 * measured['recall']['sad'])}\u00a0%" in quality, quality
             card = page.locator("#model-quality a").get_attribute("href")
             assert httpx.get(f"{embedded_url}/{card}").text.startswith("# Model card")

@@ -93,6 +93,9 @@ BAD_INPUT = {
     "a frame that is no JPEG": ("{}", [frame_message(0.0, b"GIF89a" + bytes(100))], "invalid_input"),
     "a frame with no image after its time": ("{}", [b"\x00" * 8], "invalid_input"),
     "times that go backwards": ("{}", [frame_message(1.0, JPEG), frame_message(0.5, JPEG)], "invalid_input"),
+    # A jump past any clock overflowed the sampling grid: close 1006, a traceback, gRPC UNKNOWN.
+    "a time that jumps to 1e308": ("{}", [frame_message(0.0, JPEG), frame_message(1e308, JPEG)], "invalid_input"),
+    "times from -1e308 to 1e308": ("{}", [frame_message(-1e308, JPEG), frame_message(1e308, JPEG)], "invalid_input"),
 }
 
 
@@ -144,8 +147,31 @@ def test_a_page_from_another_origin_is_refused_at_the_handshake(client: TestClie
     with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/stream", headers=elsewhere):
         pass
     assert refused.value.code == 1008
-    windows, code = ws_stream(client, "{}", [], origin="http://testserver")  # the page's own origin
-    assert (windows, code) == ([], 1000)
+    own = client.websocket_connect("ws://127.0.0.1:8140/stream", headers={"origin": "http://127.0.0.1:8140"})
+    with own as ws:  # the page's own origin, on a loopback address
+        ws.send_text("{}")
+        ws.send_text(json.dumps({"end": True}))
+        assert receive_until_closed(ws) == ([], 1000)
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("ws://evil.example:8140/stream", "http://evil.example:8140"),  # DNS rebinding: Host is the page's name
+        ("ws://127.0.0.1:8140/stream", "https://127.0.0.1:8140"),  # an https page against an http socket
+    ],
+)
+def test_a_host_header_that_matches_the_origin_proves_nothing(client: TestClient, url: str, origin: str) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(url, headers={"origin": origin}):
+        pass
+    assert refused.value.code == 1008
+
+
+def test_a_key_that_is_no_string_is_refused_with_its_code(keyed_client: TestClient) -> None:
+    """`{"api_key": ["k"]}` raised AttributeError: close 1006 and a traceback in the log."""
+    received, close = ws_stream(keyed_client, json.dumps({"api_key": ["k-123"]}), [])
+    assert received[0]["error"]["code"] == "unauthorized" and "must be a string" in received[0]["error"]["message"]
+    assert close == 1008
 
 
 def test_vfer_stream_ws_prints_the_windows_of_a_real_server(embedded_url: str, tmp_path: Path) -> None:

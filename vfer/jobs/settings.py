@@ -11,6 +11,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,8 +76,9 @@ class JobSettings(BaseSettings):
     @field_validator("broker_url", "result_backend")
     @classmethod
     def _redis_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("redis://", "rediss://", "sentinel://", "memory://")):
-            raise ValueError("must be a redis://, rediss://, sentinel:// or memory:// URL")
+        if url is not None:
+            for part in url.split(";"):  # sentinel:// URLs come as a list
+                check_redis_url(part)
         return url
 
     @field_validator("blob_url", "s3_endpoint_url", "redis_sentinel_master", mode="before")
@@ -118,15 +120,47 @@ class JobSettings(BaseSettings):
         return self.result_backend or self.broker_url or EMBEDDED_BACKEND
 
 
+def check_redis_url(url: str) -> None:
+    """A broker or backend URL Redis' client can connect with: its scheme, a host, a port from 1 to
+    65535 and a database number. The message never repeats the URL (its password may be in it)."""
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES:
+        raise ValueError(f"must be a {', '.join(s + '://' for s in REDIS_SCHEMES)} URL")
+    if parts.scheme == "memory":
+        return
+    given = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+    try:
+        port = parts.port
+    except ValueError:
+        if not given.isdigit():
+            raise ValueError(
+                "its host:port cannot be read (a password holding / @ : must be percent-encoded)"
+            ) from None
+        port = 0
+    if port is not None and not 0 < port < 65536:
+        raise ValueError("its port must be a number from 1 to 65535")
+    if not parts.hostname:
+        raise ValueError("must name a host (redis://HOST:PORT/DB)")
+    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise ValueError("its path must be a database number (redis://HOST:PORT/DB)")
+
+
 SECRET_FIELDS = frozenset({"api_keys"})
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://[^/@:]*):[^/@]*@", re.IGNORECASE)
+REDIS_SCHEMES = ("redis", "rediss", "sentinel", "memory")
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://[^/@:?#]*):[^@]*@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"(?P<name>[?&;](password|pass|pwd)=)[^&;#]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """A URL as logs and errors may show it: the password starred, in the user part or the query."""
+    return _QUERY_PASSWORD.sub(r"\g<name>***", _URL_PASSWORD.sub(r"\g<scheme>:***@", url))
 
 
 def mask_secrets(field: str, value: object) -> str:
     """A setting's value as an error may show it: keys hidden, passwords in URLs starred."""
     if field in SECRET_FIELDS:
         return "(hidden)"
-    return repr(_URL_PASSWORD.sub(r"\g<scheme>:***@", str(value)) if isinstance(value, str) else value)
+    return repr(redact_url(value) if isinstance(value, str) else value)
 
 
 def load_settings(cls: type[S], **overrides: Any) -> S:

@@ -1,6 +1,6 @@
 """The shipped models as their files describe them, read without torch: each one's version and
-what it measured on the development people (`weights/selection.json`, written by the model card's
-rule). The gateway's GET /models, its web page and `vfer models` show these beside the answers,
+what it measured on the faces that judge it (`weights/selection.json`, written by the model card's
+rule: FER+ valid and the development people). The gateway's GET /models, its web page and `vfer models` show these beside the answers,
 so whoever reads a label can see how far to trust it.
 """
 
@@ -22,16 +22,19 @@ Kind = Literal["video", "frame"]
 
 @dataclass(frozen=True)
 class Measured:
-    """One model on the development people's photos as still clips (model card: who, how)."""
+    """One model on the faces that judge it (model card: who, how): FER+ valid and the development
+    people, pooled as the rule reads them."""
 
-    people: int
-    photos: int
-    accuracy: float
-    macro_recall: float  # over the six classes the rule counts: fear has too few photos to rule on
-    recall: dict[str, float]  # every label, fear included
-    support: dict[str, int]  # the development photos of each label
-    ece: float  # top-label expected calibration error, 10 bins
-    fer2013_publictest_accuracy: float
+    people: int  # development people
+    photos: int  # their photos, each a still clip
+    accuracy: float  # on those photos
+    macro_recall: float  # pooled, over the labels the rule counts (held by 100 faces or people)
+    recall: dict[str, float]  # pooled: each FER+ face and each person (their photos of the label) one unit
+    support: dict[str, int]  # the units holding each label
+    ece: float  # top-label expected calibration error on the photos, 10 bins
+    ferplus_faces: int  # FER+ valid faces with a majority label
+    ferplus_accuracy: float
+    ferplus_ece: float
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class ShippedModel:
 def shipped_models() -> dict[str, ShippedModel]:
     """Every model with weights in the package, by name (read once per process)."""
     selection = json.loads(SELECTION.read_text())
-    people, photos = selection["development"]["people"], selection["development"]["photos"]
+    judged = selection["judged_on"]
     figures = selection["candidates"]
     models = {}
     for meta_path in sorted(WEIGHTS_DIR.glob("*.json")):
@@ -59,15 +62,18 @@ def shipped_models() -> dict[str, ShippedModel]:
         measured = kind = None
         if found is not None:
             kind = _kind(found["kind"])
+            pooled, people, ferplus = found["pooled"], found["people"], found["ferplus"]
             measured = Measured(
-                people=people,
-                photos=photos,
-                accuracy=found["accuracy"],
-                macro_recall=found["macro_recall_6"],
-                recall=found["recall"],
-                support=found["support"],
-                ece=found["ece"],
-                fer2013_publictest_accuracy=found["fer2013_publictest_accuracy"],
+                people=judged["development_people"],
+                photos=judged["development_photos"],
+                accuracy=people["accuracy"],
+                macro_recall=pooled["macro_recall"],
+                recall={label: r for label, r in pooled["recall"].items() if r is not None},
+                support=pooled["units"],
+                ece=people["ece"],
+                ferplus_faces=judged["ferplus_valid_faces"],
+                ferplus_accuracy=ferplus["accuracy"],
+                ferplus_ece=ferplus["ece"],
             )
         models[name] = ShippedModel(name=name, version=str(meta["version"]), kind=kind, measured=measured)
     return models

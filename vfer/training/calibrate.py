@@ -12,8 +12,6 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from vfer.training.train import selection_macro_recall
-
 TEMPERATURES = np.geomspace(0.25, 8, 121)
 Logits = npt.NDArray[np.float32]  # (N, T', K): per frame (frame models) or T' = 1 (clip models)
 
@@ -35,30 +33,6 @@ def fit_temperature(logits: Logits, labels: npt.NDArray[np.int64]) -> float:
     rows = np.arange(len(labels))
     nll = [-np.log(probabilities(logits, t)[rows, labels] + 1e-12).mean() for t in TEMPERATURES]
     return float(TEMPERATURES[int(np.argmin(nll))])
-
-
-def out_of_selection_temperature(
-    epoch_probs: npt.NDArray[np.float32],
-    labels: npt.NDArray[np.int64],
-    groups: npt.NDArray[np.int64],
-    min_support: int,
-) -> tuple[float, dict[int, int]]:
-    """A temperature fitted on people who did not choose the epoch they are scored at.
-
-    The kept epoch is the best of many on the tune people, so at that epoch they look easier than
-    new people do, and a temperature fitted on them is too sharp. Cross-fitted instead: each group
-    of tune people (a person bucket) is scored at the epoch the other groups' people would have
-    kept (`selection_macro_recall`, the first on ties), and one temperature is fitted by NLL on
-    all of them. `epoch_probs` (E, N, K): every epoch's distributions of the tune photos. Returns
-    the temperature and, by group, the epoch (0-based) it was scored at."""
-    scored = np.empty(epoch_probs.shape[1:], np.float32)
-    chosen: dict[int, int] = {}
-    for group in np.unique(groups):
-        mine, others = groups == group, groups != group
-        scores = [selection_macro_recall(p[others], labels[others], min_support) for p in epoch_probs]
-        chosen[int(group)] = int(np.argmax(scores))
-        scored[mine] = epoch_probs[chosen[int(group)], mine]
-    return fit_temperature(as_logits(scored), labels), chosen
 
 
 def last_layer(model: nn.Module) -> nn.Linear | nn.Conv2d:

@@ -21,14 +21,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from tqdm import tqdm
 
-from vfer.data.photos import Clips, still_clips
+from vfer.config import CropSpec, PipelineConfig
+from vfer.data.photos import (
+    Clips,
+    FaceMode,
+    LabelledPhoto,
+    expression_photos,
+    grid_videos,
+    london_and_canada,
+    person_split,
+    photo_folder,
+    photo_stills,
+    still_clips,
+)
+from vfer.face.tracking import FaceModels
 from vfer.inference import ClipClassifier
 from vfer.labels import LABELS
+from vfer.pipeline import extract_faces
 from vfer.training.evaluate import quality
 
 MIN_UNITS = 100  # a class is ruled on when this many faces or people hold it
@@ -51,6 +67,42 @@ class JudgeSet:
     ferplus_labels: npt.NDArray[np.int64]  # (M,)
     ferplus_votes: npt.NDArray[np.float32]  # (M, 7) the ten annotators' distributions
     grid: Clips  # by crop: (W, 8, S, S[, 3]) the development GRID videos' windows
+
+
+def judge_set(data: Path, crops: Sequence[CropSpec], *, workers: int = 1) -> JudgeSet:
+    """The judges from `../shared/data`, each through the service's own pipeline: the development
+    people's photos (expression photos padded so the detector sees a head, London and Canada as
+    they are), FER+ valid's faces with a majority label (the crop is the face), and the windows of
+    the development GRID videos."""
+    specs = tuple(dict.fromkeys(crops))
+    parts = []
+    sources: tuple[tuple[list[LabelledPhoto], FaceMode], ...] = (
+        ([p for p in expression_photos(data) if person_split(p.subject) == "dev"], "pad"),
+        ([p for p in london_and_canada(data) if person_split(p.subject) == "dev"], "detect"),
+    )
+    for photos, mode in sources:
+        with tqdm(total=len(photos), desc=f"development photos ({mode})", unit="photo") as bar:
+            parts.append(photo_stills(photos, specs, mode=mode, workers=workers, progress=bar.update))
+    ferplus = photo_stills(photo_folder(data / "faces" / "ferplus" / "valid"), specs, mode="crop")
+    assert ferplus.votes is not None, "FER+ valid has vote columns"
+    models = FaceModels.load()
+    config = PipelineConfig(window_s=2.0, stride_s=0.5, crops=specs)
+    windows = [
+        window
+        for clip in grid_videos(data)
+        if person_split(f"video/{clip.stem}") == "dev"
+        for face in extract_faces(clip, models, config).faces
+        for window in face.windows
+    ]
+    return JudgeSet(
+        photos={spec: np.concatenate([p.stills[spec] for p in parts]) for spec in specs},
+        labels=np.concatenate([p.labels for p in parts]),
+        subjects=[s for p in parts for s in p.subjects],
+        ferplus=ferplus.stills,
+        ferplus_labels=ferplus.labels,
+        ferplus_votes=ferplus.votes,
+        grid={spec: np.stack([w.clips[spec] for w in windows]) for spec in specs},
+    )
 
 
 def unit_scores(correct: npt.NDArray[np.bool_], units: Sequence[str]) -> Float:

@@ -14,7 +14,7 @@ service installed (`scripts/train_students.py`). A pack holds:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,6 @@ class StudentRecipe:
     min_class_support: int = 10  # tune clips a class needs to count in the macro recall
     seed: int = 0
     max_seconds: float | None = None
-    ema_decay: float | None = None  # weights averaged over steps, validated and kept (release 10)
-    model_kwargs: dict[str, Any] = field(default_factory=dict)  # the builder's, e.g. {"fer_blocks": 4}
 
 
 def fit_student(
@@ -98,7 +96,7 @@ def fit_student(
     Also returns every epoch's distributions of the tune stills, (E, K, 7), for a calibration
     that does not trust the people who kept the epoch."""
     torch.manual_seed(recipe.seed)  # the first weights: the recipe's, whatever drew on torch's generator before
-    model = create_model(name, **recipe.model_kwargs)
+    model = create_model(name)
     if start is not None:
         kept = {k: v for k, v in start.items() if not k.endswith(("fc.weight", "fc.bias"))}
         model.load_state_dict(kept, strict=False)
@@ -113,7 +111,6 @@ def fit_student(
         epoch_size=recipe.epoch_size,
         min_class_support=recipe.min_class_support,
         max_seconds=recipe.max_seconds,
-        ema_decay=recipe.ema_decay,
     )
     history = train(
         model, x, y, val_x, val_y, config,
@@ -126,7 +123,6 @@ def fit_student(
         "tune_macro_recall": history.val_macro_recall[history.best_epoch],
         "tune_loss": history.val_loss[history.best_epoch],
         "tune_macro_recall_by_epoch": history.val_macro_recall,
-        "raw_tune_macro_recall": history.raw_val_macro_recall,  # each epoch's, with ema_decay
         "warm_start": start is not None,
         "device": str(device),
         "clips": {"stills": len(pack.stills), "windows": len(pack.windows)},

@@ -14,7 +14,6 @@ import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from vfer.models.device import select_device
@@ -38,9 +37,6 @@ class TrainConfig:
     epoch_size: int | None = None  # clips drawn per epoch (with sample weights); None: all of them
     min_class_support: int = 1  # macro recall counts the classes with this many validation clips
     max_seconds: float | None = None  # no epoch starts after this much wall time (a lease's end)
-    # An exponential moving average of the weights over the optimiser's steps (buffers too),
-    # validated and kept in place of the raw weights: one epoch's noise does not pick the epoch.
-    ema_decay: float | None = None
 
 
 @dataclass
@@ -49,12 +45,8 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     val_macro_recall: list[float] = field(default_factory=list)
-    # Each epoch's validation distributions (N, K): a calibration that must not use the people
-    # who chose the epoch (`vfer.training.calibrate.out_of_selection_temperature`) needs them all.
+    # Each epoch's validation distributions (N, K): a temperature is fitted at the kept one.
     val_probs: list[npt.NDArray[np.float32]] = field(default_factory=list)
-    # With `ema_decay`, the figures above are the average's; the raw weights' macro recall, for
-    # the record of what the average changed.
-    raw_val_macro_recall: list[float] = field(default_factory=list)
     best_epoch: int = -1
 
 
@@ -117,11 +109,7 @@ def train(
     motion = torch.Generator(device=device).manual_seed(config.seed)
     target = torch.from_numpy(train_y)
     history = History()
-    average: AveragedModel | None = None
-    if config.ema_decay is not None:
-        average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
-    kept = model if average is None else average.module  # what is validated and kept
-    best_state, best_score = copy.deepcopy(kept.state_dict()), -float("inf")
+    best_state, best_score = copy.deepcopy(model.state_dict()), -float("inf")
     epochs = tqdm(range(config.epochs), desc=description, unit="epoch", disable=not config.progress, leave=False)
     draw = None if sample_weights is None else sample_weights / sample_weights.sum()
     val_target = torch.from_numpy(val_y)
@@ -147,14 +135,9 @@ def train(
             loss = _loss(model(clips), target[idx].to(device))
             loss.backward()
             optimiser.step()
-            if average is not None:
-                average.update_parameters(model)
             total += float(loss.detach()) * len(idx)
         history.train_loss.append(total / len(order))
-        if average is not None:
-            raw = predict_proba(model, val_x, device=device)
-            history.raw_val_macro_recall.append(selection_macro_recall(raw, hard, config.min_class_support))
-        probs = predict_proba(kept, val_x, device=device)
+        probs = predict_proba(model, val_x, device=device)
         log_probs = torch.log(torch.from_numpy(probs).clamp_min(1e-12))
         val_loss = float(_loss(log_probs, val_target))  # cross-entropy: softmax of log p is p
         predicted = probs.argmax(1)
@@ -167,7 +150,7 @@ def train(
         score = {"loss": -val_loss, "accuracy": accuracy, "macro_recall": macro_recall}[config.select_by]
         if score > best_score:
             best_score, history.best_epoch = score, epoch
-            best_state = copy.deepcopy(kept.state_dict())
+            best_state = copy.deepcopy(model.state_dict())
         epochs.set_postfix(loss=f"{history.train_loss[-1]:.3f}", val_acc=f"{accuracy:.3f}")
     model.load_state_dict(best_state)
     return history

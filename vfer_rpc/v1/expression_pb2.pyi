@@ -262,7 +262,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class DevelopmentFigures(_message.Message):
-    __slots__ = ("people", "photos", "accuracy", "macro_recall", "recall", "support", "ece", "fer2013_publictest_accuracy")
+    __slots__ = ("people", "photos", "accuracy", "macro_recall", "recall", "support", "ece", "ferplus_faces", "ferplus_accuracy", "ferplus_ece")
     class RecallEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -284,7 +284,9 @@ class DevelopmentFigures(_message.Message):
     RECALL_FIELD_NUMBER: _ClassVar[int]
     SUPPORT_FIELD_NUMBER: _ClassVar[int]
     ECE_FIELD_NUMBER: _ClassVar[int]
-    FER2013_PUBLICTEST_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    FERPLUS_FACES_FIELD_NUMBER: _ClassVar[int]
+    FERPLUS_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    FERPLUS_ECE_FIELD_NUMBER: _ClassVar[int]
     people: int
     photos: int
     accuracy: float
@@ -292,8 +294,10 @@ class DevelopmentFigures(_message.Message):
     recall: _containers.ScalarMap[str, float]
     support: _containers.ScalarMap[str, int]
     ece: float
-    fer2013_publictest_accuracy: float
-    def __init__(self, people: _Optional[int] = ..., photos: _Optional[int] = ..., accuracy: _Optional[float] = ..., macro_recall: _Optional[float] = ..., recall: _Optional[_Mapping[str, float]] = ..., support: _Optional[_Mapping[str, int]] = ..., ece: _Optional[float] = ..., fer2013_publictest_accuracy: _Optional[float] = ...) -> None: ...
+    ferplus_faces: int
+    ferplus_accuracy: float
+    ferplus_ece: float
+    def __init__(self, people: _Optional[int] = ..., photos: _Optional[int] = ..., accuracy: _Optional[float] = ..., macro_recall: _Optional[float] = ..., recall: _Optional[_Mapping[str, float]] = ..., support: _Optional[_Mapping[str, int]] = ..., ece: _Optional[float] = ..., ferplus_faces: _Optional[int] = ..., ferplus_accuracy: _Optional[float] = ..., ferplus_ece: _Optional[float] = ...) -> None: ...
 
 class ListedModel(_message.Message):
     __slots__ = ("name", "version", "kind", "is_default", "development")
