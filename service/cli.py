@@ -57,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
         log_level=os.environ.get("VFER_LOG_LEVEL", "info"),
         ws_max_size=settings.max_frame_bytes + 1024,  # /stream's frames: refused before they are buffered
         ws_ping_interval=settings.ws_ping_s,
-        ws_ping_timeout=settings.ws_ping_s,
+        ws_ping_timeout=settings.ws_pong_timeout_s,
         log_config=log_config or uvicorn.config.LOGGING_CONFIG,  # json, or uvicorn's own text
     )
     return 0

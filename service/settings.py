@@ -27,16 +27,24 @@ class Settings(JobSettings):
     upload_idle_timeout_s: float = Field(
         30.0, gt=0
     )  # an upload or stream that sends nothing this long is cut (408, DEADLINE_EXCEEDED)
-    # Pages on other origins that may open /stream (comma-separated, e.g. https://app.example.org);
-    # empty: the gateway's own page only. Clients that send no Origin (not browsers) are let in.
+    # Pages that may open /stream (comma-separated, e.g. https://app.example.org); empty: the
+    # gateway's own page on localhost only. Clients that send no Origin (not browsers) are let in.
     ws_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # A WebSocket client is pinged this often and closed when it answers none within as long: one
-    # that stops reading (its windows would wait in the gateway's buffers) is let go.
+    # A WebSocket client is pinged this often and closed when it answers none in time
+    # (`ws_pong_timeout_s`): one that stops reading (its windows would wait in the gateway's
+    # buffers) is let go.
     ws_ping_s: float = Field(20.0, gt=0)
     # A job not final is looked at this often; one whose message is in no queue and no worker's
     # hands at two looks is sent again (service.reaper). Broker mode only.
     reaper_check_s: float = Field(30.0, gt=0)
     metrics_public: bool = False  # /metrics without an API key even when keys are configured
+
+    @property
+    def ws_pong_timeout_s(self) -> float:
+        """How long a ping's answer may take: VFER_WS_PING_S, or longer than a window may keep the
+        stream from reading (VFER_STREAM_STALL_S): while `stream_max_pending` windows wait, the
+        gateway reads nothing, so a pong waits unseen behind the client's frames."""
+        return max(self.ws_ping_s, self.stream_stall_s + 5.0)
 
     @field_validator("api_keys", "ws_origins", mode="before")
     @classmethod

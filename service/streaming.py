@@ -25,7 +25,7 @@ from typing import Any
 
 from service.auth import new_job_id
 from service.errors import MalformedFrameError, StreamStalledError, UploadTimeoutError
-from service.jobs import JobClient, cancel_in_background, submit_with_blob, wait_for
+from service.jobs import JobClient, JobStatus, cancel_in_background, submit_with_blob, wait_for
 from service.metrics import Metrics
 from service.settings import Settings
 from vfer.jobs.framepack import PackedFrame, pack
@@ -168,7 +168,8 @@ class Streamer:
         """Each complete window's result, in order. `messages` is the options first, then frames;
         a transport error raised while reading it ends the stream with that error."""
         ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.stream_max_pending)
-        reader = asyncio.create_task(self._read(messages, ready))
+        broken = asyncio.Event()  # the client went away or sent something wrong
+        reader = asyncio.create_task(self._read(messages, ready, broken))
         in_flight: str | None = None
         if self.metrics is not None:
             self.metrics.streams_open.inc()
@@ -182,7 +183,9 @@ class Streamer:
                 job = WindowJob(options=options, first_frame=window.first_frame, tracks=tracks)
                 with span("vfer.stream_window", **{"vfer.window": window.index, JOB_ID: in_flight}):
                     await submit_with_blob(self.jobs, PREDICT_WINDOW_TASK, in_flight, pack(window.frames), job)
-                    status = await wait_for(self.jobs, in_flight, self.settings.stream_stall_s)
+                    status = await self._wait_unless_broken(in_flight, broken)
+                if status is None:  # the client left (or broke the stream) while its window ran
+                    raise await _error_of(ready)
                 if not status.finished:
                     if self.metrics is not None:
                         self.metrics.stream_stalls.inc()
@@ -200,8 +203,25 @@ class Streamer:
             if self.metrics is not None:
                 self.metrics.streams_open.dec()
 
-    async def _read(self, messages: AsyncIterator[StreamOptions | Frame], ready: asyncio.Queue[Any]) -> None:
-        """Read the stream and queue each complete window; ends with _END or the error."""
+    async def _wait_unless_broken(self, job_id: str, broken: asyncio.Event) -> JobStatus | None:
+        """The window's job status once it is done or the stall limit passes; None as soon as the
+        client breaks the stream meanwhile (the caller cancels the job at once: nobody will read it)."""
+        waiting = asyncio.ensure_future(wait_for(self.jobs, job_id, self.settings.stream_stall_s))
+        watching = asyncio.ensure_future(broken.wait())
+        try:
+            await asyncio.wait({waiting, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watching.cancel()
+        if waiting.done():
+            return waiting.result()
+        waiting.cancel()
+        return None
+
+    async def _read(
+        self, messages: AsyncIterator[StreamOptions | Frame], ready: asyncio.Queue[Any], broken: asyncio.Event
+    ) -> None:
+        """Read the stream and queue each complete window; ends with _END or the error (and
+        `broken` set, so that a window in flight is not waited for)."""
         try:
             sampler: FrameSampler | None = None
             number = 0
@@ -232,4 +252,22 @@ class Streamer:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            await ready.put(exc)
+            broken.set()
+            _put_error(ready, exc)
+
+
+def _put_error(ready: asyncio.Queue[Any], error: BaseException) -> None:
+    """The stream's error, queued even where windows fill the queue: they will not be sent."""
+    while True:
+        try:
+            ready.put_nowait(error)
+            return
+        except asyncio.QueueFull:
+            ready.get_nowait()
+
+
+async def _error_of(ready: asyncio.Queue[Any]) -> BaseException:
+    """The error that broke the stream: the last thing queued."""
+    while not isinstance(item := await ready.get(), BaseException):
+        pass
+    return item

@@ -140,5 +140,6 @@ async def stream(websocket: WebSocket) -> None:
         return
     except VferError as exc:
         if websocket.client_state == WebSocketState.CONNECTED:
-            await websocket.send_text(json.dumps(error_body(exc.code, str(exc))))
-            await websocket.close(code=ws_close_code(exc.code), reason=exc.code)
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # gone meanwhile: nobody to tell
+                await websocket.send_text(json.dumps(error_body(exc.code, str(exc))))
+                await websocket.close(code=ws_close_code(exc.code), reason=exc.code)

@@ -5,6 +5,8 @@ person's stream."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 import uuid
@@ -15,12 +17,13 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+import redis
 from websockets.sync.client import connect
 
 from service.rpc.client import encoded_frames
 from service.ws_client import StreamRefused, frame_message, ws_windows
 from tests.media import VIDEO
-from tests.service.helpers import service_env, vfer_serve, wait_until
+from tests.service.helpers import Worker, service_env, vfer_serve, wait_until
 
 GRID = VIDEO / "grid" / "bbaf2n.mpg"
 
@@ -84,9 +87,9 @@ def _open_streams(http: str) -> float:
 
 def test_a_client_that_stops_reading_is_let_go_and_another_stream_goes_on(tmp_path: Path, data: Path) -> None:
     """A client sends a real clip, then reads nothing, not even the gateway's pings: it is closed
-    after twice VFER_WS_PING_S (3 s here) and its stream ends, long before the 30-s idle cut, while
-    another person's stream is served."""
-    env = service_env(None, tmp_path / "blobs", VFER_WS_PING_S="3")
+    after a ping and its timeout (3 + 10 s here: VFER_STREAM_STALL_S + 5) and its stream ends,
+    before the 30-s idle cut, while another person's stream is served."""
+    env = service_env(None, tmp_path / "blobs", VFER_WS_PING_S="3", VFER_STREAM_STALL_S="5")
     with vfer_serve(env, tmp_path / "serve.log") as http:
         url = http.replace("http://", "ws://") + "/stream"
         frames = list(encoded_frames(GRID))
@@ -103,3 +106,58 @@ def test_a_client_that_stops_reading_is_let_go_and_another_stream_goes_on(tmp_pa
         assert httpx.get(f"{http}/healthz", timeout=10).status_code == 200
     assert [w["index"] for w in honest] == list(range(len(honest))) and len(honest) >= 2
     assert ended_s < 25, "ended by the pings, not by the 30-s idle cut"
+
+
+def _grid_laps(laps: int) -> list[tuple[float, bytes]]:
+    """GRID's 3-s clip `laps` times over, its times running on."""
+    frames = list(encoded_frames(GRID))
+    return [(lap * 3.0 + time_s, image) for lap in range(laps) for time_s, image in frames]
+
+
+def test_a_client_that_reads_is_not_closed_while_its_windows_wait(broker_url: str, tmp_path: Path) -> None:
+    """The only worker stopped for 12 s (under the 30-s stall limit) while a client that answers
+    every ping streams 9 s of frames: the gateway reads nothing while its windows wait, so the
+    pongs wait behind the frames; with VFER_WS_PING_S=2 it closed the client 1011 "keepalive ping
+    timeout". Now its windows all come once the worker goes on, and the close is 1000."""
+    env = service_env(broker_url, tmp_path / "blobs", VFER_QUEUE=f"paused-{uuid.uuid4().hex[:8]}", VFER_WS_PING_S="2")
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        with vfer_serve(env, tmp_path / "serve.log") as http:
+            wait_until(lambda: httpx.get(f"{http}/readyz", timeout=10).json()["workers"], 120, "the worker")
+            with connect(http.replace("http://", "ws://") + "/stream", max_size=None) as ws:
+                ws.send(json.dumps({"format": "jpeg"}))
+                os.killpg(worker.process.pid, signal.SIGSTOP)
+                for time_s, image in _grid_laps(3):
+                    ws.send(frame_message(time_s, image))
+                time.sleep(12)
+                os.killpg(worker.process.pid, signal.SIGCONT)
+                ws.send(json.dumps({"end": True}))
+                windows = [json.loads(m) for m in ws]
+                code = ws.close_code
+    finally:
+        worker.kill()
+    assert code == 1000 and all("error" not in w for w in windows), windows[-1:]
+    assert [w["index"] for w in windows] == list(range(len(windows))) and len(windows) >= 6
+
+
+def test_a_client_that_leaves_cancels_its_window_at_once(broker_url: str, tmp_path: Path, data: Path) -> None:
+    """A client sends one window of 3840x2160 frames and leaves while the worker runs it: the window
+    ran to its end (13.6 s) for nobody. Now its job is cancelled as the client goes."""
+    env = service_env(broker_url, tmp_path / "blobs", VFER_QUEUE=f"leave-{uuid.uuid4().hex[:8]}")
+    face = cv2.imread(str(data / "faces" / "london" / "neutral" / "001.jpg"))
+    big = cv2.imencode(".jpg", cv2.resize(face, (3840, 2160)), [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    db = redis.Redis.from_url(broker_url)
+    worker = Worker(env, tmp_path / "worker.log")
+    try:
+        with vfer_serve(env, tmp_path / "serve.log") as http:
+            wait_until(lambda: httpx.get(f"{http}/readyz", timeout=10).json()["workers"], 120, "the worker")
+            with connect(http.replace("http://", "ws://") + "/stream", max_size=None) as ws:
+                ws.send(json.dumps({"format": "jpeg"}))
+                for i in range(9):  # 9 frames 0.3 s apart: one window of the 2-s grid
+                    ws.send(frame_message(i * 0.3, big))
+                wait_until(lambda: bool(db.keys("vfer-running-*")), 60, "the window to run")
+            left = time.monotonic()
+            wait_until(lambda: bool(db.keys("vfer-cancel-*")), 10, "the window's job to be cancelled")
+            assert time.monotonic() - left < 5
+    finally:
+        worker.kill()
