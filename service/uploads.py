@@ -3,8 +3,8 @@
 Limits are enforced while reading: a declared Content-Length over the limit is refused before a
 byte is read, every byte of the body counts (not only the file's), a body that grows past the
 limit is cut off there, and a client that sends nothing for `idle_s` is cut off too. A multipart
-body that does not parse, or that carries any part but `file`, is the client's error (400); a
-blob store that cannot take the bytes is a 503, never a 500.
+body that does not parse, that ends before its closing boundary, or that carries any part but
+`file`, is the client's error (400); a blob store that cannot take the bytes is a 503, never a 500.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -169,6 +169,8 @@ async def _read_into(
             parser.finalize()
         except MultipartParseError as exc:
             raise MalformedUploadError(f"the multipart body does not parse: {exc}") from None
+        if parser.state != MultipartState.END:  # cut short: a part of a file is no file
+            raise MalformedUploadError(f"the multipart body ends before its closing boundary (--{boundary.decode()}--)")
         if not part.found:
             raise MissingUploadError(f"no `{FIELD}` field in the multipart upload")
         filename = part.filename

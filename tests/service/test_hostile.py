@@ -60,8 +60,11 @@ FILE = 'Content-Disposition: form-data; name="file"; filename="clip.mp4"'
         _multipart([("Content-Disposition form-data no colon", b"x")])[0],
         _multipart([(FILE + "; " + "x" * 20_000, b"x")])[0],
         _multipart([('Content-Disposition: form-data; name="comment"', b"hello"), (FILE, SINGLE.read_bytes())])[0],
+        # No closing boundary: the whole clip was taken (200), and half of it queued, then 415.
+        _multipart([(FILE, SINGLE.read_bytes())])[0].removesuffix(b"\r\n--b0undary--\r\n"),
+        _multipart([(FILE, SINGLE.read_bytes())])[0][: len(SINGLE.read_bytes()) // 2],
     ],
-    ids=["garbage-first", "header-without-colon", "oversized-header", "unknown-part"],
+    ids=["garbage-first", "header-without-colon", "oversized-header", "unknown-part", "unclosed", "cut-in-half"],
 )
 def test_a_malformed_multipart_body_is_400_json(client: TestClient, data: Path, body: bytes) -> None:
     response = client.post("/predict", content=body, headers=_multipart([])[1])
@@ -92,6 +95,32 @@ def test_a_silent_upload_is_cut_after_the_idle_timeout(gateway: str) -> None:
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b'"upload_timeout"' in answer and time.monotonic() - started < 8
+
+
+FRAMING = {
+    "negative length": b"Content-Length: -5\r\n\r\n",
+    "length that is no number": b"Content-Length: abc\r\n\r\n",
+    "two lengths": b"Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+}
+
+
+@pytest.mark.parametrize("case", FRAMING)
+def test_a_request_the_http_server_cannot_frame_gets_its_documented_answer(gateway: str, case: str) -> None:
+    """What the README says of requests uvicorn answers before the application sees them: 400 with
+    its plain-text body, and the gateway goes on."""
+    port = int(gateway.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n" + FRAMING[case])
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and body == UVICORN_FRAMING_ANSWER.encode(), answer
+    assert UVICORN_FRAMING_ANSWER in (Path(__file__).parents[2] / "README.md").read_text()
+    assert httpx.get(f"{gateway}/healthz", timeout=10).status_code == 200
+
+
+UVICORN_FRAMING_ANSWER = "Invalid HTTP request received."
 
 
 def test_a_burst_never_overshoots_the_queue_limit(gateway: str, data: Path) -> None:
