@@ -8,8 +8,10 @@ a job whose message is in no queue and in no worker's hands (the transport's lis
 `unacked` hash, read in one transaction) at two looks `CONFIRM_S` apart is sent again with the
 same id and arguments, while its upload exists, up to SEND_LIMIT times; then it ends `job_lost`.
 A message the broker still holds, or a job a worker holds the running lease of
-(worker.deliveries), is never sent again, so a long queue or a long job is not a lost job; and a
-worker skips a delivery whose job has already ended, so a job's outcome is stored once.
+(worker.deliveries), is never sent again, so a long queue or a long job is not a lost job; but a
+job that started and whose lease lapsed while its message sits unacknowledged lost its worker,
+and is sent again at the next two looks rather than after the visibility timeout. A worker skips
+a delivery whose job has already ended, so a job's outcome is stored once.
 One reaper works at a time across a deployment's gateway replicas (a Redis lock). Deployments
 that share a Redis database keep apart by their job queue: each has its own ledger and lock, and
 looks only for its own queues' messages.
@@ -26,7 +28,7 @@ from typing import Any
 import redis
 
 from service.errors import JobNotFoundError
-from service.jobs import QUEUED, JobClient
+from service.jobs import QUEUED, JobClient, JobStatus
 from vfer.jobs.backlog import queue_lists
 from vfer.jobs.tasks import failed, running_lease_key
 
@@ -98,6 +100,22 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+@dataclass(frozen=True)
+class Held:
+    messages: bytes  # every message waiting or unacknowledged, to find job ids in
+    own_unacked: set[str]  # jobs whose own message a worker holds unacknowledged
+
+
+def _own_job(raw: bytes) -> str | None:
+    """The task id of an unacknowledged message as kombu's Redis transport stores it
+    ([message, exchange, routing key]); None for anything else."""
+    try:
+        message = json.loads(raw)[0]
+        return str(message["headers"]["id"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
 @dataclass
 class Round:
     sent_again: int = 0
@@ -130,23 +148,27 @@ class Reaper:
                 log.warning("the reaper's lock expired during its round")
         return done
 
-    def _held_messages(self) -> bytes:
+    def _held_messages(self) -> Held:
         """Every message waiting on the queues or held by a worker, as bytes to find job ids in (a
-        job's id is its message's id; a split window's message names its job in `argsrepr`)."""
+        job's id is its message's id; a split window's message names its job in `argsrepr`), and
+        the ids of the jobs whose own message a worker holds unacknowledged."""
         with self.jobs.app.pool.acquire(block=True, timeout=5) as conn:
             channel = conn.default_channel
             with channel.client.pipeline(transaction=True) as pipe:
                 for key in (key for queue in self.queues for key in queue_lists(channel, queue)):
                     pipe.lrange(key, 0, -1)
                 pipe.hvals(channel.unacked_key)
-                replies = pipe.execute()
-        return b"\n".join(message for reply in replies for message in reply)
+                *lists, unacked = pipe.execute()
+        waiting = [message for reply in lists for message in reply]
+        own = {job for job in map(_own_job, unacked) if job is not None}
+        return Held(b"\n".join([*waiting, *unacked]), own)
 
-    def _look(self, job_id: str, held: bytes, done: Round) -> None:
+    def _look(self, job_id: str, held: Held, done: Round) -> None:
         entry = self.ledger.entry(job_id)
-        if entry is None or self._finished(job_id):
+        status = self._status(job_id)
+        if entry is None or status is None or status.finished:
             self.ledger.forget(job_id)
-        elif job_id.encode() in held or self._running(job_id):
+        elif self._running(job_id) or (job_id.encode() in held.messages and not self._orphaned(job_id, status, held)):
             self.ledger.look_again(job_id, self.ledger.check_s, suspect=False)
         elif not entry.suspect:
             self.ledger.look_again(job_id, CONFIRM_S, suspect=True)
@@ -162,11 +184,19 @@ class Reaper:
         ran past the visibility timeout to a second worker, which stepped aside), the job is not."""
         return bool(self.jobs.app.backend.client.exists(running_lease_key(job_id)))
 
-    def _finished(self, job_id: str) -> bool:
+    @staticmethod
+    def _orphaned(job_id: str, status: JobStatus, held: Held) -> bool:
+        """A job that started, whose own message a worker still holds unacknowledged, but whose
+        running lease has lapsed (checked before): that worker died mid-job. Redis would give the
+        message back only after the visibility timeout (15 min); the job is sent again now, and the
+        old message, when it comes back, finds the job ended and is skipped."""
+        return status.status == "running" and job_id in held.own_unacked
+
+    def _status(self, job_id: str) -> JobStatus | None:
         try:
-            return self.jobs.status(job_id).finished
+            return self.jobs.status(job_id)
         except JobNotFoundError:  # its result expired
-            return True
+            return None
 
     def _send_again(self, job_id: str, entry: Entry) -> None:
         log.warning("job %s: its message was lost; sending it again (send %d)", job_id, entry.sends + 1)

@@ -127,3 +127,36 @@ def test_a_lost_window_message_sends_its_split_job_again(
         faces.stop()
         if inference is not None:
             inference.stop()
+
+
+def test_a_job_whose_whole_worker_died_is_sent_again_before_the_visibility_timeout(
+    broker_url: str, tmp_path: Path, publications: Publications
+) -> None:
+    """A worker SIGKILLed whole mid-job leaves its job's message unacknowledged in Redis, which
+    gives it back only after VFER_VISIBILITY_TIMEOUT_S (900 s): the job stayed `running` with
+    frozen progress. Its running lease lapses within 30 s; the reaper then sends it again, a
+    second worker finishes it within 90 s of the kill, and its outcome is stored once."""
+    from benchmarks.clips import make_long_clip
+
+    queue = f"reap-{uuid.uuid4().hex[:8]}"
+    settings = _settings(broker_url, tmp_path, queue).model_copy(update={"task_time_limit_s": 120})
+    clip = make_long_clip(CLIP, 40.0, tmp_path / "long.mp4").read_bytes()
+    env = service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue, VFER_TASK_TIME_LIMIT_S="120")
+    first = Worker(env, tmp_path / "first.log")
+    second: Worker | None = None
+    try:
+        with TestClient(create_app(settings)) as client:
+            job = client.post("/predict?wait=0", content=clip).json()
+            wait_until(lambda: _status(client, job)["status"] == "running", 120, "the job to run")
+            first.kill()  # the whole worker, mid-job
+            killed = time.monotonic()
+            second = Worker(env, tmp_path / "second.log")
+            wait_until(lambda: _status(client, job)["status"] == "done", 120, "the job to finish on the second worker")
+            assert time.monotonic() - killed < 90
+            assert gateway_metric(client, "vfer_jobs_sent_again_total") == 1
+        time.sleep(1.0)
+        assert publications.successes(job["job_id"]) == 1
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
