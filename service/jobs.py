@@ -25,7 +25,7 @@ from service.settings import Settings
 from vfer.errors import JobCancelledError
 from vfer.jobs.backlog import inference_backlog
 from vfer.jobs.blobs import PREVIEW_SUFFIX, BlobStore
-from vfer.jobs.tasks import PROGRESS, cancel_flag, priority_of
+from vfer.jobs.tasks import PROGRESS, cancel_flag, priority_of, running_lease_key, worker_failing_key
 from vfer.jobs.tracing import JOB_ID, span, tag_job
 
 if TYPE_CHECKING:
@@ -163,13 +163,49 @@ class JobClient:
                 AsyncResult(job_id, app=self.app).forget()
                 return status
             self.app.backend.set(cancel_flag(job_id), "1")  # a running job stops at its next frame
-            self.app.control.revoke(job_id, terminate=status.status == "running", signal="SIGKILL")
+            self.app.control.revoke(job_id)  # a waiting one is never run
             self.app.backend.store_result(job_id, None, "REVOKED")
+            if status.status == "running":
+                self._kill_if_still_running(job_id)
         except _BROKER_ERRORS as exc:
             raise BrokerUnavailableError(f"the job broker is unreachable: {exc}") from exc
         finally:
             self.blobs.delete_quietly(job_id)  # the cancel or the forget took effect either way
         return JobStatus(job_id, "cancelled")
+
+    def _kill_if_still_running(self, job_id: str) -> None:
+        """Cancellation is cooperative: killing a healthy pool child costs a new one that loads
+        every model again. Only a job whose running lease (worker.deliveries) is still held
+        `cancel_grace_s` after the cancel, stuck in one long call, has its child killed."""
+        client = getattr(self.app.backend, "client", None)
+        if client is None:  # the embedded mode's in-memory backend: no lease, no child to kill
+            return
+
+        def check() -> None:
+            with contextlib.suppress(*_BROKER_ERRORS):
+                if client.exists(running_lease_key(job_id)):
+                    self.app.control.revoke(job_id, terminate=True, signal="SIGKILL")
+
+        timer = threading.Timer(self.settings.cancel_grace_s, check)
+        timer.daemon = True
+        timer.start()
+
+    def workers_failing(self) -> dict[str, str]:
+        """Worker nodes whose pool children could not load what jobs need, and why."""
+        client = getattr(self.app.backend, "client", None)
+        if client is None:
+            return {}
+        prefix = worker_failing_key(self.settings.queue, "")
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=100))
+            values = client.mget(keys) if keys else []
+        except _BROKER_ERRORS:
+            return {}
+        return {
+            key.decode().removeprefix(prefix): value.decode()
+            for key, value in zip(keys, values, strict=True)
+            if value is not None
+        }
 
     def remove_orphans(self, older_than_s: float) -> int:
         """Delete uploads whose job has ended or is unknown (a time-limit kill, a Redis that

@@ -26,6 +26,11 @@ class Metrics:
             registry=self.registry,
         )
         self.queue_depth = Gauge("vfer_queue_depth", "jobs waiting for a worker", registry=self.registry)
+        self.workers_failing = Gauge(
+            "vfer_workers_failing",
+            "worker nodes whose pool children cannot load what jobs need (GET /readyz says why)",
+            registry=self.registry,
+        )
         self.inference_queue_depth = Gauge(
             "vfer_inference_queue_depth",
             "split topology: windows (and job ends) waiting for an inference worker",

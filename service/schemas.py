@@ -46,6 +46,10 @@ class Readiness(BaseModel):
     broker: bool
     storage: bool
     workers: bool
+    workers_failing: dict[str, str] = Field(
+        default_factory=dict,
+        description="worker nodes whose pool children cannot load what jobs need (a missing or broken model), and why",
+    )
 
 
 AUTH = {401: "API keys are configured and the request's X-API-Key is missing or wrong"}

@@ -37,6 +37,9 @@ class Settings(JobSettings):
     # A job not final is looked at this often; one whose message is in no queue and no worker's
     # hands at two looks is sent again (service.reaper). Broker mode only.
     reaper_check_s: float = Field(30.0, gt=0)
+    # DELETE of a running job sets its cancel flag, which the job reads at every frame; a job still
+    # running this long after (stuck in one long call) has its pool child killed.
+    cancel_grace_s: float = Field(10.0, gt=0)
     metrics_public: bool = False  # /metrics without an API key even when keys are configured
 
     @property

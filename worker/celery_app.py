@@ -44,7 +44,9 @@ def create_worker_app(settings: WorkerSettings, app: Celery | None = None) -> Ce
     """A worker app, or `app` (the embedded gateway's) with the tasks registered on it."""
     if app is None:
         app = Celery("vfer", broker=settings.broker, backend=backend_spec(settings.backend_url), set_as_current=False)
-        app.conf.update(celery_config(settings), **WORKER_BACKEND_RETRIES)
+        app.conf.update(
+            celery_config(settings), **WORKER_BACKEND_RETRIES, worker_proc_alive_timeout=settings.child_start_timeout_s
+        )
     app.vfer_settings = settings  # read by the tasks (see worker.tasks.settings_of)
     signals.task_prerun.connect(_job_started, weak=False, dispatch_uid="vfer-job-started")
     signals.task_postrun.connect(_job_finished, weak=False, dispatch_uid="vfer-job-finished")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from typing import TYPE_CHECKING
 
 from vfer.errors import InvalidOptionError
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
 DEFAULT_NODE_NAME = "vfer@%h"  # %h: the host name (the pod or container); worker.probe pings it
 
 
+def node_name(pattern: str) -> str:
+    """A node name as Celery expands it (`%h`: this host's name)."""
+    return pattern.replace("%h", socket.gethostname())
+
+
 def _run(args: argparse.Namespace) -> int:
     from celery import signals
 
@@ -23,6 +29,7 @@ def _run(args: argparse.Namespace) -> int:
     from vfer.jobs.settings import load_settings
     from vfer.jobs.tracing import trace_jobs
     from worker.celery_app import create_worker_app
+    from worker.readiness import child_failed, child_ready
     from worker.settings import WorkerSettings
     from worker.tasks import warm_up
 
@@ -38,16 +45,23 @@ def _run(args: argparse.Namespace) -> int:
         return _run_inference(app, settings, args)
 
     # Models load (and tracing starts) before the first job is taken: in each child process of a
-    # prefork pool, else here.
+    # prefork pool, else here. A child that cannot load them says so (worker.readiness).
+    queue, node = args.queue or settings.queue, node_name(args.name)
+
     def start_process(**_: object) -> None:
         trace_jobs("vfer-worker")
-        warm_up(app)
+        try:
+            warm_up(app)
+        except Exception as exc:
+            child_failed(app, queue, node, exc)
+            raise
+        child_ready(app, queue, node)
 
     if args.pool == "prefork":
         signals.worker_process_init.connect(start_process, weak=False)
     else:
         start_process()
-    argv = ["worker", "-Q", args.queue or settings.queue, "-c", str(args.concurrency), "-P", args.pool]
+    argv = ["worker", "-Q", queue, "-c", str(args.concurrency), "-P", args.pool]
     argv += ["--loglevel", args.loglevel, "-n", args.name, "--without-gossip", "--without-mingle"]
     app.worker_main(argv)
     return 0

@@ -31,9 +31,9 @@ from vfer.jobs.tasks import running_lease_key
 
 MAX_DELIVERIES = 3
 _KEY = "vfer-deliveries-{job_id}-{attempt}"
-# A running job's lease lives half a visibility timeout, at most this long: a worker that dies
-# leaves its job to the next delivery within it.
-LEASE_MAX_S = 30.0
+# A running job's lease lives half a visibility timeout, at most this long (renewed every third of
+# it): a worker that dies leaves its job to the next delivery, or to the reaper, within it.
+LEASE_MAX_S = 10.0
 # Renew the lease only while this delivery holds it; release it likewise (never another's).
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"

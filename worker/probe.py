@@ -1,20 +1,24 @@
-"""`python -m worker.probe`: the worker image's health check: does this host's worker answer a ping?
+"""`python -m worker.probe`: the worker image's health check: does this host's worker answer a
+ping, and can its pool children load what jobs need?
 
 The worker's main process answers Celery's remote-control ping through the broker even while
 its pool is busy with a job, so a failed ping means a stuck or disconnected worker, not a long
-job. The image's health check and a Kubernetes liveness probe run it; exit status 0 or 1.
+job; a child that could not load its models says so in Redis (worker.readiness), which fails the
+probe too, where the ping alone looked healthy. The image's health check and a Kubernetes
+liveness probe run it; exit status 0 or 1.
 """
 
 from __future__ import annotations
 
-import socket
 import sys
 
 from celery import Celery
 
 from vfer.jobs.queue import celery_config
+from vfer.jobs.results import backend_spec
 from vfer.jobs.settings import load_settings
-from worker.cli import DEFAULT_NODE_NAME
+from worker.cli import DEFAULT_NODE_NAME, node_name
+from worker.readiness import failing
 from worker.settings import WorkerSettings
 
 TIMEOUT_S = 10.0
@@ -22,8 +26,8 @@ TIMEOUT_S = 10.0
 
 def main() -> int:
     settings = load_settings(WorkerSettings)
-    node = DEFAULT_NODE_NAME.replace("%h", socket.gethostname())
-    app = Celery("vfer-probe", broker=settings.broker, set_as_current=False)
+    node = node_name(DEFAULT_NODE_NAME)
+    app = Celery("vfer-probe", broker=settings.broker, backend=backend_spec(settings.backend_url), set_as_current=False)
     app.conf.update(celery_config(settings))
     try:
         replies = app.control.ping(destination=[node], timeout=TIMEOUT_S)
@@ -32,6 +36,14 @@ def main() -> int:
         return 1
     if not replies:
         print(f"probe: {node} did not answer within {TIMEOUT_S:.0f} s", file=sys.stderr)
+        return 1
+    try:
+        why = failing(app, settings.queue, node)
+    except Exception as exc:  # the result backend is unreachable: not alive either
+        print(f"probe: {exc}", file=sys.stderr)
+        return 1
+    if why is not None:
+        print(f"probe: {node}'s pool children cannot run jobs: {why}", file=sys.stderr)
         return 1
     return 0
 

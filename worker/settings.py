@@ -18,3 +18,6 @@ class WorkerSettings(JobSettings):
     inference_max_batch: int = Field(64, gt=0, le=4096)
     inference_max_wait_ms: float = Field(20.0, gt=0, le=10_000)
     metrics_port: int | None = Field(None, ge=0, le=65535)  # an inference worker's Prometheus /metrics
+    # A prefork pool's child loads its models before it reports up (5-10 s on 2 busy cores):
+    # Celery's own limit, 4 s, killed such children over and over after a cancel or a crash.
+    child_start_timeout_s: float = Field(120.0, gt=0)

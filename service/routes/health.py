@@ -26,14 +26,22 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(request: Request, jobs: JobsDep, blobs: BlobsDep) -> JSONResponse:
     """Ready needs the broker and a writable upload store, not a live worker: jobs queue until one
-    comes, so workers may scale to zero; `workers` says whether one answers right now. Embedded,
-    the worker is this process."""
+    comes, so workers may scale to zero; `workers` says whether one answers right now and none
+    says its pool children cannot load their models (`workers_failing`, by node). Embedded, the
+    worker is this process."""
     broker = await run_in_threadpool(jobs.broker_reachable)
     storage = await run_in_threadpool(blobs.writable)
     embedded = request.app.state.embedded_worker
     workers = embedded.alive if embedded is not None else broker and await run_in_threadpool(jobs.workers_alive)
     ready = broker and storage and (workers if embedded is not None else True)
-    body = {"status": "ready" if ready else "not ready", "broker": broker, "storage": storage, "workers": workers}
+    failing = await run_in_threadpool(jobs.workers_failing) if broker else {}
+    body = {
+        "status": "ready" if ready else "not ready",
+        "broker": broker,
+        "storage": storage,
+        "workers": workers and not failing,
+        "workers_failing": failing,
+    }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
@@ -45,7 +53,10 @@ async def readyz(request: Request, jobs: JobsDep, blobs: BlobsDep) -> JSONRespon
     response_class=PlainTextResponse,  # Prometheus' text format
 )
 async def metrics(jobs: JobsDep, metrics: MetricsDep) -> Response:
-    gauges = [(metrics.queue_depth, lambda: jobs.queue_depth(jobs.settings.queue))]
+    gauges = [
+        (metrics.queue_depth, lambda: jobs.queue_depth(jobs.settings.queue)),
+        (metrics.workers_failing, lambda: len(jobs.workers_failing())),
+    ]
     if jobs.settings.topology == "split":
         gauges.append((metrics.inference_queue_depth, lambda: jobs.queue_depth(jobs.settings.inference_queue)))
         gauges.append((metrics.inference_backlog, jobs.inference_backlog))

@@ -318,8 +318,9 @@ class Worker:
         role: str = "jobs",
         concurrency: int = 1,
         loglevel: str = "WARNING",
+        name: str | None = None,
     ) -> None:
-        self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
+        self.name = name or f"test-{uuid.uuid4().hex[:8]}@%h"
         self._log = log.open("ab")
         command = [sys.executable, "-m", "vfer.cli", "worker", "--role", role, "--pool", pool, "--name", self.name]
         self.process = subprocess.Popen(

@@ -39,6 +39,12 @@ def running_lease_key(job_id: str) -> str:
     return f"vfer-running-{job_id}"
 
 
+def worker_failing_key(queue: str, node: str) -> str:
+    """The result-backend key a worker's pool child sets, for a while, when it cannot load what
+    jobs need: the gateway's /readyz and /metrics and the worker's probe read it."""
+    return f"vfer-worker-failing:{queue}:{node}"
+
+
 def succeeded(result: dict[str, Any]) -> Outcome:
     return {"ok": True, "result": result}
 
