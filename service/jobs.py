@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import redis
 from celery import Celery
 from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
@@ -34,12 +35,7 @@ if TYPE_CHECKING:
 QUEUED = "QUEUED"
 TERMINAL = ("done", "failed", "cancelled")
 _BROKER_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError, OSError)
-try:  # the Redis client raises its own errors from the result backend
-    import redis.exceptions
-
-    _BROKER_ERRORS += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-except ImportError:  # pragma: no cover - redis is a dependency of celery[redis]
-    pass
+_BROKER_ERRORS += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)  # the backend's own
 
 
 @dataclass
@@ -173,11 +169,16 @@ class JobClient:
             self.blobs.delete_quietly(job_id)  # the cancel or the forget took effect either way
         return JobStatus(job_id, "cancelled")
 
+    def _redis(self) -> redis.Redis | None:
+        """The result backend's Redis client; None for the embedded mode's in-memory backend."""
+        client = getattr(self.app.backend, "client", None)
+        return client if isinstance(client, redis.Redis) else None
+
     def _kill_if_still_running(self, job_id: str) -> None:
         """Cancellation is cooperative: killing a healthy pool child costs a new one that loads
         every model again. Only a job whose running lease (worker.deliveries) is still held
         `cancel_grace_s` after the cancel, stuck in one long call, has its child killed."""
-        client = getattr(self.app.backend, "client", None)
+        client = self._redis()
         if client is None:  # the embedded mode's in-memory backend: no lease, no child to kill
             return
 
@@ -192,8 +193,8 @@ class JobClient:
 
     def workers_failing(self) -> dict[str, str]:
         """Worker nodes whose pool children could not load what jobs need, and why."""
-        client = getattr(self.app.backend, "client", None)
-        if client is None:
+        client = self._redis()
+        if client is None:  # embedded: the worker is this process, and /readyz says whether it loaded
             return {}
         prefix = worker_failing_key(self.settings.queue, "")
         try:
@@ -202,7 +203,7 @@ class JobClient:
         except _BROKER_ERRORS:
             return {}
         return {
-            key.decode().removeprefix(prefix): value.decode()
+            _text(key).removeprefix(prefix): _text(value)
             for key, value in zip(keys, values, strict=True)
             if value is not None
         }
@@ -237,6 +238,10 @@ class JobClient:
             return bool(self.app.control.ping(timeout=1.0))
         except _BROKER_ERRORS:
             return False
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 async def wait_for(jobs: JobClient, job_id: str, timeout_s: float) -> JobStatus:

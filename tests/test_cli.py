@@ -138,9 +138,31 @@ def test_one_bad_file_among_good_ones_still_prints_the_good_results(data: Path, 
     assert len(run.stdout.strip().splitlines()) == 1 and "missing.mp4" in run.stderr
 
 
-def test_bad_option_exits_2() -> None:
-    run = vfer("predict", "x.mp4", "--window", "0.01")
-    assert run.returncode == 2 and "window_s" in run.stderr
+def one_line_exit_2(run: subprocess.CompletedProcess[str]) -> str:
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr, run.stderr
+    return run.stderr
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("predict", "x.mp4", "--window", "0.01"), "--window: "),  # was "window_s: ", an internal name
+    (("predict", "x.mp4", "--window", "-1"), "--window: "),
+    (("predict", "x.mp4", "--stride", "0"), "--stride: "),
+    (("evaluate", "/nonexistent"), "/nonexistent: no such folder"),  # was "has no labels.csv"
+    (("predict", "x.mp4", "--model", "nope"), "fer_ensemble"),  # the list forgot the ensemble
+])  # fmt: skip
+def test_a_command_line_mistake_is_one_line_naming_the_flag_or_path_as_typed(args: tuple[str, ...], said: str) -> None:
+    stderr = one_line_exit_2(vfer(*args))
+    assert said in stderr and "window_s" not in stderr and "stride_s" not in stderr
+
+
+def test_streaming_to_a_port_with_no_server_is_one_line() -> None:
+    """`vfer stream --ws` to a dead port printed a traceback and exited 1 (--target said one line)."""
+    from tests.service.helpers import free_port
+
+    for door in (("--ws", f"ws://127.0.0.1:{free_port()}/stream"), ("--target", f"127.0.0.1:{free_port()}")):
+        stderr = one_line_exit_2(vfer("stream", VIDEO / "single_face.mp4", *door))
+        assert door[1] in stderr or "UNAVAILABLE" in stderr
 
 
 def test_models_lists_the_registry_and_the_default() -> None:

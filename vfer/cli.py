@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from importlib.metadata import entry_points
@@ -110,12 +111,35 @@ class _VideoBar:
             self.bar.close()
 
 
+# The options' names on the wire, as this command line spells them.
+FLAGS = {"window_s": "--window", "stride_s": "--stride", "mode": "--mode"}
+SLOW_LOAD_S = 2.0  # a first run loads the face and expression models: said when it takes this long
+
+
+def options_from_flags(values: dict[str, Any]) -> JobOptions:
+    """The job options, an error naming the flag as typed (not the option's name on the wire)."""
+    try:
+        return parse(JobOptions, values)
+    except VferError as exc:
+        message = str(exc)
+        for name, flag in FLAGS.items():
+            message = message.replace(f"{name}: ", f"{flag}: ").replace(name, flag)
+        raise type(exc)(message) from None
+
+
 def _predict(args: argparse.Namespace) -> int:
     from vfer.predict import Predictor
 
-    options = parse(JobOptions, {"mode": args.mode, "window_s": args.window, "stride_s": args.stride})
+    options = options_from_flags({"mode": args.mode, "window_s": args.window, "stride_s": args.stride})
     config = replace(options.to_pipeline_config(), upsample=args.upsample, landmarks=args.landmarks)
+    started = time.monotonic()
     predictor = Predictor(args.model, backend=args.backend, config=config)
+    if (loading := time.monotonic() - started) >= SLOW_LOAD_S and not args.quiet:
+        print(
+            f"vfer: loaded the face and expression models in {loading:.0f} s (once a run; "
+            "the times below are the video's own)",
+            file=sys.stderr,
+        )
     paths = args.paths
     failed = 0
     progress = None

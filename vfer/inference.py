@@ -25,7 +25,7 @@ from torch import nn
 from vfer.config import ALIGNED_GRAY, CLIP_FRAMES, CropSpec
 from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.labels import NUM_CLASSES
-from vfer.models import DEFAULT_MODEL, load_checkpoint, model_entry
+from vfer.models import DEFAULT_MODEL, REGISTERED_MODELS, load_checkpoint, model_entry
 from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.checkpoint import CheckpointMeta, pretrained_path, read_meta, require_vfer_labels
 from vfer.models.device import select_device
@@ -221,7 +221,11 @@ def resolve_checkpoint(model: str) -> Path:
         if not path.with_suffix(".pt").is_file():
             raise ModelNotFoundError(f"checkpoint {path} not found")
         return path
-    entry = model_entry(model)
+    try:
+        entry = model_entry(model)
+    except ModelNotFoundError:
+        known = ", ".join(REGISTERED_MODELS)
+        raise ModelNotFoundError(f"unknown model {model!r}; known models: {known}, or a checkpoint's path") from None
     if entry.pretrained is None:
         raise ModelNotFoundError(
             f"model {model!r} ships no trained weights; train it (`vfer train`) and pass the checkpoint path"

@@ -46,18 +46,24 @@ def _grpc_windows(args: argparse.Namespace, frames: Iterator[tuple[float, bytes]
 
 
 def _ws_windows(args: argparse.Namespace, frames: Iterator[tuple[float, bytes]]) -> Iterator[dict[str, Any]]:
+    from websockets.exceptions import InvalidHandshake, InvalidURI
+
     from service.rpc.client import paced
     from service.ws_client import ws_windows
 
-    yield from ws_windows(
-        args.ws,
-        paced(frames, args.realtime),
-        api_key=args.api_key,
-        model=args.model,
-        window_s=args.window,
-        stride_s=args.stride,
-        format=args.format,
-    )
+    try:
+        yield from ws_windows(
+            args.ws,
+            paced(frames, args.realtime),
+            api_key=args.api_key,
+            model=args.model,
+            window_s=args.window,
+            stride_s=args.stride,
+            format=args.format,
+        )
+    except (OSError, InvalidHandshake, InvalidURI) as exc:  # no server there, or not the stream's door
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidOptionError(f"--ws {args.ws}: {reason}") from None
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -15,7 +15,13 @@ from tests.service.helpers import wait_until
 
 def test_embedded_service_predicts_an_upload(embedded_url: str, data: Path) -> None:
     with httpx.Client(base_url=embedded_url, timeout=60) as client:
-        assert client.get("/readyz").json() == {"status": "ready", "broker": True, "storage": True, "workers": True}
+        assert client.get("/readyz").json() == {
+            "status": "ready",
+            "broker": True,
+            "storage": True,
+            "workers": True,
+            "workers_failing": {},
+        }
         response = client.post(
             "/predict?wait=50", files={"file": ("single_face.mp4", (VIDEO / "single_face.mp4").read_bytes())}
         )

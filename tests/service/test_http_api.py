@@ -198,7 +198,13 @@ def test_unknown_job_is_404(client: TestClient) -> None:
 def test_health_readiness_and_metrics(client: TestClient, data: Path) -> None:
     assert upload(client).status_code == 200  # its own job, so the counters below do not rely on other tests
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready", "broker": True, "storage": True, "workers": True}
+    assert client.get("/readyz").json() == {
+        "status": "ready",
+        "broker": True,
+        "storage": True,
+        "workers": True,
+        "workers_failing": {},
+    }
     text = client.get("/metrics").text
     assert 'vfer_http_requests_total{method="POST",route="/predict",status="200"}' in text
     assert "vfer_queue_depth" in text and 'vfer_job_outcomes_total{outcome="done"}' in text

@@ -188,6 +188,19 @@ def test_vfer_stream_ws_prints_the_windows_of_a_real_server(embedded_url: str, t
     assert (tmp_path / "t.png").stat().st_size > 1000
 
 
+def test_vfer_stream_ws_to_a_wrong_path_says_so_in_one_line(embedded_url: str) -> None:
+    """A 403 at the handshake printed a traceback and exited 1."""
+    url = embedded_url.replace("http://", "ws://") + "/nowhere"
+    run = subprocess.run(
+        [sys.executable, "-m", "vfer.cli", "stream", str(GRID), "--ws", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert run.stderr.startswith(f"vfer: error: --ws {url}: ") and "403" in run.stderr
+
+
 def test_the_server_refuses_an_oversized_message_before_buffering_it(embedded_url: str) -> None:
     url = embedded_url.replace("http://", "ws://") + "/stream"
     with connect(url, max_size=None) as ws:

@@ -78,6 +78,8 @@ def photo_folder(folder: Path, *, prefix: str = "") -> list[LabelledPhoto]:
     (FER+, `vfer.data.ferplus`), each photo carries its vote distribution, and faces without a
     majority label or without enough votes for the seven are left out."""
     table = folder / "labels.csv"
+    if not folder.is_dir():
+        raise InvalidOptionError(f"{folder}: no such folder")
     if not table.is_file():
         raise InvalidOptionError(f"{folder} has no labels.csv (columns: file, label; optional person)")
     with table.open(newline="") as listing:
