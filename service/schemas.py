@@ -71,6 +71,9 @@ class Development(BaseModel):
     ece: float = Field(
         description="top-label expected calibration error on the photos, 10 bins: how far its percentages run off"
     )
+    confidence: float = Field(
+        description="mean top-label probability on the photos: above `accuracy`, its percentages run too high"
+    )
     ferplus_faces: int = Field(description="FER+ valid faces with a majority label of ten annotators")
     ferplus_accuracy: float
     ferplus_ece: float

@@ -36,6 +36,7 @@ def teacher(face_models: FaceModels) -> Predictor:
 # score whole photo sets. The fast tier is the rest: in-process units on real files, in seconds.
 _SLOW_PLACES = {
     "service", "deploy", "test_cli.py", "test_architecture.py", "test_training.py", "test_alignment.py",
+    "test_docs.py",  # its example runs `vfer predict` as a process
 }  # fmt: skip
 
 

@@ -51,3 +51,15 @@ def test_each_face_has_its_own_margin() -> None:
     margins = {f["track_id"]: (f["margin"], f["uncertain"]) for f in body["faces"]}
     assert margins[0][1] is False and margins[1] == (round(0.3 - 0.29, 6), True)
     assert body["main_track_id"] == 0 and body["uncertain"] is False
+
+
+def test_the_plots_caption_marks_a_close_call_as_the_command_line_does() -> None:
+    """`--plot`'s title said "sad 29%" where the command line said "a close call: disgust is 28%"."""
+    from vfer.plots import face_caption
+
+    close = {"neutral": 0.2, "surprise": 0.05, "happy": 0.05, "disgust": 0.28, "sad": 0.29, "fear": 0.05, "anger": 0.08}
+    sure = {**close, "sad": 0.5, "disgust": 0.07}
+    assert (
+        face_caption({"track_id": 0, "windows": [], "distribution": close}) == "face 0: sad 29% or disgust 28% (close)"
+    )
+    assert face_caption({"track_id": 1, "windows": [], "distribution": sure}) == "face 1: sad 50%"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vfer.labels import LABELS
+from vfer.result import UNCERTAIN_MARGIN
 
 # The web page's colours (service/static/page.js), so a PNG and the page read alike.
 COLORS = {
@@ -35,14 +36,18 @@ def window_spans(windows: Sequence[Mapping[str, Any]]) -> list[tuple[float, floa
     return spans
 
 
-def _face_caption(face: Mapping[str, Any]) -> str:
-    """ "face 0: happy 75%", the mean of its windows' distributions."""
+def face_caption(face: Mapping[str, Any]) -> str:
+    """ "face 0: happy 75%", the mean of its windows' distributions; a close call names the
+    runner-up too, as the command line and the page do: "face 0: sad 29% or disgust 28% (close)"."""
     windows = face["windows"]
     dist = face.get("distribution") or {
         label: sum(w["distribution"][label] for w in windows) / len(windows) for label in LABELS
     }
-    top = max(dist, key=lambda label: dist[label])
-    return f"face {face['track_id']}: {top} {dist[top] * 100:.0f}%"
+    top, second = sorted(dist, key=lambda label: dist[label], reverse=True)[:2]
+    caption = f"face {face['track_id']}: {top} {dist[top] * 100:.0f}%"
+    if dist[top] - dist[second] < UNCERTAIN_MARGIN:
+        caption += f" or {second} {dist[second] * 100:.0f}% (close)"
+    return caption
 
 
 def plot_timeline(faces: Sequence[Mapping[str, Any]], duration_s: float, path: str | Path, *, title: str) -> Path:
@@ -78,7 +83,7 @@ def plot_timeline(faces: Sequence[Mapping[str, Any]], duration_s: float, path: s
         fontsize=8,
         handlelength=1,
     )
-    ax.set_title(f"{title}\n{'   '.join(_face_caption(f) for f in faces)}\n", fontsize=10)
+    ax.set_title(f"{title}\n{'   '.join(face_caption(f) for f in faces)}\n", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -169,10 +169,13 @@ async function describeModel(out, headers, which, named = false) {
   const d = listed.development;
   const ruled = Object.keys(d.recall).filter((l) => d.support[l] >= 100).map((l) => `${l} ${pct(d.recall[l])}`);
   const few = Object.keys(d.support).filter((l) => d.support[l] < 100);
-  out.textContent = name + `On faces it never trained on it named the expression right for ` +
+  const gap = Math.round(100 * (d.confidence - d.accuracy));
+  const sure = gap > 0 ? `${gap} points too sure` : gap < 0 ? `${-gap} points too unsure` : "about right";
+  out.textContent = name + `On faces it never trained on, it named the expression right for ` +
     `${pct(d.ferplus_accuracy)} of ${d.ferplus_faces} web faces (each labelled by ten people) and ` +
-    `${pct(d.accuracy)} of ${d.photos} photos of ${d.people} people; it found ${ruled.join(", ")} of each ` +
-    `expression (${few.join(" and ")}: too few faces to say). `;
+    `${pct(d.accuracy)} of ${d.photos} photos of ${d.people} people; by expression: ${ruled.join(", ")} ` +
+    `(${few.join(" and ")}: too few faces to say). Its percentages run ${sure}: on those photos it gave its ` +
+    `answer ${pct(d.confidence)} on average and was right ${pct(d.accuracy)} of the time. `;
   const card = document.createElement("a");
   card.href = body.card;
   card.textContent = "The model card";
@@ -214,8 +217,9 @@ function timeline(face, duration) {
   const x = (t) => `${(100 * Math.min(Math.max(t / duration, 0), 1)).toFixed(3)}%`;
   const bands = spans(face).map(({window: w, from, to}) => {
     const p = w.distribution[w.label];
-    const tip = `${from.toFixed(2)}–${to.toFixed(2)} s: ${w.label} ${pct(p)}`;
-    return `<span class="band${p < 0.5 ? " weak" : ""}" data-label="${w.label}" data-from="${from}" data-to="${to}"
+    const tip = `${w.start_s.toFixed(2)}–${w.end_s.toFixed(2)} s: ${saying(w.distribution, w.label)}`;
+    const close = closeSecond(w.distribution) ? " close" : "";
+    return `<span class="band${p < 0.5 ? " weak" : ""}${close}" data-label="${w.label}" data-from="${from}" data-to="${to}"
       style="left:${x(from)};width:calc(${x(to)} - ${x(from)});background:${COLORS[w.label]}" title="${tip}"></span>`;
   }).join("");
   const all = ticks(duration);
@@ -224,7 +228,8 @@ function timeline(face, duration) {
       aria-valuemax="${duration}" aria-label="expressions of face ${face.track_id} over time; click to seek">
     <div class="lane">${bands}<div class="cursor"></div></div>
     <div class="axis">${axis}</div>
-    <div class="caption">time in the video · a band's colour is the expression of that part (thinner: under 50 %); click to seek</div>
+    <div class="caption">time in the video · each band is the expression of the 2 seconds around it (thinner: under
+      50 %; striped: a close call); click to seek</div>
   </div>`;
 }
 
@@ -237,22 +242,34 @@ function bars(labels, dist) {
 let current = null;  // {result, duration}
 
 const KINDS = {
-  frame: "a frame model: each frame classified, averaged over each window",
-  video: "a video model: a 3D CNN + ConvLSTM over each window's 8 frames",
+  frame: "it reads each frame on its own, then averages them over each 2-second stretch",
+  video: "it reads each 2-second stretch of 8 frames as a whole, movement included (a 3D CNN + ConvLSTM)",
 };
 
-// How often each label tops a face's windows, most first: "sad in 6 of 10 windows".
-function windowVotes(face) {
+// Where the stretches one by one mostly say something other than the face's average: "though
+// most 2-s stretches alone say disgust (6 of 10)"; nothing when they agree with it.
+function stretchesDiffer(face) {
   const counts = {};
   for (const w of face.windows) counts[w.label] = (counts[w.label] || 0) + 1;
   const [label, n] = Object.entries(counts).sort((a, b) => b[1] - a[1])[0];
-  return `${label} in ${n} of ${face.windows.length} window${face.windows.length > 1 ? "s" : ""}`;
+  return label === face.label ? "" : `, though most 2-s stretches alone say ${label} (${n} of ${face.windows.length})`;
 }
 
+// The runner-up of a distribution when it is within 10 points of the top label (a close call).
+const CLOSE = 0.10;
+function closeSecond(dist) {
+  const [first, second] = Object.keys(dist).sort((a, b) => dist[b] - dist[a]);
+  return dist[first] - dist[second] < CLOSE ? second : null;
+}
 const closeCall = (dist) => {
   const [first, second] = Object.keys(dist).sort((a, b) => dist[b] - dist[a]);
   return `A close call: ${second} is ${pct(dist[second])}, within 10 points of ${first}.`;
 };
+// "sad 30 %", or for a close call "sad 30 % or disgust 28 %": the mark goes wherever a label does.
+function saying(dist, label) {
+  const second = closeSecond(dist);
+  return `${label} ${pct(dist[label])}` + (second ? ` or ${second} ${pct(dist[second])}` : "");
+}
 
 function show(result, file, preview) {
   const duration = result.video.duration_s || Math.max(0, ...result.faces.map((f) => f.end_s));
@@ -264,24 +281,28 @@ function show(result, file, preview) {
   $("legend").innerHTML = labels.map((l) => `<span><i style="background:${COLORS[l]}"></i>${l}</span>`).join("");
   if (result.no_face) {
     $("headline").textContent = "No face found in this video";
+    $("headline").classList.remove("close");
     $("subline").textContent = NO_FACE;
     $("bars").innerHTML = ""; $("faces").innerHTML = ""; $("legend").innerHTML = "";
   } else {
-    $("headline").textContent = `Main face: ${result.label} (${pct(result.distribution[result.label])})`;
+    const second = closeSecond(result.distribution);
+    $("headline").textContent = `Main face: ${result.label} (${pct(result.distribution[result.label])})` +
+      (second ? `, a close call with ${second} (${pct(result.distribution[second])})` : "");
+    $("headline").classList.toggle("close", Boolean(second));
     const n = result.faces.length;
     $("subline").textContent = `${n} face${n > 1 ? "s" : ""} in ${seconds(duration)} of video` +
-      (result.partial ? " · the end of the file was damaged: only its readable part was analysed" : "") +
-      (result.uncertain ? ` · ${closeCall(result.distribution)}` : "");
+      (result.partial ? " · the end of the file was damaged: only its readable part was analysed" : "");
     $("bars").innerHTML = `<p class="muted bars-caption">Face ${result.main_track_id} (the main face, seen longest):
       the mean of its windows' distributions</p>` + bars(labels, result.distribution);
     $("faces").innerHTML = result.faces.map((f) => `<div class="face" data-track="${f.track_id}">
       <strong>Face ${f.track_id}</strong> <span class="muted">seen ${f.start_s.toFixed(2)}–${f.end_s.toFixed(2)} s;
-      on average <span class="face-label">${f.label}</span>&nbsp;(${pct(f.distribution[f.label])}); top label ${windowVotes(f)}</span>
+      over that time <span class="face-label">${f.label}</span>&nbsp;(${pct(f.distribution[f.label])})${stretchesDiffer(f)}</span>
       ${f.uncertain ? `<p class="muted close">${closeCall(f.distribution)}</p>` : ""}
       ${result.faces.length > 1 ? `<details><summary>its distribution</summary>${bars(labels, f.distribution)}</details>` : ""}
       ${timeline(f, duration)}</div>`).join("");
   }
   if (preview) loadPreview(preview.jobId, preview.headers); else loadVideo(file);
+  $("result").scrollIntoView({block: "start"});  // on a phone the answer starts below the first screen
   for (const lane of document.querySelectorAll(".timeline")) {
     lane.addEventListener("click", (e) => seek(lane, e.clientX));
     lane.addEventListener("keydown", (e) => {
@@ -413,8 +434,7 @@ function draw() {
     const at = faceAt(face, t);
     if (!at) continue;
     const label = at.window.label, color = COLORS[label];
-    labelledBox(ctx, ratio, place(at.box), color,
-      `${face.track_id}: ${label} ${pct(at.window.distribution[label])}`);
+    labelledBox(ctx, ratio, place(at.box), color, `${face.track_id}: ${saying(at.window.distribution, label)}`);
     drawn++;
   }
   canvas.dataset.drawn = String(drawn);
@@ -540,7 +560,12 @@ function stopCamera() {
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({end: true}));  // the server sends the last window, then closes
   live = null;
   liveVideo.srcObject = null;
-  $("live-overlay").dataset.drawn = "0";
+  // Nothing of the stopped view stays: no last box, age or "now" over a black player.
+  const canvas = $("live-overlay");
+  canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  canvas.dataset.drawn = "0";
+  for (const id of ["live-note", "live-faces", "live-model"]) $(id).textContent = "";
+  $("live").hidden = true;
 }
 
 // Each face of the latest window over the live (mirrored) picture, with the window's age when it lags.
@@ -556,12 +581,13 @@ function drawLive() {
     for (const face of latest.faces) {
       const color = COLORS[face.label];
       labelledBox(ctx, ratio, place(face.box), color,
-        `${face.track_id}: ${face.label} ${pct(face.distribution[face.label])}` +
+        `${face.track_id}: ${saying(face.distribution, face.label)}` +
         (age > LIVE.laggingAfter_s ? ` · ${age.toFixed(0)} s ago` : ""));
       drawn++;
     }
-    $("live-note").textContent = latest.faces.length ? `window ${latest.index}: ${age.toFixed(1)} s old` :
-      `No face in the last window. ${NO_FACE}`;
+    $("live-note").textContent = latest.faces.length ?
+      `Each label is the expression of the last ${(latest.end_s - latest.start_s).toFixed(0)} s; the latest came ${age.toFixed(1)} s ago.` :
+      `No face in the last 2 s. ${NO_FACE}`;
   }
   canvas.dataset.drawn = String(drawn);
   if (liveClock() - (live.timelineAt || 0) > 1) liveTimelines();  // the timeline scrolls with time
@@ -579,14 +605,20 @@ function liveTimelines() {
     tracks.get(f.track_id).push({w, f});
   }
   $("live-faces").innerHTML = [...tracks].map(([track, seen]) => {
-    const bands = seen.map(({w, f}) => {
+    // Windows overlap: each band covers only what is new in its window (since the one before),
+    // so the label at "now" is the newest window's, not one that also spans a second earlier.
+    const bands = seen.map(({w, f}, i) => {
       const p = f.distribution[f.label];
-      return `<span class="band${p < 0.5 ? " weak" : ""}" data-label="${f.label}" title="${f.label} ${pct(p)}"
-        style="left:${x(w.start_s)};width:calc(${x(w.end_s)} - ${x(w.start_s)});background:${COLORS[f.label]}"></span>`;
+      const from = i > 0 ? Math.max(w.start_s, seen[i - 1].w.end_s) : w.start_s;
+      const close = closeSecond(f.distribution) ? " close" : "";
+      return `<span class="band${p < 0.5 ? " weak" : ""}${close}" data-label="${f.label}" title="${saying(f.distribution, f.label)}"
+        style="left:${x(from)};width:calc(${x(w.end_s)} - ${x(from)});background:${COLORS[f.label]}"></span>`;
     }).join("");
     const last = seen[seen.length - 1].f;
+    const second = closeSecond(last.distribution);
     return `<div class="face" data-track="${track}"><strong>Face ${track}</strong> <span class="muted">now
-      <span class="face-label">${last.label}</span> (${pct(last.distribution[last.label])})</span>
+      <span class="face-label">${last.label}</span> (${pct(last.distribution[last.label])})${second ?
+        `, <span class="close-call">a close call with ${second} (${pct(last.distribution[second])})</span>` : ""}</span>
       <div class="timeline"><div class="lane">${bands}</div>
       <div class="axis"><span class="first" style="left:0">−60 s</span><span class="last" style="left:100%">now</span></div></div></div>`;
   }).join("");

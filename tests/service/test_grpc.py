@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -413,3 +415,19 @@ def test_waiting_is_bounded_when_no_worker_consumes(settings: Settings, data: Pa
         assert "not done within" in failure.value.details()
     finally:
         server.stop()
+
+
+def test_the_docs_stream_example_is_what_vfer_stream_prints(grpc_target: str) -> None:
+    """docs/service.md showed "neutral 98% / happy 60% / happy 72%" long after the model changed."""
+    import re
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "service.md").read_text()
+    block = re.search(r"```console\n\$ (vfer stream \S+) --target \S+\n(.*?)```", docs, re.S)
+    assert block, "docs/service.md has no `vfer stream` example"
+    command, shown = block.group(1), block.group(2)
+    run = subprocess.run(
+        [sys.executable, "-m", "vfer.cli", *command.split()[1:], "--target", grpc_target],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == shown.strip().splitlines()

@@ -37,16 +37,31 @@ def test_the_camera_shows_a_labelled_box_over_the_live_video(camera_browser: Any
             page.wait_for_function("document.getElementById('live-overlay').dataset.drawn === '1'", timeout=60_000)
             assert page.inner_text("#live-faces .face-label") in LABELS
             assert page.locator("#live-faces .band").count() >= 1
-            assert page.inner_text("#live-note").startswith("window ")
+            assert page.inner_text("#live-note").startswith("Each label is the expression of the last 2 s")
             # No result names the model live: the page names the server's default and its figures.
             page.wait_for_function("document.getElementById('live-model').textContent.length > 0")
             described = page.inner_text("#live-model")
-            assert described.startswith(f"Model: {DEFAULT_MODEL} ") and "people it never trained on" in described
+            assert described.startswith(f"Model: {DEFAULT_MODEL} ") and "faces it never trained on" in described
+            # A close call is marked live too: a window whose top two are 29 and 28 %.
+            page.evaluate(
+                """() => {
+                  const w = live.windows[live.windows.length - 1];
+                  const close = {neutral: .2, surprise: .05, happy: .05, disgust: .28, sad: .29, fear: .05, anger: .08};
+                  live.windows.push({...w, index: w.index + 1, start_s: w.start_s + 1, end_s: w.end_s + 1,
+                    faces: w.faces.map((f) => ({...f, label: "sad", distribution: close}))});
+                  liveTimelines();
+                }"""
+            )
+            assert "a close call with disgust (28\u00a0%)" in page.inner_text("#live-faces")
+            assert page.locator("#live-faces .band.close").count() >= 1
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             page.screenshot(path=str(SCREENSHOTS / f"camera-{name}.png"), full_page=True)
             page.click("#stop")
             page.wait_for_function("document.getElementById('live-video').srcObject === null")
             assert page.inner_text("#status-text") == "The live view stopped."
+            # Nothing of the stopped view stays (a black player, the last box, "now happy" and Stop did).
+            assert page.locator("#live").is_hidden() and page.locator("#stop").is_hidden()
+            assert page.inner_text("#live-faces") == page.inner_text("#live-note") == ""
             # After Stop the server still sends the stream's last window, then closes: the page
             # must take it quietly (before, it read the stopped view's state and threw).
             page.wait_for_timeout(3000)

@@ -32,6 +32,7 @@ class Measured:
     recall: dict[str, float]  # pooled: each FER+ face and each person (their photos of the label) one unit
     support: dict[str, int]  # the units holding each label
     ece: float  # top-label expected calibration error on the photos, 10 bins
+    confidence: float  # mean top-label probability on the photos: above `accuracy`, it says too much
     ferplus_faces: int  # FER+ valid faces with a majority label
     ferplus_accuracy: float
     ferplus_ece: float
@@ -71,6 +72,7 @@ def shipped_models() -> dict[str, ShippedModel]:
                 recall={label: r for label, r in pooled["recall"].items() if r is not None},
                 support=pooled["units"],
                 ece=people["ece"],
+                confidence=people["confidence"],
                 ferplus_faces=judged["ferplus_valid_faces"],
                 ferplus_accuracy=ferplus["accuracy"],
                 ferplus_ece=ferplus["ece"],

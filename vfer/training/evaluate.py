@@ -169,7 +169,7 @@ def quality(
 ) -> dict[str, Any]:
     """What `vfer evaluate` reports for labelled examples (`photos`: how many were given, of
     which `len(labels)` gave a face): accuracy, recall per class, their macro average over the
-    classes present, top-label ECE, support and the confusion matrix; with the annotators'
+    classes present, top-label ECE and mean confidence, support and the confusion matrix; with the annotators'
     `votes` (N, 7), how far the distributions are from them (`vote_figures`)."""
     scores = metrics(labels, probs.argmax(1), LABELS)
     report = {
@@ -180,6 +180,8 @@ def quality(
         "macro_recall": scores["unweighted_average_recall"],
         "recall": scores["per_class_recall"],
         "ece": expected_calibration_error(probs, labels) if len(labels) else 0.0,
+        # The mean top-label probability: above the accuracy, the percentages run high (too sure).
+        "confidence": float(probs.max(1).mean()) if len(labels) else 0.0,
         "reliability": reliability(probs, labels),
         "support": scores["support"],
         "confusion": scores["confusion"],

@@ -262,7 +262,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class DevelopmentFigures(_message.Message):
-    __slots__ = ("people", "photos", "accuracy", "macro_recall", "recall", "support", "ece", "ferplus_faces", "ferplus_accuracy", "ferplus_ece")
+    __slots__ = ("people", "photos", "accuracy", "macro_recall", "recall", "support", "ece", "ferplus_faces", "ferplus_accuracy", "ferplus_ece", "confidence")
     class RecallEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -287,6 +287,7 @@ class DevelopmentFigures(_message.Message):
     FERPLUS_FACES_FIELD_NUMBER: _ClassVar[int]
     FERPLUS_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     FERPLUS_ECE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     people: int
     photos: int
     accuracy: float
@@ -297,7 +298,8 @@ class DevelopmentFigures(_message.Message):
     ferplus_faces: int
     ferplus_accuracy: float
     ferplus_ece: float
-    def __init__(self, people: _Optional[int] = ..., photos: _Optional[int] = ..., accuracy: _Optional[float] = ..., macro_recall: _Optional[float] = ..., recall: _Optional[_Mapping[str, float]] = ..., support: _Optional[_Mapping[str, int]] = ..., ece: _Optional[float] = ..., ferplus_faces: _Optional[int] = ..., ferplus_accuracy: _Optional[float] = ..., ferplus_ece: _Optional[float] = ...) -> None: ...
+    confidence: float
+    def __init__(self, people: _Optional[int] = ..., photos: _Optional[int] = ..., accuracy: _Optional[float] = ..., macro_recall: _Optional[float] = ..., recall: _Optional[_Mapping[str, float]] = ..., support: _Optional[_Mapping[str, int]] = ..., ece: _Optional[float] = ..., ferplus_faces: _Optional[int] = ..., ferplus_accuracy: _Optional[float] = ..., ferplus_ece: _Optional[float] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class ListedModel(_message.Message):
     __slots__ = ("name", "version", "kind", "is_default", "development")
