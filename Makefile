@@ -43,7 +43,7 @@ browser:
 test: lint browser
 	$(BIN)/python -m pytest
 
-# The unit tier: in-process, no servers or subprocesses, in seconds.
+# The unit tier: in-process, no servers or subprocesses: a few minutes on 2 cores (the whole suite: 20-30).
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
