@@ -106,7 +106,7 @@ FRAMING = {
 
 @pytest.mark.parametrize("case", FRAMING)
 def test_a_request_the_http_server_cannot_frame_gets_its_documented_answer(gateway: str, case: str) -> None:
-    """What the README says of requests uvicorn answers before the application sees them: 400 with
+    """What docs/service.md says of requests uvicorn answers before the application sees them: 400 with
     its plain-text body, and the gateway goes on."""
     port = int(gateway.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -116,7 +116,7 @@ def test_a_request_the_http_server_cannot_frame_gets_its_documented_answer(gatew
             answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400") and body == UVICORN_FRAMING_ANSWER.encode(), answer
-    assert UVICORN_FRAMING_ANSWER in (Path(__file__).parents[2] / "README.md").read_text()
+    assert UVICORN_FRAMING_ANSWER in (Path(__file__).parents[2] / "docs" / "service.md").read_text()
     assert httpx.get(f"{gateway}/healthz", timeout=10).status_code == 200
 
 
