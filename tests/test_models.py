@@ -64,15 +64,15 @@ def test_unknown_model_lists_the_known_ones() -> None:
 
 
 def test_a_model_without_weights_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    from vfer.inference import resolve_checkpoint
     from vfer.models import registry
+    from vfer.models.resolver import resolve_model
 
     bare = registry.ModelEntry("bare", registry.model_entry("c3d_convlstm").builder, "no weights", None)
     monkeypatch.setitem(registry._REGISTRY, "bare", bare)
     with pytest.raises(ModelNotFoundError, match="ships no pretrained weights"):
         create_model("bare", pretrained=True)
-    with pytest.raises(ModelNotFoundError, match="ships no trained weights"):
-        resolve_checkpoint("bare")
+    with pytest.raises(ModelNotFoundError, match="unknown model 'bare'; known models: c3d_convlstm"):
+        resolve_model("bare")  # nothing to serve: a request cannot name it
 
 
 def test_checkpoint_round_trip_keeps_outputs_and_metadata(tmp_path: Path) -> None:
@@ -218,7 +218,8 @@ def test_a_two_branch_checkpoint_loads_without_reading_the_teacher(
         assert torch.equal(loaded.state_dict()[name], tensor), name
 
 
-def test_the_torch_free_list_of_names_is_the_registry() -> None:
+def test_the_names_a_request_may_give_are_read_from_the_shipped_files() -> None:
+    """Derived, not a hand-kept copy: every registered model (each ships weights) and ensemble."""
     from vfer.models import REGISTERED_MODELS, list_models
     from vfer.models.ensemble import list_ensembles
 

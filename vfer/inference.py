@@ -23,15 +23,16 @@ import torch
 from torch import nn
 
 from vfer.config import ALIGNED_GRAY, CLIP_FRAMES, CropSpec
-from vfer.errors import InvalidOptionError, ModelNotFoundError
+from vfer.errors import InvalidOptionError
 from vfer.labels import NUM_CLASSES
-from vfer.models import DEFAULT_MODEL, REGISTERED_MODELS, load_checkpoint, model_entry
+from vfer.models import DEFAULT_MODEL, load_checkpoint
 from vfer.models.catalogue import WEIGHTS_DIR
-from vfer.models.checkpoint import CheckpointMeta, pretrained_path, read_meta, require_vfer_labels
+from vfer.models.checkpoint import CheckpointMeta, read_meta, require_vfer_labels
 from vfer.models.device import select_device
 from vfer.models.ensemble import EnsembleSpec, ensemble_spec
 from vfer.models.export import FRAME_MEAN_KEY
 from vfer.models.mini_xception import FrameAveraged
+from vfer.models.resolver import resolve_model
 from vfer.pipeline import FaceWindow
 
 log = logging.getLogger(__name__)
@@ -214,25 +215,6 @@ class EnsembleClassifier:
         return np.mean(calibrated, axis=0).astype(np.float32)
 
 
-def resolve_checkpoint(model: str) -> Path:
-    """A registered model name with shipped weights, or a path to a checkpoint (.pt + .json)."""
-    if model.endswith((".pt", ".json")) or os.sep in model:
-        path = Path(model)
-        if not path.with_suffix(".pt").is_file():
-            raise ModelNotFoundError(f"checkpoint {path} not found")
-        return path
-    try:
-        entry = model_entry(model)
-    except ModelNotFoundError:
-        known = ", ".join(REGISTERED_MODELS)
-        raise ModelNotFoundError(f"unknown model {model!r}; known models: {known}, or a checkpoint's path") from None
-    if entry.pretrained is None:
-        raise ModelNotFoundError(
-            f"model {model!r} ships no trained weights; train it (`vfer train`) and pass the checkpoint path"
-        )
-    return pretrained_path(entry.pretrained)
-
-
 def shipped_onnx(checkpoint: Path) -> Path | None:
     """The ONNX graph shipped beside a packaged checkpoint (scripts/export_onnx.py), if any."""
     graph = checkpoint.with_suffix(".onnx")
@@ -269,20 +251,24 @@ def load_classifier(
     threads: int | None = None,
     batch: int = BATCH,
 ) -> ClipClassifier:
-    """Load a model once for many predictions: a registered name, a checkpoint or an exported
-    `.onnx` file; a checkpoint's ONNX graph is exported once and cached on disk. `batch`: windows
+    """Load a model once for many predictions: whatever `vfer.models.resolver` makes of the name (a
+    shipped model or ensemble, a checkpoint, an exported `.onnx` file); a checkpoint's ONNX graph is
+    exported once and cached on disk. `batch`: windows
     per forward pass with PyTorch on a GPU (ONNX Runtime on a CPU takes BATCH at most)."""
-    if model.endswith(".onnx"):
-        return _exported_onnx(Path(model), backend, threads)
-    ensemble = ensemble_spec(model) if os.sep not in model else None
-    if ensemble is not None:
+    record = resolve_model(model, paths=True)
+    if record.kind == "onnx":
+        assert record.path is not None
+        return _exported_onnx(record.path, backend, threads)
+    if record.kind == "ensemble":
+        spec = ensemble_spec(model)
+        assert spec is not None
         members = [
-            load_classifier(m.model, backend=backend, device=device, threads=threads, batch=batch)
-            for m in ensemble.members
+            load_classifier(m.model, backend=backend, device=device, threads=threads, batch=batch) for m in spec.members
         ]
-        return EnsembleClassifier(ensemble, members)
+        return EnsembleClassifier(spec, members)
     backend = resolve_backend(backend)
-    checkpoint = resolve_checkpoint(model)
+    checkpoint = record.path
+    assert checkpoint is not None
     module, meta = load_checkpoint(checkpoint)
     if backend == "torch":
         return TorchClassifier(module, meta, device=device, batch_size=batch)
@@ -302,14 +288,15 @@ def load_classifier(
 def model_crops(model: str = DEFAULT_MODEL) -> tuple[CropSpec, ...]:
     """The crops a model takes, in the order its classifier lists them, read from its metadata
     alone: a faces worker of the split topology cuts them without loading the weights."""
-    if model.endswith(".onnx"):
+    record = resolve_model(model, paths=True)
+    if record.kind == "ensemble":
+        return tuple(dict.fromkeys(crop for member in record.members for crop in model_crops(member)))
+    assert record.path is not None
+    if record.kind == "onnx":
         from vfer.models.export import read_onnx_meta
 
-        return (CropSpec.from_preprocessing(read_onnx_meta(Path(model)).preprocessing),)
-    ensemble = ensemble_spec(model) if os.sep not in model else None
-    if ensemble is not None:
-        return tuple(dict.fromkeys(crop for member in ensemble.members for crop in model_crops(member.model)))
-    return (CropSpec.from_preprocessing(read_meta(resolve_checkpoint(model)).preprocessing),)
+        return (CropSpec.from_preprocessing(read_onnx_meta(record.path).preprocessing),)
+    return (CropSpec.from_preprocessing(read_meta(record.path).preprocessing),)
 
 
 def _exported_onnx(path: Path, backend: str, threads: int | None) -> ClipClassifier:

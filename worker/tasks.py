@@ -19,12 +19,12 @@ from celery.exceptions import Ignore
 
 from vfer.config import DecodeLimits, PipelineConfig
 from vfer.deadline import Deadline
-from vfer.errors import ModelNotFoundError, VferError
+from vfer.errors import VferError
 from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store, preview_key
 from vfer.jobs.options import VideoJob, WindowJob, parse
 from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
-from vfer.models import REGISTERED_MODELS
+from vfer.models.resolver import resolve_model
 from worker.deliveries import BROKER_BLIPS, MAX_DELIVERIES, WorkerCrashedError, count_delivery, running_lease
 from worker.inference import register_inference
 from worker.settings import WorkerSettings
@@ -118,15 +118,11 @@ def resolved_model(task: PredictTask, requested: str | None) -> str:
 
 
 def requested_model(name: str, settings: WorkerSettings) -> str:
-    """What a job's model name loads: a registered model, or NAME.pt in the operator's model
-    directory. Never a path from the network; the error is the same whether or not a file exists."""
-    if name in REGISTERED_MODELS:
-        return name
-    if settings.model_dir is not None:
-        checkpoint = settings.model_dir / f"{name}.pt"
-        if checkpoint.is_file() and checkpoint.with_suffix(".json").is_file():
-            return str(checkpoint)
-    raise ModelNotFoundError(f"unknown model {name!r}")
+    """What a job's model name loads (`vfer.models.resolver`): a shipped model or ensemble by name,
+    NAME.pt in the operator's model directory by its path. Never a path from the network; the error
+    is the same whether or not a file exists."""
+    record = resolve_model(name, model_dir=settings.model_dir)
+    return str(record.path) if record.kind == "checkpoint" else name
 
 
 def settings_of(app: Celery) -> WorkerSettings:

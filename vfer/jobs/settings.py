@@ -17,8 +17,9 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vfer.config import DecodeLimits
-from vfer.errors import InvalidOptionError, ModelNotFoundError
-from vfer.models import DEFAULT_MODEL, REGISTERED_MODELS
+from vfer.errors import InvalidOptionError
+from vfer.models import DEFAULT_MODEL
+from vfer.models.resolver import resolve_model
 
 ENV_PREFIX = "VFER_"
 EMBEDDED_BROKER = "memory://"
@@ -95,11 +96,11 @@ class JobSettings(BaseSettings):
         return url
 
     def check_model_name(self, name: str | None) -> None:
-        """A request's model: a registered name, or (where a model directory is configured) a name
-        the worker looks up there. The worker answers for names in the directory; a path is never
-        a name (the options' pattern refuses separators)."""
-        if name is not None and name not in REGISTERED_MODELS and self.model_dir is None:
-            raise ModelNotFoundError(f"unknown model {name!r}; known models: {', '.join(REGISTERED_MODELS)}")
+        """A request's model, as `vfer.models.resolver` reads it; where a model directory is
+        configured, the worker (which sees it) answers for the names not shipped. A path is never a
+        name (the options' pattern refuses separators)."""
+        if name is not None and self.model_dir is None:
+            resolve_model(name)
 
     @property
     def sentinel(self) -> bool:

@@ -1,7 +1,8 @@
 """Expression models: the registry, the paper's video model and the FER2013 frame model.
 
-The package is lazy: `DEFAULT_MODEL` and `TEACHER_MODEL` import nothing, so the gateway may read
-them without torch; the registry and checkpoints (torch) load on first use of their names.
+The package is lazy: `DEFAULT_MODEL` and `TEACHER_MODEL` import nothing and `REGISTERED_MODELS`
+reads the shipped files (`vfer.models.resolver`), so the gateway may read them without torch; the
+registry and checkpoints (torch) load on first use of their names.
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ is 0.5 points of six-class macro recall behind the best frame model on the devel
 
 TEACHER_MODEL = "mini_xception_fer2013"
 
-REGISTERED_MODELS = ("c3d_convlstm", "c3d_convlstm_fer", "faceapi_expression", "fer_ensemble", "mini_xception_fer2013")
-"""The registry's and the shipped ensembles' names, known without torch: what a request may name
-(a test keeps it equal)."""
 
 _LAZY = {
     "CheckpointMeta": "vfer.models.checkpoint",
@@ -38,11 +36,16 @@ _BUILDERS = (
 )
 
 if TYPE_CHECKING:
+    REGISTERED_MODELS: tuple[str, ...]  # the shipped models and ensembles, by name (vfer.models.resolver)
     from vfer.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
     from vfer.models.registry import create_model, list_models, model_entry
 
 
 def __getattr__(name: str) -> Any:
+    if name == "REGISTERED_MODELS":  # what a request may name, read from the shipped files (no torch)
+        from vfer.models.resolver import shipped_names
+
+        return shipped_names()
     if name not in _LAZY:
         raise AttributeError(f"module 'vfer.models' has no attribute {name!r}")
     for builder in _BUILDERS:  # registering the builders is what fills the registry

@@ -115,20 +115,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from vfer.models import create_model, model_entry
-    from vfer.models.checkpoint import CheckpointMeta, load_checkpoint, pretrained_path, read_meta
-    from vfer.models.ensemble import ensemble_spec
+    from vfer.models.checkpoint import load_checkpoint
     from vfer.models.export import export_onnx, export_torchscript
+    from vfer.models.resolver import resolve_model
 
-    if (ensemble := ensemble_spec(args.model)) is not None:
-        members = ", ".join(member.model for member in ensemble.members)
-        raise InvalidOptionError(f"{args.model} is an ensemble of {members}: export each of them")
-    if args.model.endswith((".pt", ".json")) or os.sep in args.model:
-        model, meta = load_checkpoint(Path(args.model))
-    else:  # a registered model: with its shipped weights, or the bare architecture
-        stem = model_entry(args.model).pretrained
-        model = create_model(args.model, pretrained=stem is not None).eval()
-        meta = read_meta(pretrained_path(stem)) if stem else CheckpointMeta(model=args.model, version="untrained")
+    record = resolve_model(args.model, paths=True)
+    if record.kind == "ensemble":
+        raise InvalidOptionError(f"{args.model} is an ensemble of {', '.join(record.members)}: export each of them")
+    if record.kind == "onnx":
+        raise InvalidOptionError(f"{args.model} is an ONNX model already")
+    assert record.path is not None
+    model, meta = load_checkpoint(record.path)
     out = Path(args.out)
     if args.format == "onnx":
         print(f"exporting {args.model} to ONNX (about half a minute on a CPU)…", file=sys.stderr, flush=True)
