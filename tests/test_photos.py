@@ -129,9 +129,13 @@ def test_photo_stills_count_the_photos_without_a_face(tmp_path: Path, data: Path
             photo_stills(broken, (ALIGNED_GRAY,), mode=mode)
 
 
-def test_a_fer2013_crop_is_taken_as_the_face(data: Path) -> None:
-    path = data / "faces" / "fer2013" / "val" / "happy"
-    photo = sorted(path.glob("*.jpg"))[0]
+def first_ferplus(data: Path, label: str) -> Path:
+    """The first FER+ valid face whose ten annotators' majority is `label`."""
+    return next(p.path for p in photo_folder(data / "faces" / "ferplus" / "valid") if p.label == label)
+
+
+def test_a_ferplus_crop_is_taken_as_the_face(data: Path) -> None:
+    photo = first_ferplus(data, "happy")
     clips = crop_window(photo, (ALIGNED_GRAY, BOX_RGB))
     assert clips[ALIGNED_GRAY].shape == (CLIP_FRAMES, 64, 64)
     assert clips[BOX_RGB].shape == (CLIP_FRAMES, 112, 112, 3)
@@ -140,7 +144,7 @@ def test_a_fer2013_crop_is_taken_as_the_face(data: Path) -> None:
 
 
 def test_a_moving_clip_moves_smoothly_within_the_papers_rotations(data: Path) -> None:
-    photo = sorted((data / "faces" / "fer2013" / "val" / "surprise").glob("*.jpg"))[0]
+    photo = first_ferplus(data, "surprise")
     still = torch.from_numpy(crop_window(photo, (ALIGNED_GRAY,))[ALIGNED_GRAY]).float()[None, None]  # (1, 1, T, H, W)
     moved = move_clips(still, torch.Generator().manual_seed(3))
     assert moved.shape == still.shape
