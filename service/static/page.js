@@ -139,7 +139,8 @@ async function upload(file) {
     else throw failure(status, body);
     show(result, file, preview ? {jobId, headers} : null);
     setStatus(`${file.name}: done`);
-    describeModel($("model-quality"), headers, (models) => models.find((m) => m.name === result.model.name));
+    describeModel($("model-quality"), headers, (models) => models.find((m) => m.name === result.model.name), false,
+      $("trust"));
   } catch (e) {
     setStatus(e.message, {error: true, detail: e.detail || null});
     if (!(e instanceof RequestError)) throw e;
@@ -149,9 +150,11 @@ async function upload(file) {
 // --- the result ------------------------------------------------------------------------------
 
 // How far to trust the answering model (`which` picks it from GET /models): what it measured on
-// people it never saw. `named`: say which model it is first (the live view has no result to name it).
-async function describeModel(out, headers, which, named = false) {
+// people it never saw. `named`: say which model it is first (the live view has no result to name it);
+// `brief`: where one sentence of it goes beside the answer, the rest being further down.
+async function describeModel(out, headers, which, named = false, brief = null) {
   out.textContent = "";
+  if (brief) brief.textContent = "";
   let body, listed;
   try {
     const r = await fetch("models", {headers});
@@ -176,6 +179,8 @@ async function describeModel(out, headers, which, named = false) {
     `${pct(d.accuracy)} of ${d.photos} photos of ${d.people} people; by expression: ${ruled.join(", ")} ` +
     `(${few.join(" and ")}: too few faces to say). Its percentages run ${sure}: on those photos it gave its ` +
     `answer ${pct(d.confidence)} on average and was right ${pct(d.accuracy)} of the time. `;
+  if (brief) brief.textContent = `On faces it never trained on it was right ${pct(d.ferplus_accuracy)} of the ` +
+    `time; percentages run ${sure}. More under the timeline.`;
   const card = document.createElement("a");
   card.href = body.card;
   card.textContent = "The model card";

@@ -51,6 +51,12 @@ def test_the_clip_plays_under_its_boxes_and_the_timeline_spans_the_face(browser:
             gap = round(100 * (measured["confidence"] - measured["accuracy"]))
             assert f"{abs(gap)} points too {'sure' if gap > 0 else 'unsure'}" in quality or gap == 0
             assert f"sad {round(100 * measured['recall']['sad'])}\u00a0%" in quality, quality
+            # ... and in one sentence beside the answer, on the first screen.
+            brief = page.inner_text("#trust")
+            assert brief.startswith(
+                f"On faces it never trained on it was right {round(100 * measured['ferplus_accuracy'])}"
+            )
+            assert page.locator("#trust").bounding_box()["y"] < viewport["height"]
             card = page.locator("#model-quality a").get_attribute("href")
             assert httpx.get(f"{embedded_url}/{card}").text.startswith("# Model card")
             page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=20_000)
