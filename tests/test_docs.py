@@ -105,3 +105,11 @@ def test_the_readmes_example_is_what_vfer_predict_prints(data: Path) -> None:
         return [line.rstrip() for line in output.splitlines() if line.strip() and not line.strip().startswith("time:")]
 
     assert steady(run.stdout) == steady(shown.split("\n$ ")[0])
+
+
+@pytest.mark.parametrize(
+    "page", [README, *DOCS, ROOT / "vfer" / "models" / "weights" / "MODEL_CARD.md"], ids=lambda p: p.name
+)
+def test_no_placeholder_is_left(page: Path) -> None:
+    text = page.read_text()
+    assert "«" not in text and "<!--" not in text, f"{page.name} has a placeholder left"
