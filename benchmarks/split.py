@@ -35,16 +35,16 @@ from benchmarks.servers import WorkerSpec, running_service, upload_all, wait_all
 from tests.service.helpers import Worker, claimed_broker, service_env, wait_until
 from vfer.config import PipelineConfig
 from vfer.deadline import Deadline
+from vfer.extraction_codec import faces_to_dict
 from vfer.inference import model_crops
+from vfer.jobs.contract import VIDEO_PRIORITY
 from vfer.jobs.settings import load_settings
-from vfer.jobs.tasks import VIDEO_PRIORITY
-from vfer.layout import faces_to_dict
 from vfer.models import DEFAULT_MODEL
 from vfer.pipeline import FaceClips, FaceWindow, extract_faces
 from worker.celery_app import create_worker_app
-from worker.settings import WorkerSettings
 from worker.split import WindowSender
 from worker.windows import WindowStore
+from worker.worker_settings import WorkerSettings
 
 SPLIT = {"VFER_TOPOLOGY": "split"}
 SETUPS: dict[str, tuple[list[WorkerSpec], dict[str, str]]] = {

@@ -75,9 +75,9 @@ from vfer.training.calibrate import (
     frame_logits,
     probabilities,
 )
+from vfer.training.drawing import Source, balanced_weights
 from vfer.training.motion import move_clips
 from vfer.training.rule import RULE, apply_rule, judge_set, judged_figures
-from vfer.training.sampling import Source, balanced_weights
 from vfer.training.students import StudentPack, StudentRecipe, fit_student
 from vfer.training.train import TrainConfig, selection_macro_recall, train
 

@@ -23,14 +23,14 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.celery_client import create_celery
 from service.errors import ServiceError, error_body, http_status
+from service.gateway_settings import Settings, get_settings
 from service.jobs import JobClient
 from service.metrics import Metrics
 from service.notify import create_notifier
-from service.queue import create_celery
 from service.reaper import Ledger, Reaper
 from service.routes import docs, health, jobs, models, page, predict, stream
-from service.settings import Settings, get_settings
 from vfer import __version__
 from vfer.errors import VferError
 from vfer.jobs.blobs import BlobStore, open_blob_store

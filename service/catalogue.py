@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from service.gateway_settings import Settings
 from service.schemas import Development, ModelInfo, ModelsBody
-from service.settings import Settings
 from vfer.models.catalogue import shipped_models
 
 CARD = "models/card"  # GET /models/card, relative to the gateway's root

@@ -8,9 +8,9 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from service.auth import authenticate
+from service.gateway_settings import Settings
 from service.jobs import JobClient
 from service.metrics import Metrics
-from service.settings import Settings
 from vfer.jobs.blobs import BlobStore
 
 API_KEY_HEADER = "X-API-Key"

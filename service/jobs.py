@@ -21,12 +21,12 @@ from kombu.exceptions import OperationalError
 from pydantic import BaseModel
 
 from service.errors import BrokerUnavailableError, JobFailedError, JobNotFoundError, QueueFullError, StreamStalledError
+from service.gateway_settings import Settings
 from service.notify import SAFETY_POLL_S, Notifier
-from service.settings import Settings
 from vfer.errors import JobCancelledError
 from vfer.jobs.backlog import inference_backlog
 from vfer.jobs.blobs import PREVIEW_SUFFIX, BlobStore
-from vfer.jobs.tasks import PROGRESS, cancel_flag, priority_of, running_lease_key, worker_failing_key
+from vfer.jobs.contract import PROGRESS, cancel_flag, priority_of, running_lease_key, worker_failing_key
 from vfer.jobs.tracing import JOB_ID, span, tag_job
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ class JobClient:
 
     def send(self, task: str, job_id: str, args: list[Any]) -> None:
         """The job's message onto the job queue at its task's priority: a live-stream window is
-        served before uploaded videos that wait (`vfer.jobs.tasks.priority_of`)."""
+        served before uploaded videos that wait (`vfer.jobs.contract.priority_of`)."""
         self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue, priority=priority_of(task))
 
     def status(self, job_id: str) -> JobStatus:

@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from service.settings import get_settings
+from service.gateway_settings import get_settings
 
 TIMEOUT_S = 3.0
 

@@ -30,7 +30,7 @@ import redis
 from service.errors import JobNotFoundError
 from service.jobs import QUEUED, JobClient, JobStatus
 from vfer.jobs.backlog import queue_lists
-from vfer.jobs.tasks import failed, running_lease_key
+from vfer.jobs.contract import failed, running_lease_key
 
 log = logging.getLogger("vfer.service.reaper")
 

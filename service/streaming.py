@@ -25,13 +25,13 @@ from typing import Any
 
 from service.auth import new_job_id
 from service.errors import MalformedFrameError, StreamStalledError, UploadTimeoutError
+from service.gateway_settings import Settings
 from service.jobs import JobClient, JobStatus, cancel_in_background, submit_with_blob, wait_for
 from service.metrics import Metrics
-from service.settings import Settings
+from vfer.jobs.contract import PREDICT_WINDOW_TASK
 from vfer.jobs.framepack import PackedFrame, pack
 from vfer.jobs.imagesize import encoded_size
 from vfer.jobs.options import StreamOptions, WindowJob
-from vfer.jobs.tasks import PREDICT_WINDOW_TASK
 from vfer.jobs.tracing import JOB_ID, span
 from vfer.labels import LABELS
 from vfer.video.sampling import LiveGrid

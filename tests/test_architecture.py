@@ -16,7 +16,7 @@ def modules_after(code: str) -> set[str]:
 
 def test_the_gateway_never_imports_torch_or_dlib() -> None:
     loaded = modules_after(
-        "from service.app import create_app\nfrom service.settings import Settings\ncreate_app(Settings())"
+        "from service.app import create_app\nfrom service.gateway_settings import Settings\ncreate_app(Settings())"
     )
     assert "fastapi" in loaded and "celery" in loaded
     assert not loaded & {"torch", "dlib", "av", "cv2", "onnxruntime"}
@@ -35,7 +35,7 @@ def test_models_load_lazily_not_at_import() -> None:
 
 def test_the_job_contract_and_the_stream_grid_load_nothing_heavy() -> None:
     loaded = modules_after(
-        "import vfer.jobs.options, vfer.jobs.settings, vfer.jobs.blobs, vfer.jobs.queue, vfer.jobs.framepack\n"
+        "import vfer.jobs.options, vfer.jobs.settings, vfer.jobs.blobs, vfer.jobs.celery_config, vfer.jobs.framepack\n"
         "import vfer.video.sampling, vfer.models\n"
         "from vfer.models import DEFAULT_MODEL"
     )

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from service.errors import HTTP_STATUS
-from service.settings import Settings
-from worker.settings import WorkerSettings
+from service.gateway_settings import Settings
+from worker.worker_settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

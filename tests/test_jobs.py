@@ -11,9 +11,9 @@ import pytest
 from vfer.config import PipelineConfig
 from vfer.errors import InvalidOptionError, ModelNotFoundError
 from vfer.jobs.blobs import BlobNotFoundError, DirectoryBlobStore, open_blob_store
+from vfer.jobs.celery_config import celery_config
 from vfer.jobs.imagesize import encoded_size
 from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
-from vfer.jobs.queue import celery_config
 from vfer.jobs.settings import JobSettings, load_settings
 
 
@@ -76,8 +76,8 @@ def test_a_bad_setting_never_shows_a_key_or_a_password(
 ) -> None:
     """`vfer serve` and `vfer worker` print this line before they exit: it said every setting's
     value, API keys and broker passwords included."""
-    from service.settings import Settings
-    from worker.settings import WorkerSettings
+    from service.gateway_settings import Settings
+    from worker.worker_settings import WorkerSettings
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -118,8 +118,8 @@ def test_blob_settings_choose_the_store(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 def test_a_request_names_a_model_and_never_reaches_a_path(tmp_path: Path) -> None:
-    from worker.settings import WorkerSettings
     from worker.tasks import requested_model
+    from worker.worker_settings import WorkerSettings
 
     (tmp_path / "mine.pt").write_bytes(b"weights")
     (tmp_path / "mine.json").write_text("{}")

@@ -27,7 +27,7 @@ from vfer.jobs.options import JobOptions, parse
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
 from vfer.result import runner_up
-from vfer.training.cli import CORE_INSTALL_HINT
+from vfer.training.commands import CORE_INSTALL_HINT
 
 EXIT_INPUT = 2
 EXIT_MISSING = 3
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     models.set_defaults(run=_models)
 
-    from vfer.training.cli import register as register_training
+    from vfer.training.commands import register as register_training
 
     register_training(commands)  # without the core install, commands that say what to install
 

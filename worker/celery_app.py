@@ -8,10 +8,10 @@ from typing import Any
 
 from celery import Celery, signals
 
+from vfer.jobs.celery_config import celery_config
 from vfer.jobs.logs import JOB_ID
-from vfer.jobs.queue import celery_config
 from vfer.jobs.results import backend_spec
-from worker.settings import WorkerSettings
+from worker.worker_settings import WorkerSettings
 
 # A worker rides out a Redis blip (a restart, a failover): each result-backend operation (the
 # outcome, progress, a cancel check) is retried on connection errors, backing off to 10 s, for

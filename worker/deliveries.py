@@ -27,7 +27,7 @@ import redis
 from celery import Celery
 
 from vfer.errors import VferError
-from vfer.jobs.tasks import running_lease_key
+from vfer.jobs.contract import running_lease_key
 
 MAX_DELIVERIES = 3
 _KEY = "vfer-deliveries-{job_id}-{attempt}"

@@ -15,8 +15,8 @@ from celery.worker import WorkController
 
 from vfer.jobs.settings import JobSettings, load_settings
 from worker.celery_app import create_worker_app
-from worker.settings import WorkerSettings
 from worker.tasks import warm_up
+from worker.worker_settings import WorkerSettings
 
 log = logging.getLogger("vfer.worker")
 

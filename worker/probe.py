@@ -14,12 +14,12 @@ import sys
 
 from celery import Celery
 
-from vfer.jobs.queue import celery_config
+from vfer.jobs.celery_config import celery_config
 from vfer.jobs.results import backend_spec
 from vfer.jobs.settings import load_settings
-from worker.cli import DEFAULT_NODE_NAME, node_name
 from worker.readiness import failing
-from worker.settings import WorkerSettings
+from worker.worker_command import DEFAULT_NODE_NAME, node_name
+from worker.worker_settings import WorkerSettings
 
 TIMEOUT_S = 10.0
 

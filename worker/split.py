@@ -1,7 +1,7 @@
 """The split topology's ends of a job: a job worker finds the faces and queues each window as it
 is cut; whichever inference worker classifies the last one assembles the job's outcome.
 
-The faces side stores a window's crops (`vfer.layout.pack_window`) and sends its number on the
+The faces side stores a window's crops (`vfer.extraction_codec.pack_window`) and sends its number on the
 inference queue; once the video is done it stores the layout and sends an end message (number
 END), so a job with no window, or whose windows were all classified before the layout was
 stored, is still finished, by an inference worker, with that worker's model description.
@@ -19,7 +19,7 @@ from celery import Celery
 
 from vfer.config import CropSpec
 from vfer.jobs.backlog import inference_backlog
-from vfer.jobs.tasks import CLASSIFY_TASK, LIVE_PRIORITY, VIDEO_PRIORITY, Outcome, cancel_flag, succeeded
+from vfer.jobs.contract import CLASSIFY_TASK, LIVE_PRIORITY, VIDEO_PRIORITY, Outcome, cancel_flag, succeeded
 from vfer.jobs.tracing import JOB_ID, record_steps, span
 from vfer.result import FacePrediction
 from worker.deliveries import KOMBU_BLIPS, ride_out
@@ -72,7 +72,7 @@ class WindowSender:
         self.numbers: dict[int, int] = {}  # id(window) -> its number
 
     def __call__(self, window: FaceWindow) -> None:
-        from vfer.layout import pack_window
+        from vfer.extraction_codec import pack_window
 
         wait_for_room(self.app, self.deadline)
         number = len(self.numbers)
@@ -108,7 +108,7 @@ def queue_video(
 ) -> None:
     """A video's faces task: `extract` runs the face pipeline with the sink it is given; each
     window goes to the inference queue as it is cut, then the layout and the end message."""
-    from vfer.layout import extraction_to_dict
+    from vfer.extraction_codec import extraction_to_dict
     from vfer.predict import result_options
 
     store = WindowStore.of(app)
@@ -141,7 +141,7 @@ def queue_window(
     deadline: Deadline,
 ) -> None:
     """A live-stream window's faces task: its faces' windows to the inference queue, then the end."""
-    from vfer.layout import faces_to_dict
+    from vfer.extraction_codec import faces_to_dict
 
     store = WindowStore.of(app)
     store.begin(job_id)
@@ -174,8 +174,8 @@ def try_finish(app: Celery, store: WindowStore, job_id: str) -> bool:
 
 def _outcome(state: JobState) -> Outcome:
     """The job's result from its layout and probabilities (the core loads here, not at import)."""
+    from vfer.extraction_codec import extraction_from_dict, faces_from_dict
     from vfer.inference import ModelInfo
-    from vfer.layout import extraction_from_dict, faces_from_dict
     from vfer.predict import assemble_faces, prediction_result
 
     layout = state.layout

@@ -21,14 +21,14 @@ from vfer.config import DecodeLimits, PipelineConfig
 from vfer.deadline import Deadline
 from vfer.errors import VferError
 from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store, preview_key
+from vfer.jobs.contract import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer.jobs.options import VideoJob, WindowJob, parse
-from vfer.jobs.tasks import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
 from vfer.models.resolver import resolve_model
+from worker.batch_inference import register_inference
 from worker.deliveries import BROKER_BLIPS, MAX_DELIVERIES, WorkerCrashedError, count_delivery, running_lease
-from worker.inference import register_inference
-from worker.settings import WorkerSettings
 from worker.split import queue_video, queue_window, window_result
+from worker.worker_settings import WorkerSettings
 
 PROGRESS_EVERY_S = 1.0
 log = logging.getLogger("vfer.worker")

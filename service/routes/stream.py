@@ -32,7 +32,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from service.auth import authenticate
 from service.errors import MalformedFrameError, UploadTimeoutError, error_body, ws_close_code
-from service.settings import Settings
+from service.gateway_settings import Settings
 from service.streaming import Frame, Streamer
 from vfer.errors import InvalidOptionError, VferError
 from vfer.jobs.options import StreamOptions, parse

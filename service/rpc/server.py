@@ -29,16 +29,16 @@ from service.errors import (
     MalformedFrameError,
     UploadTooLargeError,
 )
+from service.gateway_settings import Settings
 from service.jobs import JobClient, cancel_in_background, submit_with_blob, wait_for
 from service.metrics import Metrics
 from service.rpc.convert import list_models_response, predict_response, window_result
 from service.rpc.status import grpc_status
 from service.rpc.stream import given, stream_messages
-from service.settings import Settings
 from service.streaming import Streamer
 from vfer.errors import EmptyInputError, NotAVideoError, VferError
+from vfer.jobs.contract import PREDICT_TASK
 from vfer.jobs.options import JobOptions, VideoJob, parse
-from vfer.jobs.tasks import PREDICT_TASK
 from vfer.jobs.tracing import tracing_on
 from vfer.sniff import refusal
 from vfer_rpc.v1 import expression_pb2 as pb

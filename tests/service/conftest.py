@@ -10,7 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.settings import Settings
+from service.gateway_settings import Settings
 from tests.service.helpers import (
     CLAIM_KEY,
     CLAIM_S,

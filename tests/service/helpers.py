@@ -348,6 +348,27 @@ class Worker:
         self._log.close()
 
 
+def pool_children(worker: Worker) -> list[int]:
+    """The pids of a prefork worker's pool children."""
+    pid = worker.process.pid
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@contextlib.contextmanager
+def served_with_a_worker(env: dict[str, str], folder: Path) -> Iterator[tuple[str, Worker]]:
+    """A real `vfer serve` and one `vfer worker` on `env`'s broker, yielded once the gateway sees
+    the worker: the URL and the worker (to stop, pause or kill)."""
+    import httpx
+
+    worker = Worker(env, folder / "worker.log")
+    try:
+        with vfer_serve(env, folder / "serve.log") as http:
+            wait_until(lambda: httpx.get(f"{http}/readyz", timeout=10).json()["workers"], 120, "the worker")
+            yield http, worker
+    finally:
+        worker.kill()
+
+
 class GrpcServer:
     """The real gRPC server on port 0, on its own event loop in a thread."""
 
@@ -355,7 +376,7 @@ class GrpcServer:
         import asyncio
         import threading
 
-        from service.settings import Settings
+        from service.gateway_settings import Settings
 
         assert isinstance(settings, Settings)
         self._asyncio = asyncio
@@ -375,9 +396,9 @@ class GrpcServer:
 
 async def _boot(settings: Any) -> tuple[Any, int, Any]:
     """The server as `vfer serve` starts it, on the running loop: (server, port, job client)."""
+    from service.celery_client import create_celery
     from service.jobs import JobClient
     from service.notify import create_notifier
-    from service.queue import create_celery
     from service.rpc.server import start_grpc_server
     from vfer.jobs.blobs import open_blob_store
 

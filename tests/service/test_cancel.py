@@ -16,18 +16,13 @@ from fastapi.testclient import TestClient
 
 from benchmarks.clips import make_long_clip
 from service.app import create_app
-from service.settings import Settings
+from service.gateway_settings import Settings
 from tests.media import VIDEO
-from tests.service.helpers import Worker, gateway_metric, service_env, wait_until
+from tests.service.helpers import Worker, gateway_metric, pool_children, service_env, wait_until
 from vfer.models.catalogue import WEIGHTS_DIR
 
 SINGLE = VIDEO / "single_face.mp4"
 NO_FACE_FIRST = VIDEO / "noface_face.mov"
-
-
-def pool_children(worker: Worker) -> list[int]:
-    pid = worker.process.pid
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 @pytest.fixture
@@ -68,7 +63,8 @@ def test_a_killed_pool_child_comes_back_and_runs_its_job_within_30_s(
     prefork: tuple[Settings, Worker], tmp_path: Path
 ) -> None:
     """The OOM killer takes a child mid-job: its replacement loads its models (past Celery's 4-s
-    limit, which killed five replacements in a row: 38.5 s) and runs the job again."""
+    limit, which killed five replacements in a row: 38.5 s) and runs the job again, once the dead
+    child's running lease has lapsed (worker.deliveries), not left for the reaper to find lost."""
     settings, worker = prefork
     clip = make_long_clip(SINGLE, 12.0, tmp_path / "long.mp4").read_bytes()
     with TestClient(create_app(settings)) as client:
@@ -80,6 +76,8 @@ def test_a_killed_pool_child_comes_back_and_runs_its_job_within_30_s(
         killed = time.monotonic()
         wait_until(lambda: client.get(job["status_url"]).json()["status"] == "done", 60, "the job to run again")
         assert time.monotonic() - killed < 30
+        assert len(client.get(job["status_url"]).json()["result"]["faces"]) == 1
+        assert gateway_metric(client, "vfer_jobs_sent_again_total") == 0, "left for the reaper to find lost"
 
 
 def test_a_worker_whose_children_cannot_load_the_model_says_so(broker_url: str, tmp_path: Path) -> None:

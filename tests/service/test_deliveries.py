@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 
+from vfer.jobs.contract import running_lease_key
 from vfer.jobs.settings import load_settings
-from vfer.jobs.tasks import running_lease_key
 from worker.celery_app import create_worker_app
 from worker.deliveries import running_lease
-from worker.settings import WorkerSettings
+from worker.worker_settings import WorkerSettings
 
 
 def test_the_lease_outlives_its_ttl_while_held_and_goes_with_its_holder(broker_url: str) -> None:

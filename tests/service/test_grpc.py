@@ -20,10 +20,10 @@ from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from service.queue import create_celery
+from service.celery_client import create_celery
+from service.gateway_settings import Settings
 from service.rpc.client import Client, encoded_frames, stream_requests
 from service.rpc.convert import result_dict
-from service.settings import Settings
 from tests.media import LONDON, VIDEO, band_share, encode
 from tests.schema import assert_result, assert_stream_window
 from tests.service.helpers import GrpcServer, RedisServer, Worker, wait_until

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.settings import Settings
+from service.gateway_settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import free_port, service_env, vfer_serve
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.settings import Settings
+from service.gateway_settings import Settings
 from tests.media import VIDEO, encode, faststart_copy
 from vfer.jobs.blobs import DirectoryBlobStore
 from vfer.labels import LABELS

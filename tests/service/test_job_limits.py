@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from benchmarks.clips import make_long_clip
 from service.app import create_app
-from service.settings import Settings
+from service.gateway_settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import Worker, gateway_metric, service_env, vfer_serve, wait_until
 from vfer.jobs.blobs import preview_key

@@ -6,9 +6,9 @@ import asyncio
 import time
 import uuid
 
+from service.celery_client import create_celery
+from service.gateway_settings import Settings
 from service.notify import SAFETY_POLL_S, create_notifier
-from service.queue import create_celery
-from service.settings import Settings
 
 
 def test_a_stored_result_wakes_its_waiter_at_once(settings: Settings) -> None:

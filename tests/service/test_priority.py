@@ -11,8 +11,8 @@ from celery.result import AsyncResult
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.queue import create_celery
-from service.settings import Settings
+from service.celery_client import create_celery
+from service.gateway_settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import FirstWindowWatch, GrpcServer, Worker, service_env, wait_until, waiting
 

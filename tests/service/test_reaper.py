@@ -14,8 +14,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.gateway_settings import Settings
 from service.reaper import CONFIRM_S, SEND_LIMIT
-from service.settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import (
     Publications,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 import uuid
@@ -16,15 +15,14 @@ from fastapi.testclient import TestClient
 
 from benchmarks.clips import make_long_clip
 from service.app import create_app
-from service.queue import create_celery
-from service.settings import Settings
+from service.celery_client import create_celery
+from service.gateway_settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import (
     CLAIM_KEY,
     REDIS_HOST,
     RedisServer,
     Worker,
-    gateway_metric,
     service_env,
     wait_until,
 )
@@ -82,38 +80,6 @@ def test_a_job_survives_its_worker_being_killed(broker_url: str, tmp_path: Path,
         first.kill()
         if second is not None:
             second.stop()
-
-
-def _pool_children(worker: Worker) -> list[int]:
-    pid = worker.process.pid
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def test_a_job_whose_prefork_child_dies_runs_again_at_once(broker_url: str, tmp_path: Path, data: Path) -> None:
-    """The prefork pool gives back the job of a child killed mid-job (the OOM killer) at once,
-    while the dead child's running lease (worker.deliveries) still lives: the next delivery waits
-    the lease out and runs the job, instead of stepping aside for the reaper to find it lost."""
-    queue = f"child-{uuid.uuid4().hex[:8]}"
-    times = {"VFER_VISIBILITY_TIMEOUT_S": "10", "VFER_TASK_TIME_LIMIT_S": "30"}  # a 5 s lease
-    settings = Settings(
-        broker_url=broker_url, blob_dir=tmp_path / "blobs", queue=queue, reaper_check_s=1.0,
-        visibility_timeout_s=10, task_time_limit_s=30,
-    )  # fmt: skip
-    clip = make_long_clip(SINGLE, 12.0, tmp_path / "long.mp4").read_bytes()
-    worker = Worker(service_env(broker_url, settings.blob_dir, VFER_QUEUE=queue, **times), tmp_path / "worker.log",
-                    pool="prefork")  # fmt: skip
-    try:
-        with TestClient(create_app(settings)) as client:
-            wait_until(lambda: client.get("/readyz").json()["workers"], 60, "the worker")
-            job = client.post("/predict?wait=0&mode=paper", content=clip).json()
-            wait_until(lambda: client.get(job["status_url"]).json()["status"] == "running", 30, "the job to start")
-            (child,) = _pool_children(worker)
-            os.kill(child, signal.SIGKILL)
-            wait_until(lambda: client.get(job["status_url"]).json()["status"] == "done", 60, "the job run again")
-            assert len(client.get(job["status_url"]).json()["result"]["faces"]) == 1
-            assert gateway_metric(client, "vfer_jobs_sent_again_total") == 0, "left for the reaper to find lost"
-    finally:
-        worker.stop()
 
 
 def test_a_threads_pool_worker_runs_jobs_side_by_side(broker_url: str, tmp_path: Path, data: Path) -> None:

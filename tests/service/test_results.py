@@ -9,15 +9,15 @@ import uuid
 import pytest
 from celery.result import AsyncResult
 
-from service.queue import create_celery
-from service.settings import Settings
+from service.celery_client import create_celery
+from service.gateway_settings import Settings
 from tests.service.helpers import Publications, wait_until
 from vfer.errors import JobCancelledError
+from vfer.jobs.contract import PREDICT_TASK, PROGRESS, succeeded
 from vfer.jobs.settings import load_settings
-from vfer.jobs.tasks import PREDICT_TASK, PROGRESS, succeeded
 from worker.celery_app import create_worker_app
-from worker.settings import WorkerSettings
 from worker.tasks import job_deadline
+from worker.worker_settings import WorkerSettings
 
 
 def test_a_progress_report_racing_the_finish_never_replaces_the_outcome(

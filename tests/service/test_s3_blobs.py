@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.settings import Settings
+from service.gateway_settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import Worker, free_port, service_env, wait_until
 from tests.service.s3server import CREDENTIALS, S3Server, keys

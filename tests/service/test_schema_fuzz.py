@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import CHECKS, load_all_checks, negative_data_rejection, positive_data_acceptance
 
-from service.settings import Settings
+from service.gateway_settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import Worker, service_env, vfer_serve
 

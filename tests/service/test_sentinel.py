@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from benchmarks.clips import make_long_clip
 from service.app import create_app
-from service.queue import create_celery
-from service.settings import Settings
+from service.celery_client import create_celery
+from service.gateway_settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import REDIS_HOST, SentinelGroup, Worker, service_env, wait_until
 

@@ -23,9 +23,9 @@ from fastapi.testclient import TestClient
 from benchmarks.clips import make_long_clip
 from benchmarks.split import finish_job, queue_job, real_windows, send
 from service.app import create_app
-from service.queue import create_celery
+from service.celery_client import create_celery
+from service.gateway_settings import Settings
 from service.rpc.client import Client, encoded_frames, stream_requests
-from service.settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import (
     FirstWindowWatch,
@@ -38,13 +38,13 @@ from tests.service.helpers import (
     waiting,
 )
 from vfer.config import PipelineConfig
+from vfer.jobs.contract import PREDICT_TASK
 from vfer.jobs.options import VideoJob
 from vfer.jobs.settings import load_settings
-from vfer.jobs.tasks import PREDICT_TASK
 from vfer.predict import Predictor
 from worker.celery_app import create_worker_app
-from worker.settings import WorkerSettings
 from worker.windows import WindowStore
+from worker.worker_settings import WorkerSettings
 
 CLIPS = [VIDEO / "single_face.mp4", VIDEO / "grid" / "bbaf2n.mpg", VIDEO / "face_noface.mov", VIDEO / "no_face.mp4"]
 

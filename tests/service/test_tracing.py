@@ -16,7 +16,7 @@ import pytest
 from tests.media import VIDEO
 from tests.service.helpers import Worker, free_port, json_lines, service_env, vfer_serve, wait_until
 from tests.service.otlp import OtlpReceiver, Span
-from vfer.jobs.tasks import CLASSIFY_TASK
+from vfer.jobs.contract import CLASSIFY_TASK
 from vfer.jobs.tracing import JOB_ID
 
 CLIP = VIDEO / "single_face.mp4"

@@ -23,7 +23,7 @@ from websockets.sync.client import connect
 from service.rpc.client import encoded_frames
 from service.ws_client import StreamRefused, frame_message, ws_windows
 from tests.media import VIDEO
-from tests.service.helpers import Worker, service_env, vfer_serve, wait_until
+from tests.service.helpers import served_with_a_worker, service_env, vfer_serve, wait_until
 
 GRID = VIDEO / "grid" / "bbaf2n.mpg"
 
@@ -120,22 +120,19 @@ def test_a_client_that_reads_is_not_closed_while_its_windows_wait(broker_url: st
     pongs wait behind the frames; with VFER_WS_PING_S=2 it closed the client 1011 "keepalive ping
     timeout". Now its windows all come once the worker goes on, and the close is 1000."""
     env = service_env(broker_url, tmp_path / "blobs", VFER_QUEUE=f"paused-{uuid.uuid4().hex[:8]}", VFER_WS_PING_S="2")
-    worker = Worker(env, tmp_path / "worker.log")
-    try:
-        with vfer_serve(env, tmp_path / "serve.log") as http:
-            wait_until(lambda: httpx.get(f"{http}/readyz", timeout=10).json()["workers"], 120, "the worker")
-            with connect(http.replace("http://", "ws://") + "/stream", max_size=None) as ws:
-                ws.send(json.dumps({"format": "jpeg"}))
-                os.killpg(worker.process.pid, signal.SIGSTOP)
-                for time_s, image in _grid_laps(3):
-                    ws.send(frame_message(time_s, image))
-                time.sleep(12)
-                os.killpg(worker.process.pid, signal.SIGCONT)
-                ws.send(json.dumps({"end": True}))
-                windows = [json.loads(m) for m in ws]
-                code = ws.close_code
-    finally:
-        worker.kill()
+    with (
+        served_with_a_worker(env, tmp_path) as (http, worker),
+        connect(http.replace("http://", "ws://") + "/stream", max_size=None) as ws,
+    ):
+        ws.send(json.dumps({"format": "jpeg"}))
+        os.killpg(worker.process.pid, signal.SIGSTOP)
+        for time_s, image in _grid_laps(3):
+            ws.send(frame_message(time_s, image))
+        time.sleep(12)
+        os.killpg(worker.process.pid, signal.SIGCONT)
+        ws.send(json.dumps({"end": True}))
+        windows = [json.loads(m) for m in ws]
+        code = ws.close_code
     assert code == 1000 and all("error" not in w for w in windows), windows[-1:]
     assert [w["index"] for w in windows] == list(range(len(windows))) and len(windows) >= 6
 
@@ -147,17 +144,12 @@ def test_a_client_that_leaves_cancels_its_window_at_once(broker_url: str, tmp_pa
     face = cv2.imread(str(data / "faces" / "london" / "neutral" / "001.jpg"))
     big = cv2.imencode(".jpg", cv2.resize(face, (3840, 2160)), [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
     db = redis.Redis.from_url(broker_url)
-    worker = Worker(env, tmp_path / "worker.log")
-    try:
-        with vfer_serve(env, tmp_path / "serve.log") as http:
-            wait_until(lambda: httpx.get(f"{http}/readyz", timeout=10).json()["workers"], 120, "the worker")
-            with connect(http.replace("http://", "ws://") + "/stream", max_size=None) as ws:
-                ws.send(json.dumps({"format": "jpeg"}))
-                for i in range(9):  # 9 frames 0.3 s apart: one window of the 2-s grid
-                    ws.send(frame_message(i * 0.3, big))
-                wait_until(lambda: bool(db.keys("vfer-running-*")), 60, "the window to run")
-            left = time.monotonic()
-            wait_until(lambda: bool(db.keys("vfer-cancel-*")), 10, "the window's job to be cancelled")
-            assert time.monotonic() - left < 5
-    finally:
-        worker.kill()
+    with served_with_a_worker(env, tmp_path) as (http, _):
+        with connect(http.replace("http://", "ws://") + "/stream", max_size=None) as ws:
+            ws.send(json.dumps({"format": "jpeg"}))
+            for i in range(9):  # 9 frames 0.3 s apart: one window of the 2-s grid
+                ws.send(frame_message(i * 0.3, big))
+            wait_until(lambda: bool(db.keys("vfer-running-*")), 60, "the window to run")
+        left = time.monotonic()
+        wait_until(lambda: bool(db.keys("vfer-cancel-*")), 10, "the window's job to be cancelled")
+        assert time.monotonic() - left < 5

@@ -19,9 +19,9 @@ from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from service.app import create_app
+from service.gateway_settings import Settings
 from service.rpc.client import Client, encoded_frames, stream_requests
 from service.rpc.convert import window_result_dict
-from service.settings import Settings
 from service.ws_client import frame_message
 from tests.media import VIDEO
 from tests.schema import assert_stream_window

@@ -1,7 +1,7 @@
 """The `VFER_*` settings that the gateway and the workers must agree on, validated at start.
 
-Each side extends `JobSettings` with its own (`service.settings.Settings`,
-`worker.settings.WorkerSettings`); `load_settings` turns a bad value into one line naming the
+Each side extends `JobSettings` with its own (`service.gateway_settings.Settings`,
+`worker.worker_settings.WorkerSettings`); `load_settings` turns a bad value into one line naming the
 environment variable, for the command line to print before it exits.
 """
 

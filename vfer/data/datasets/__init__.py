@@ -1,3 +1,3 @@
 """The dataset adapters; importing this package registers each of them."""
 
-from vfer.data.datasets import afew, ckplus, generic, photos, savee  # noqa: F401
+from vfer.data.datasets import afew, ckplus, generic, photo_folder, savee  # noqa: F401

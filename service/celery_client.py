@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from vfer.jobs.queue import celery_config
+from vfer.jobs.celery_config import celery_config
 from vfer.jobs.results import backend_spec
 from vfer.jobs.settings import JobSettings
 

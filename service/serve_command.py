@@ -27,7 +27,7 @@ def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
-    from service.settings import Settings
+    from service.gateway_settings import Settings
     from vfer.jobs.logs import uvicorn_log_config
     from vfer.jobs.settings import load_settings, redact_url
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vfer.training.sampling import Source, balanced_weights
+from vfer.training.drawing import Source, balanced_weights
 
 
 def test_classes_are_drawn_alike_and_a_rare_class_as_if_it_had_the_floor() -> None:

@@ -20,7 +20,7 @@ from celery import Celery
 from celery_batches import Batches, SimpleRequest
 
 from vfer.errors import VferError, WindowDataError
-from vfer.jobs.tasks import CLASSIFY_TASK, cancel_flag, failed
+from vfer.jobs.contract import CLASSIFY_TASK, cancel_flag, failed
 from vfer.jobs.tracing import linked_span
 from worker.metrics import InferenceMetrics
 from worker.split import END, try_finish
@@ -95,7 +95,7 @@ def _classify_models(task: InferenceTask, store: WindowStore, by_model: dict[str
 
 
 def _classify(task: InferenceTask, store: WindowStore, model: str, keys: list[Key]) -> None:
-    from vfer.layout import unpack_window
+    from vfer.extraction_codec import unpack_window
 
     app: Celery = task.app
     classifier = task.classifier(model)

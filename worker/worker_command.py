@@ -7,12 +7,12 @@ import socket
 from typing import TYPE_CHECKING
 
 from vfer.errors import InvalidOptionError
-from vfer.jobs.tasks import CLASSIFY_TASK
+from vfer.jobs.contract import CLASSIFY_TASK
 
 if TYPE_CHECKING:
     from celery import Celery
 
-    from worker.settings import WorkerSettings
+    from worker.worker_settings import WorkerSettings
 
 DEFAULT_NODE_NAME = "vfer@%h"  # %h: the host name (the pod or container); worker.probe pings it
 
@@ -30,8 +30,8 @@ def _run(args: argparse.Namespace) -> int:
     from vfer.jobs.tracing import trace_jobs
     from worker.celery_app import create_worker_app
     from worker.readiness import child_failed, child_ready
-    from worker.settings import WorkerSettings
     from worker.tasks import warm_up
+    from worker.worker_settings import WorkerSettings
 
     settings = load_settings(WorkerSettings)
     if settings.embedded:
@@ -71,7 +71,7 @@ def _run_inference(app: Celery, settings: WorkerSettings, args: argparse.Namespa
     """One process that takes windows of many jobs from the inference queue and classifies them
     in batches: it holds twice a batch of unacknowledged messages, so the next batch fills while
     one runs."""
-    from worker.inference import InferenceTask
+    from worker.batch_inference import InferenceTask
 
     if settings.topology != "split":
         raise InvalidOptionError("vfer worker --role inference needs VFER_TOPOLOGY=split")

@@ -12,8 +12,8 @@ import pytest
 from tests.media import VIDEO
 from vfer.config import PipelineConfig
 from vfer.errors import WindowDataError
+from vfer.extraction_codec import extraction_from_dict, extraction_to_dict, pack_window, unpack_window
 from vfer.inference import classify_windows, load_classifier
-from vfer.layout import extraction_from_dict, extraction_to_dict, pack_window, unpack_window
 from vfer.pipeline import FaceWindow, extract_faces
 from vfer.predict import Predictor, assemble_faces
 
