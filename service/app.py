@@ -97,8 +97,10 @@ def embedded_worker(app: Celery, settings: Settings) -> Any:
     return next(iter(found)).load()(app, settings)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def lifespan_of(settings: Settings) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The gateway's lifespan: its clients (upload store, Celery, notifier, ledger) built at start,
+    the embedded worker and the gRPC server started, the sweeper and the reaper run; all stopped
+    at the end."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -142,11 +144,57 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await notifier.close()
             await asyncio.to_thread(flush_traces)
 
+    return lifespan
+
+
+# --- errors, in the one JSON shape, with HTTP statuses chosen by `service.errors.http_status` ---
+
+
+async def vfer_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VferError)
+    status = http_status(exc.code)
+    headers = {"Retry-After": "2"} if status in (429, 503) else None
+    return JSONResponse(error_body(exc.code, str(exc)), status_code=status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own answers (no such route, method not allowed) in the documented shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STARLETTE_CODES.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # Starlette names the first matching route's methods only
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers or None)
+
+
+async def invalid_parameters(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return JSONResponse(error_body("invalid_parameters", details), status_code=422)
+
+
+async def count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Requests and latency by route; label values from fixed sets, so a client cannot grow the series."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    name = getattr(route, "path", "unmatched")
+    metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        method = request.method if request.method in _METHODS else "other"
+        metrics.requests.labels(method, name, str(response.status_code)).inc()
+        metrics.latency.labels(name).observe(time.perf_counter() - started)
+    return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The gateway: its routes, the page's files, the error handlers and the request counter."""
+    settings = settings or get_settings()
     app = FastAPI(
         title="vfer",
         version=__version__,
         summary="Video facial-expression recognition: upload a clip, get per-face expression distributions.",
-        lifespan=lifespan,
+        lifespan=lifespan_of(settings),
         docs_url=None,  # served by routes.docs from local assets, not a CDN
         redoc_url=None,
     )
@@ -158,38 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         FastAPIInstrumentor.instrument_app(app)
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.ASSETS), name="docs-assets")
-
-    @app.exception_handler(VferError)
-    async def vfer_error(request: Request, exc: VferError) -> JSONResponse:
-        status = http_status(exc.code)
-        headers = {"Retry-After": "2"} if status in (429, 503) else None
-        return JSONResponse(error_body(exc.code, str(exc)), status_code=status, headers=headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """Starlette's own answers (no such route, method not allowed) in the documented shape."""
-        code = _STARLETTE_CODES.get(exc.status_code, "http_error")
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:  # Starlette names the first matching route's methods only
-            headers["Allow"] = ", ".join(_allowed_methods(request))
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers or None)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return JSONResponse(error_body("invalid_parameters", details), status_code=422)
-
-    @app.middleware("http")
-    async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        metrics: Metrics | None = getattr(request.app.state, "metrics", None)
-        if metrics is not None:  # label values from fixed sets: a client cannot grow the series
-            method = request.method if request.method in _METHODS else "other"
-            metrics.requests.labels(method, name, str(response.status_code)).inc()
-            metrics.latency.labels(name).observe(time.perf_counter() - started)
-        return response
-
+    app.add_exception_handler(VferError, vfer_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_parameters)
+    app.middleware("http")(count_requests)
     return app
