@@ -28,6 +28,8 @@ FROM python AS code
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY vfer vfer
+COPY vfer_jobs vfer_jobs
+COPY vfer_client vfer_client
 COPY vfer_rpc vfer_rpc
 COPY service service
 COPY worker worker

@@ -30,10 +30,10 @@ import numpy as np
 from benchmarks.clips import SINGLE_FACE
 from benchmarks.machine import describe
 from benchmarks.servers import Running, running_embedded, running_service
-from service.rpc.client import Client, paced, stream_requests
-from service.ws_client import ws_windows
 from vfer.errors import VferError
 from vfer.video import VideoReader
+from vfer_client.grpc_client import Client, paced, stream_requests
+from vfer_client.ws_client import ws_windows
 
 FPS = 30.0
 HOLD_P95_MS = 1000.0

@@ -37,10 +37,10 @@ from vfer.config import PipelineConfig
 from vfer.deadline import Deadline
 from vfer.extraction_codec import faces_to_dict
 from vfer.inference import model_crops
-from vfer.jobs.contract import VIDEO_PRIORITY
-from vfer.jobs.settings import load_settings
 from vfer.models import DEFAULT_MODEL
 from vfer.pipeline import FaceClips, FaceWindow, extract_faces
+from vfer_jobs.contract import VIDEO_PRIORITY
+from vfer_jobs.settings import load_settings
 from worker.celery_app import create_worker_app
 from worker.split import WindowSender
 from worker.windows import WindowStore

@@ -24,7 +24,7 @@ from benchmarks.machine import describe
 from benchmarks.servers import running_service
 from benchmarks.service import percentile, timed_upload
 from tests.service.otlp import OtlpReceiver
-from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
+from vfer_jobs.tracing import JOB_ID, record_steps, span, tag_job
 
 
 def latencies(clips: list[bytes], **env: str) -> list[float]:

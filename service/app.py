@@ -33,8 +33,8 @@ from service.reaper import Ledger, Reaper
 from service.routes import docs, health, jobs, models, page, predict, stream
 from vfer import __version__
 from vfer.errors import VferError
-from vfer.jobs.blobs import BlobStore, open_blob_store
-from vfer.jobs.tracing import flush_traces, trace_jobs
+from vfer_jobs.blobs import BlobStore, open_blob_store
+from vfer_jobs.tracing import flush_traces, trace_jobs
 
 log = logging.getLogger("vfer.service")
 _STARLETTE_CODES = {404: "not_found", 405: "method_not_allowed"}

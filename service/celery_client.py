@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from celery import Celery
 
-from vfer.jobs.celery_config import celery_config
-from vfer.jobs.results import backend_spec
-from vfer.jobs.settings import JobSettings
+from vfer_jobs.broker import backend_spec
+from vfer_jobs.celery_config import celery_config
+from vfer_jobs.settings import JobSettings
 
 # Celery's Redis result backend tries each write 20 times, a second apart, before it raises: a
 # request that met a dead Redis between its checks answered 503 after 19 s. The gateway fails

@@ -11,7 +11,7 @@ from service.auth import authenticate
 from service.gateway_settings import Settings
 from service.jobs import JobClient
 from service.metrics import Metrics
-from vfer.jobs.blobs import BlobStore
+from vfer_jobs.blobs import BlobStore
 
 API_KEY_HEADER = "X-API-Key"
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from vfer.jobs.settings import JobSettings, load_settings
+from vfer_jobs.settings import JobSettings, load_settings
 
 
 class Settings(JobSettings):

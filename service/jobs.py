@@ -17,24 +17,23 @@ from typing import TYPE_CHECKING, Any
 import redis
 from celery import Celery
 from celery.result import AsyncResult
-from kombu.exceptions import OperationalError
 from pydantic import BaseModel
 
 from service.errors import BrokerUnavailableError, JobFailedError, JobNotFoundError, QueueFullError, StreamStalledError
 from service.gateway_settings import Settings
 from service.notify import SAFETY_POLL_S, Notifier
 from vfer.errors import JobCancelledError
-from vfer.jobs.backlog import inference_backlog
-from vfer.jobs.blobs import PREVIEW_SUFFIX, BlobStore
-from vfer.jobs.contract import PROGRESS, cancel_flag, priority_of, running_lease_key, worker_failing_key
-from vfer.jobs.tracing import JOB_ID, span, tag_job
+from vfer_jobs.blobs import PREVIEW_SUFFIX, BlobStore
+from vfer_jobs.broker import KOMBU_ERRORS, backend_redis, inference_backlog
+from vfer_jobs.contract import PROGRESS, cancel_flag, priority_of, running_lease_key, worker_failing_key
+from vfer_jobs.tracing import JOB_ID, span, tag_job
 
 if TYPE_CHECKING:
     from service.reaper import Ledger
 
 QUEUED = "QUEUED"
 TERMINAL = ("done", "failed", "cancelled")
-_BROKER_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError, OSError)
+_BROKER_ERRORS: tuple[type[BaseException], ...] = (*KOMBU_ERRORS, ConnectionError, TimeoutError, OSError)
 _BROKER_ERRORS += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)  # the backend's own
 
 
@@ -124,7 +123,7 @@ class JobClient:
 
     def send(self, task: str, job_id: str, args: list[Any]) -> None:
         """The job's message onto the job queue at its task's priority: a live-stream window is
-        served before uploaded videos that wait (`vfer.jobs.contract.priority_of`)."""
+        served before uploaded videos that wait (`vfer_jobs.contract.priority_of`)."""
         self.app.send_task(task, args=args, task_id=job_id, queue=self.settings.queue, priority=priority_of(task))
 
     def status(self, job_id: str) -> JobStatus:
@@ -169,16 +168,11 @@ class JobClient:
             self.blobs.delete_quietly(job_id)  # the cancel or the forget took effect either way
         return JobStatus(job_id, "cancelled")
 
-    def _redis(self) -> redis.Redis | None:
-        """The result backend's Redis client; None for the embedded mode's in-memory backend."""
-        client = getattr(self.app.backend, "client", None)
-        return client if isinstance(client, redis.Redis) else None
-
     def _kill_if_still_running(self, job_id: str) -> None:
         """Cancellation is cooperative: killing a healthy pool child costs a new one that loads
         every model again. Only a job whose running lease (worker.deliveries) is still held
         `cancel_grace_s` after the cancel, stuck in one long call, has its child killed."""
-        client = self._redis()
+        client = backend_redis(self.app)
         if client is None:  # the embedded mode's in-memory backend: no lease, no child to kill
             return
 
@@ -193,7 +187,7 @@ class JobClient:
 
     def workers_failing(self) -> dict[str, str]:
         """Worker nodes whose pool children could not load what jobs need, and why."""
-        client = self._redis()
+        client = backend_redis(self.app)
         if client is None:  # embedded: the worker is this process, and /readyz says whether it loaded
             return {}
         prefix = worker_failing_key(self.settings.queue, "")

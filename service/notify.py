@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from celery import Celery, signals
 
+from vfer_jobs.broker import result_key_prefix
+
 log = logging.getLogger("vfer.service")
 SAFETY_POLL_S = 1.0
 
@@ -97,8 +99,7 @@ def _async_client(url: str, sentinel_master: str | None) -> Any:
 
 class RedisNotifier:
     def __init__(self, app: Celery, url: str, sentinel_master: str | None = None) -> None:
-        prefix = app.backend.task_keyprefix
-        self._prefix: str = prefix.decode() if isinstance(prefix, bytes) else prefix
+        self._prefix = result_key_prefix(app)
         self._client = _async_client(url, sentinel_master)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._waiters = _Waiters()

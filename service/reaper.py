@@ -29,8 +29,8 @@ import redis
 
 from service.errors import JobNotFoundError
 from service.jobs import QUEUED, JobClient, JobStatus
-from vfer.jobs.backlog import queue_lists
-from vfer.jobs.contract import failed, running_lease_key
+from vfer_jobs.broker import Held, held_messages
+from vfer_jobs.contract import failed, running_lease_key
 
 log = logging.getLogger("vfer.service.reaper")
 
@@ -100,22 +100,6 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-@dataclass(frozen=True)
-class Held:
-    messages: bytes  # every message waiting or unacknowledged, to find job ids in
-    own_unacked: set[str]  # jobs whose own message a worker holds unacknowledged
-
-
-def _own_job(raw: bytes) -> str | None:
-    """The task id of an unacknowledged message as kombu's Redis transport stores it
-    ([message, exchange, routing key]); None for anything else."""
-    try:
-        message = json.loads(raw)[0]
-        return str(message["headers"]["id"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-
-
 @dataclass
 class Round:
     sent_again: int = 0
@@ -138,7 +122,7 @@ class Reaper:
         try:
             due = self.ledger.due(time.time())
             if due:
-                held = self._held_messages()
+                held = held_messages(self.jobs.app, self.queues)
                 for job_id in due:
                     self._look(job_id, held, done)
         finally:
@@ -147,21 +131,6 @@ class Reaper:
             except redis.exceptions.LockError:  # it expired during a slow round: the next one takes it
                 log.warning("the reaper's lock expired during its round")
         return done
-
-    def _held_messages(self) -> Held:
-        """Every message waiting on the queues or held by a worker, as bytes to find job ids in (a
-        job's id is its message's id; a split window's message names its job in `argsrepr`), and
-        the ids of the jobs whose own message a worker holds unacknowledged."""
-        with self.jobs.app.pool.acquire(block=True, timeout=5) as conn:
-            channel = conn.default_channel
-            with channel.client.pipeline(transaction=True) as pipe:
-                for key in (key for queue in self.queues for key in queue_lists(channel, queue)):
-                    pipe.lrange(key, 0, -1)
-                pipe.hvals(channel.unacked_key)
-                *lists, unacked = pipe.execute()
-        waiting = [message for reply in lists for message in reply]
-        own = {job for job in map(_own_job, unacked) if job is not None}
-        return Held(b"\n".join([*waiting, *unacked]), own)
 
     def _look(self, job_id: str, held: Held, done: Round) -> None:
         entry = self.ledger.entry(job_id)

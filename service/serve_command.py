@@ -28,8 +28,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from service.app import create_app
     from service.gateway_settings import Settings
-    from vfer.jobs.logs import uvicorn_log_config
-    from vfer.jobs.settings import load_settings, redact_url
+    from vfer_jobs.logs import uvicorn_log_config
+    from vfer_jobs.settings import load_settings, redact_url
 
     pairs = (("host", args.host), ("port", args.port), ("grpc_port", args.grpc_port))
     overrides = {k: v for k, v in pairs if v is not None}

@@ -28,13 +28,13 @@ from service.errors import MalformedFrameError, StreamStalledError, UploadTimeou
 from service.gateway_settings import Settings
 from service.jobs import JobClient, JobStatus, cancel_in_background, submit_with_blob, wait_for
 from service.metrics import Metrics
-from vfer.jobs.contract import PREDICT_WINDOW_TASK
-from vfer.jobs.framepack import PackedFrame, pack
-from vfer.jobs.imagesize import encoded_size
-from vfer.jobs.options import StreamOptions, WindowJob
-from vfer.jobs.tracing import JOB_ID, span
 from vfer.labels import LABELS
 from vfer.video.sampling import LiveGrid
+from vfer_jobs.contract import PREDICT_WINDOW_TASK
+from vfer_jobs.framepack import PackedFrame, pack
+from vfer_jobs.imagesize import encoded_size
+from vfer_jobs.options import StreamOptions, WindowJob
+from vfer_jobs.tracing import JOB_ID, span
 
 # Capture times beyond ±30 years are no clock's: a jump to 1e308 overflowed the sampling grid.
 MAX_TIME_S = 1e9

@@ -28,8 +28,8 @@ from service.errors import (
     UploadTooLargeError,
 )
 from vfer.errors import EmptyInputError
-from vfer.jobs.blobs import BlobStore
 from vfer.sniff import SNIFF_BYTES, refusal
+from vfer_jobs.blobs import BlobStore
 
 FIELD = "file"
 _MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part

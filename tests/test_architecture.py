@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,9 +36,28 @@ def test_models_load_lazily_not_at_import() -> None:
 
 def test_the_job_contract_and_the_stream_grid_load_nothing_heavy() -> None:
     loaded = modules_after(
-        "import vfer.jobs.options, vfer.jobs.settings, vfer.jobs.blobs, vfer.jobs.celery_config, vfer.jobs.framepack\n"
+        "import vfer_jobs.options, vfer_jobs.settings, vfer_jobs.blobs, vfer_jobs.celery_config, vfer_jobs.framepack\n"
         "import vfer.video.sampling, vfer.models\n"
         "from vfer.models import DEFAULT_MODEL"
     )
     assert "pydantic" in loaded
     assert not loaded & {"torch", "av", "dlib", "cv2", "numpy", "onnxruntime", "celery", "fastapi", "grpc"}
+
+
+def test_the_core_and_the_runtime_contract_load_no_queue_library_and_only_the_broker_adapter_reads_kombu() -> None:
+    """The core imported Celery through its result backend (vfer/jobs/results.py); that and every
+    read of kombu's Redis layout are now the job runtime's broker adapter alone."""
+    loaded = modules_after("import vfer.cli, vfer.training.rule, vfer_jobs.contract, vfer_jobs.settings")
+    assert not loaded & {"celery", "kombu", "redis"}
+    root = Path(__file__).resolve().parents[1]
+    product = [
+        p
+        for package in ("vfer", "vfer_jobs", "vfer_client", "service", "worker")
+        for p in (root / package).rglob("*.py")
+    ]
+    readers = [
+        str(p.relative_to(root))
+        for p in product
+        if any(name in p.read_text() for name in ("unacked_key", "priority_steps", "task_keyprefix"))
+    ]
+    assert readers == ["vfer_jobs/broker.py"]

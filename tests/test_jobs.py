@@ -10,11 +10,11 @@ import pytest
 
 from vfer.config import PipelineConfig
 from vfer.errors import InvalidOptionError, ModelNotFoundError
-from vfer.jobs.blobs import BlobNotFoundError, DirectoryBlobStore, open_blob_store
-from vfer.jobs.celery_config import celery_config
-from vfer.jobs.imagesize import encoded_size
-from vfer.jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
-from vfer.jobs.settings import JobSettings, load_settings
+from vfer_jobs.blobs import BlobNotFoundError, DirectoryBlobStore, open_blob_store
+from vfer_jobs.celery_config import celery_config
+from vfer_jobs.imagesize import encoded_size
+from vfer_jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
+from vfer_jobs.settings import JobSettings, load_settings
 
 
 def test_job_options_default_to_the_pipelines_defaults() -> None:

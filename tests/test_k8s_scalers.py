@@ -1,6 +1,6 @@
 """KEDA scales workers on the Redis lists Celery keeps their queue in, one per message priority:
 a scaler that reads only the list named after the queue misses every uploaded video, which waits
-one priority step back (`vfer.jobs.contract.VIDEO_PRIORITY`)."""
+one priority step back (`vfer_jobs.contract.VIDEO_PRIORITY`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import yaml
 from kombu.transport.redis import Channel as RedisChannel
 
-from vfer.jobs.backlog import queue_lists
-from vfer.jobs.contract import LIVE_PRIORITY, VIDEO_PRIORITY
+from vfer_jobs.broker import queue_lists
+from vfer_jobs.contract import LIVE_PRIORITY, VIDEO_PRIORITY
 
 K8S = Path(__file__).resolve().parents[1] / "k8s"
 SCALERS = (K8S / "components" / "keda" / "scaledobject.yaml", K8S / "overlays" / "split" / "inference.yaml")

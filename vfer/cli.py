@@ -23,11 +23,11 @@ from typing import Any
 
 from vfer.config import MODES
 from vfer.errors import VferError
-from vfer.jobs.options import JobOptions, parse
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
 from vfer.result import runner_up
 from vfer.training.commands import CORE_INSTALL_HINT
+from vfer_jobs.options import JobOptions, parse
 
 EXIT_INPUT = 2
 EXIT_MISSING = 3

@@ -20,8 +20,8 @@ from celery import Celery
 from celery_batches import Batches, SimpleRequest
 
 from vfer.errors import VferError, WindowDataError
-from vfer.jobs.contract import CLASSIFY_TASK, cancel_flag, failed
-from vfer.jobs.tracing import linked_span
+from vfer_jobs.contract import CLASSIFY_TASK, cancel_flag, failed
+from vfer_jobs.tracing import linked_span
 from worker.metrics import InferenceMetrics
 from worker.split import END, try_finish
 from worker.windows import WindowStore

@@ -8,9 +8,9 @@ from typing import Any
 
 from celery import Celery, signals
 
-from vfer.jobs.celery_config import celery_config
-from vfer.jobs.logs import JOB_ID
-from vfer.jobs.results import backend_spec
+from vfer_jobs.broker import backend_spec
+from vfer_jobs.celery_config import celery_config
+from vfer_jobs.logs import JOB_ID
 from worker.worker_settings import WorkerSettings
 
 # A worker rides out a Redis blip (a restart, a failover): each result-backend operation (the

@@ -22,12 +22,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-import kombu.exceptions
 import redis
 from celery import Celery
 
 from vfer.errors import VferError
-from vfer.jobs.contract import running_lease_key
+from vfer_jobs.broker import KOMBU_ERRORS, backend_redis
+from vfer_jobs.contract import running_lease_key
 
 MAX_DELIVERIES = 3
 _KEY = "vfer-deliveries-{job_id}-{attempt}"
@@ -40,7 +40,7 @@ _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del
 # What Redis raises while it is away (restarting, failing over); not OSErrors, so never retried.
 BROKER_BLIPS: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # What kombu raises (a pooled broker connection, a publish) once its own few retries are spent.
-KOMBU_BLIPS = (*BROKER_BLIPS, kombu.exceptions.OperationalError)
+KOMBU_BLIPS = (*BROKER_BLIPS, *KOMBU_ERRORS)
 RIDE_OUT_S = 120.0  # as long as the result backend's own retries (worker.celery_app)
 T = TypeVar("T")
 
@@ -67,12 +67,6 @@ def take_token(client: redis.Redis, key: str, token: str, ttl_ms: int) -> bool:
     if client.set(key, token, nx=True, px=ttl_ms):
         return True
     return bool(client.get(key) == token.encode())
-
-
-def backend_redis(app: Celery) -> redis.Redis | None:
-    """The result backend's Redis client; None for the embedded in-memory cache."""
-    client = getattr(app.backend, "client", None)
-    return client if isinstance(client, redis.Redis) else None
 
 
 def count_delivery(app: Celery, job_id: str, attempt: int, ttl_s: int) -> int:

@@ -13,7 +13,7 @@ from celery import Celery
 from celery.backends.cache import CacheBackend
 from celery.worker import WorkController
 
-from vfer.jobs.settings import JobSettings, load_settings
+from vfer_jobs.settings import JobSettings, load_settings
 from worker.celery_app import create_worker_app
 from worker.tasks import warm_up
 from worker.worker_settings import WorkerSettings

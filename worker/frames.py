@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vfer.errors import CorruptVideoError
-from vfer.jobs.framepack import PackedFrame
+from vfer_jobs.framepack import PackedFrame
 
 GrayImage = npt.NDArray[np.uint8]
 ColorImage = npt.NDArray[np.uint8]  # (H, W, 3) BGR

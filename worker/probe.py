@@ -14,9 +14,9 @@ import sys
 
 from celery import Celery
 
-from vfer.jobs.celery_config import celery_config
-from vfer.jobs.results import backend_spec
-from vfer.jobs.settings import load_settings
+from vfer_jobs.broker import backend_spec
+from vfer_jobs.celery_config import celery_config
+from vfer_jobs.settings import load_settings
 from worker.readiness import failing
 from worker.worker_command import DEFAULT_NODE_NAME, node_name
 from worker.worker_settings import WorkerSettings

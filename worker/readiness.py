@@ -1,6 +1,6 @@
 """Whether a worker's pool children can run jobs: a child that cannot load what jobs need (a
 missing or broken model file) says so in the result backend's Redis, for a while, under its node
-and queue (`vfer.jobs.contract.worker_failing_key`); the gateway's /readyz and /metrics list it and
+and queue (`vfer_jobs.contract.worker_failing_key`); the gateway's /readyz and /metrics list it and
 the worker's probe fails. Without this the worker answered pings and looked idle."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import logging
 
 from celery import Celery
 
-from vfer.jobs.contract import worker_failing_key
-from worker.deliveries import BROKER_BLIPS, backend_redis
+from vfer_jobs.broker import backend_redis
+from vfer_jobs.contract import worker_failing_key
+from worker.deliveries import BROKER_BLIPS
 
 FAILING_TTL_S = 300  # a failure is news this long unless a child starts well meanwhile
 log = logging.getLogger("vfer.worker")

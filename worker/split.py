@@ -18,10 +18,10 @@ import numpy as np
 from celery import Celery
 
 from vfer.config import CropSpec
-from vfer.jobs.backlog import inference_backlog
-from vfer.jobs.contract import CLASSIFY_TASK, LIVE_PRIORITY, VIDEO_PRIORITY, Outcome, cancel_flag, succeeded
-from vfer.jobs.tracing import JOB_ID, record_steps, span
 from vfer.result import FacePrediction
+from vfer_jobs.broker import inference_backlog
+from vfer_jobs.contract import CLASSIFY_TASK, LIVE_PRIORITY, VIDEO_PRIORITY, Outcome, cancel_flag, succeeded
+from vfer_jobs.tracing import JOB_ID, record_steps, span
 from worker.deliveries import KOMBU_BLIPS, ride_out
 from worker.windows import JobState, WindowStore
 

@@ -20,11 +20,11 @@ from celery.exceptions import Ignore
 from vfer.config import DecodeLimits, PipelineConfig
 from vfer.deadline import Deadline
 from vfer.errors import VferError
-from vfer.jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store, preview_key
-from vfer.jobs.contract import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
-from vfer.jobs.options import VideoJob, WindowJob, parse
-from vfer.jobs.tracing import JOB_ID, record_steps, span, tag_job
 from vfer.models.resolver import resolve_model
+from vfer_jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store, preview_key
+from vfer_jobs.contract import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
+from vfer_jobs.options import VideoJob, WindowJob, parse
+from vfer_jobs.tracing import JOB_ID, record_steps, span, tag_job
 from worker.batch_inference import register_inference
 from worker.deliveries import BROKER_BLIPS, MAX_DELIVERIES, WorkerCrashedError, count_delivery, running_lease
 from worker.split import queue_video, queue_window, window_result
@@ -269,8 +269,8 @@ def write_preview(blobs: BlobStore, job_id: str, video: bytes, limits: DecodeLim
 def run_window(task: PredictTask, job_id: str, payload: dict[str, Any]) -> Outcome | None:
     """Faces and expressions in one live-stream window, tracked on from the stream's last window."""
     from vfer.face.tracking import TrackerState
-    from vfer.jobs.framepack import unpack
     from vfer.pipeline import faces_in_window
+    from vfer_jobs.framepack import unpack
     from worker.frames import decode_frame
 
     def work(blob: bytes, deadline: Deadline) -> dict[str, Any] | None:

@@ -25,7 +25,8 @@ import redis
 from celery import Celery
 
 from vfer.errors import ResourceError
-from worker.deliveries import backend_redis, ride_out, take_token
+from vfer_jobs.broker import backend_redis
+from worker.deliveries import ride_out, take_token
 
 _PREFIX = "vfer-split-"
 FINISH_CLAIM_S = 60  # a finisher that dies leaves the job to the next message after this

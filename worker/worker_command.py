@@ -7,7 +7,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from vfer.errors import InvalidOptionError
-from vfer.jobs.contract import CLASSIFY_TASK
+from vfer_jobs.contract import CLASSIFY_TASK
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -25,9 +25,9 @@ def node_name(pattern: str) -> str:
 def _run(args: argparse.Namespace) -> int:
     from celery import signals
 
-    from vfer.jobs.logs import use_format
-    from vfer.jobs.settings import load_settings
-    from vfer.jobs.tracing import trace_jobs
+    from vfer_jobs.logs import use_format
+    from vfer_jobs.settings import load_settings
+    from vfer_jobs.tracing import trace_jobs
     from worker.celery_app import create_worker_app
     from worker.readiness import child_failed, child_ready
     from worker.tasks import warm_up

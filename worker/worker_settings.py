@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from vfer.jobs.settings import JobSettings
+from vfer_jobs.settings import JobSettings
 
 
 class WorkerSettings(JobSettings):

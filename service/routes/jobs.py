@@ -13,7 +13,7 @@ from service.auth import owns
 from service.deps import ApiKeyDep, BlobsDep, JobsDep, MetricsDep
 from service.errors import JobNotFoundError, PreviewNotFoundError
 from service.schemas import AUTH, BROKER, JobBody, errors
-from vfer.jobs.blobs import PREVIEW_MEDIA_TYPE, BlobNotFoundError, preview_key
+from vfer_jobs.blobs import PREVIEW_MEDIA_TYPE, BlobNotFoundError, preview_key
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")

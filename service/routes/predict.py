@@ -15,8 +15,8 @@ from service.errors import BrokerUnavailableError, error_body, http_status
 from service.jobs import JobStatus, wait_for
 from service.schemas import AUTH, BROKER, JobBody, errors
 from service.uploads import declared_filename, receive_upload
-from vfer.jobs.contract import PREDICT_TASK
-from vfer.jobs.options import JobOptions, VideoJob
+from vfer_jobs.contract import PREDICT_TASK
+from vfer_jobs.options import JobOptions, VideoJob
 
 router = APIRouter(tags=["predict"])
 

@@ -35,7 +35,7 @@ from service.errors import MalformedFrameError, UploadTimeoutError, error_body, 
 from service.gateway_settings import Settings
 from service.streaming import Frame, Streamer
 from vfer.errors import InvalidOptionError, VferError
-from vfer.jobs.options import StreamOptions, parse
+from vfer_jobs.options import StreamOptions, parse
 
 router = APIRouter()
 TIME_BYTES = 8  # the little-endian float64 before each frame's image

@@ -37,10 +37,10 @@ from service.rpc.status import grpc_status
 from service.rpc.stream import given, stream_messages
 from service.streaming import Streamer
 from vfer.errors import EmptyInputError, NotAVideoError, VferError
-from vfer.jobs.contract import PREDICT_TASK
-from vfer.jobs.options import JobOptions, VideoJob, parse
-from vfer.jobs.tracing import tracing_on
 from vfer.sniff import refusal
+from vfer_jobs.contract import PREDICT_TASK
+from vfer_jobs.options import JobOptions, VideoJob, parse
+from vfer_jobs.tracing import tracing_on
 from vfer_rpc.v1 import expression_pb2 as pb
 from vfer_rpc.v1 import expression_pb2_grpc as pb_grpc
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from service.errors import MalformedFrameError
 from service.streaming import Frame
-from vfer.jobs.options import FrameFormat, StreamOptions, parse
+from vfer_jobs.options import FrameFormat, StreamOptions, parse
 from vfer_rpc.v1 import expression_pb2 as pb
 
 FORMAT_NAMES: dict[int, FrameFormat] = {

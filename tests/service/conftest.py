@@ -114,8 +114,8 @@ def embedded_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def grpc_target(settings: Settings, worker: Worker) -> Iterator[str]:
     """A real gRPC server on port 0 on the module's worker, its models loaded by a first job."""
-    from service.rpc.client import Client
     from tests.media import VIDEO
+    from vfer_client.grpc_client import Client
 
     server = GrpcServer(settings)
     with Client(server.target) as client:

@@ -20,7 +20,7 @@ from typing import Any
 import redis
 from kombu.transport.redis import Channel as RedisChannel
 
-from vfer.jobs.backlog import queue_lists
+from vfer_jobs.broker import queue_lists
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
@@ -115,7 +115,7 @@ class FirstWindowWatch:
         self.thread.start()
 
     def _stream(self, target: str, clip: Path, look: Callable[[], Any]) -> None:
-        from service.rpc.client import Client, encoded_frames, stream_requests
+        from vfer_client.grpc_client import Client, encoded_frames, stream_requests
 
         try:
             with Client(target) as rpc:
@@ -400,7 +400,7 @@ async def _boot(settings: Any) -> tuple[Any, int, Any]:
     from service.jobs import JobClient
     from service.notify import create_notifier
     from service.rpc.server import start_grpc_server
-    from vfer.jobs.blobs import open_blob_store
+    from vfer_jobs.blobs import open_blob_store
 
     blobs = open_blob_store(settings)
     celery = create_celery(settings)

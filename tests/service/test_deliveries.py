@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from vfer.jobs.contract import running_lease_key
-from vfer.jobs.settings import load_settings
+from vfer_jobs.contract import running_lease_key
+from vfer_jobs.settings import load_settings
 from worker.celery_app import create_worker_app
 from worker.deliveries import running_lease
 from worker.worker_settings import WorkerSettings

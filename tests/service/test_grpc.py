@@ -22,15 +22,15 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from service.celery_client import create_celery
 from service.gateway_settings import Settings
-from service.rpc.client import Client, encoded_frames, stream_requests
 from service.rpc.convert import result_dict
 from tests.media import LONDON, VIDEO, band_share, encode
 from tests.schema import assert_result, assert_stream_window
 from tests.service.helpers import GrpcServer, RedisServer, Worker, wait_until
-from vfer.jobs.blobs import DirectoryBlobStore
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
 from vfer.plots import COLORS
+from vfer_client.grpc_client import Client, encoded_frames, stream_requests
+from vfer_jobs.blobs import DirectoryBlobStore
 from vfer_rpc.v1 import expression_pb2 as pb
 
 SINGLE = VIDEO / "single_face.mp4"

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.gateway_settings import Settings
 from tests.media import VIDEO, encode, faststart_copy
-from vfer.jobs.blobs import DirectoryBlobStore
 from vfer.labels import LABELS
 from vfer.models import REGISTERED_MODELS
 from vfer.models.catalogue import WEIGHTS_DIR
+from vfer_jobs.blobs import DirectoryBlobStore
 
 SINGLE = VIDEO / "single_face.mp4"
 

@@ -20,7 +20,7 @@ from service.app import create_app
 from service.gateway_settings import Settings
 from tests.media import VIDEO
 from tests.service.helpers import Worker, gateway_metric, service_env, vfer_serve, wait_until
-from vfer.jobs.blobs import preview_key
+from vfer_jobs.blobs import preview_key
 
 SINGLE = VIDEO / "single_face.mp4"
 

@@ -12,7 +12,7 @@ import httpx
 
 from tests.media import VIDEO
 from tests.service.helpers import Worker, json_lines, service_env, vfer_serve
-from vfer.jobs.logs import JOB_ID, JsonFormatter
+from vfer_jobs.logs import JOB_ID, JsonFormatter
 
 
 def test_a_json_line_has_time_level_logger_message_and_the_job() -> None:

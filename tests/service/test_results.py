@@ -1,4 +1,4 @@
-"""An outcome, once stored, is the job's (vfer.jobs.results, worker.tasks), on the test Redis."""
+"""An outcome, once stored, is the job's (vfer_jobs.broker, worker.tasks), on the test Redis."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from service.celery_client import create_celery
 from service.gateway_settings import Settings
 from tests.service.helpers import Publications, wait_until
 from vfer.errors import JobCancelledError
-from vfer.jobs.contract import PREDICT_TASK, PROGRESS, succeeded
-from vfer.jobs.settings import load_settings
+from vfer_jobs.contract import PREDICT_TASK, PROGRESS, succeeded
+from vfer_jobs.settings import load_settings
 from worker.celery_app import create_worker_app
 from worker.tasks import job_deadline
 from worker.worker_settings import WorkerSettings

@@ -16,9 +16,9 @@ from tests.media import VIDEO
 from tests.service.helpers import Worker, free_port, service_env, wait_until
 from tests.service.s3server import CREDENTIALS, S3Server, keys
 from vfer.errors import InvalidOptionError
-from vfer.jobs.blobs import BlobNotFoundError
-from vfer.jobs.s3 import S3BlobStore
-from vfer.jobs.settings import JobSettings, load_settings
+from vfer_jobs.blobs import BlobNotFoundError
+from vfer_jobs.s3 import S3BlobStore
+from vfer_jobs.settings import JobSettings, load_settings
 
 
 @pytest.fixture(scope="module")

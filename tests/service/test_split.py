@@ -25,7 +25,6 @@ from benchmarks.split import finish_job, queue_job, real_windows, send
 from service.app import create_app
 from service.celery_client import create_celery
 from service.gateway_settings import Settings
-from service.rpc.client import Client, encoded_frames, stream_requests
 from tests.media import VIDEO
 from tests.service.helpers import (
     FirstWindowWatch,
@@ -38,10 +37,11 @@ from tests.service.helpers import (
     waiting,
 )
 from vfer.config import PipelineConfig
-from vfer.jobs.contract import PREDICT_TASK
-from vfer.jobs.options import VideoJob
-from vfer.jobs.settings import load_settings
 from vfer.predict import Predictor
+from vfer_client.grpc_client import Client, encoded_frames, stream_requests
+from vfer_jobs.contract import PREDICT_TASK
+from vfer_jobs.options import VideoJob
+from vfer_jobs.settings import load_settings
 from worker.celery_app import create_worker_app
 from worker.windows import WindowStore
 from worker.worker_settings import WorkerSettings
@@ -378,7 +378,7 @@ def test_the_inference_backlog_counts_only_the_inference_queues_taken_messages(b
     each running job made the faces workers pause, and the gateway refuse, one window early."""
     from celery import Celery
 
-    from vfer.jobs.backlog import inference_backlog
+    from vfer_jobs.broker import inference_backlog
 
     app = Celery(broker=broker_url)
     jobs, inference = f"backlog-jobs-{uuid.uuid4().hex}", f"backlog-inference-{uuid.uuid4().hex}"

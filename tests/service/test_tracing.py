@@ -16,8 +16,8 @@ import pytest
 from tests.media import VIDEO
 from tests.service.helpers import Worker, free_port, json_lines, service_env, vfer_serve, wait_until
 from tests.service.otlp import OtlpReceiver, Span
-from vfer.jobs.contract import CLASSIFY_TASK
-from vfer.jobs.tracing import JOB_ID
+from vfer_jobs.contract import CLASSIFY_TASK
+from vfer_jobs.tracing import JOB_ID
 
 CLIP = VIDEO / "single_face.mp4"
 

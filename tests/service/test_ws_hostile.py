@@ -20,10 +20,10 @@ import pytest
 import redis
 from websockets.sync.client import connect
 
-from service.rpc.client import encoded_frames
-from service.ws_client import StreamRefused, frame_message, ws_windows
 from tests.media import VIDEO
 from tests.service.helpers import served_with_a_worker, service_env, vfer_serve, wait_until
+from vfer_client.grpc_client import encoded_frames
+from vfer_client.ws_client import StreamRefused, frame_message, ws_windows
 
 GRID = VIDEO / "grid" / "bbaf2n.mpg"
 

@@ -20,12 +20,12 @@ from websockets.sync.client import connect
 
 from service.app import create_app
 from service.gateway_settings import Settings
-from service.rpc.client import Client, encoded_frames, stream_requests
 from service.rpc.convert import window_result_dict
-from service.ws_client import frame_message
 from tests.media import VIDEO
 from tests.schema import assert_stream_window
 from tests.service.helpers import Worker
+from vfer_client.grpc_client import Client, encoded_frames, stream_requests
+from vfer_client.ws_client import frame_message
 
 GRID = VIDEO / "grid" / "bbaf2n.mpg"
 

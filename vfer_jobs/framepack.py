@@ -11,7 +11,7 @@ import json
 import zipfile
 from dataclasses import asdict, dataclass
 
-from vfer.jobs.options import FrameFormat
+from vfer_jobs.options import FrameFormat
 
 
 @dataclass(frozen=True)

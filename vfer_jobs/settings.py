@@ -38,7 +38,7 @@ class JobSettings(BaseSettings):
     # primary the Sentinels watch, whose replica takes over when it fails (README, "Redis HA").
     redis_sentinel_master: str | None = None
     queue: str = "vfer"  # route jobs, e.g. "vfer-gpu" for GPU workers
-    log_format: Literal["text", "json"] = "text"  # json: one object a line, naming the job (vfer.jobs.logs)
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, naming the job (vfer_jobs.logs)
     # "single": a worker runs a whole job. "split": job workers find faces and queue each window
     # on `inference_queue`, whose workers classify windows of many jobs in one batch (README, Scaling).
     topology: Literal["single", "split"] = "single"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vfer.jobs.settings import JobSettings
+from vfer_jobs.settings import JobSettings
 
 EMBEDDED_POLL_S = 0.005  # the in-memory broker has no blocking read: how often its worker looks
 

@@ -14,8 +14,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from vfer.jobs.blobs import BlobNotFoundError, BlobStore, PendingBlob, checked_key, is_blob_key
-from vfer.jobs.settings import JobSettings
+from vfer_jobs.blobs import BlobNotFoundError, BlobStore, PendingBlob, checked_key, is_blob_key
+from vfer_jobs.settings import JobSettings
 
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024  # uploads larger than this are spooled to a temporary file
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes

@@ -3,7 +3,7 @@
 
 A JSON line holds `time` (UTC, ISO 8601), `level`, `logger`, `message`, the `job_id` when the line
 was written on a job's behalf, `trace_id` and `span_id` when it was written inside a traced span
-(vfer.jobs.tracing), and `error` (the traceback) for an exception. Nothing else: no
+(vfer_jobs.tracing), and `error` (the traceback) for an exception. Nothing else: no
 headers, no keys, no file bytes; a client's address appears only where the access log's own
 message already has it.
 
@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from vfer.jobs.tracing import current_ids
+from vfer_jobs.tracing import current_ids
 
 LogFormat = Literal["text", "json"]
 JOB_ID: ContextVar[str | None] = ContextVar("vfer_job_id", default=None)

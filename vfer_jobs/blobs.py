@@ -6,7 +6,7 @@ never reads half an upload), deleted when its job ends, and `sweep` deletes any 
 time-to-live.
 
 `BlobStore` is the interface; `DirectoryBlobStore` keeps blobs in a directory shared by gateway
-and workers (one machine, or a compose volume); `vfer.jobs.s3.S3BlobStore` keeps them in an
+and workers (one machine, or a compose volume); `vfer_jobs.s3.S3BlobStore` keeps them in an
 S3-compatible bucket, which every node of a cluster reaches without a shared volume.
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from vfer.jobs.settings import JobSettings
+from vfer_jobs.settings import JobSettings
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ class DirectoryBlobStore(BlobStore):
 def open_blob_store(settings: JobSettings) -> BlobStore:
     """The store the settings name: an S3 bucket (`VFER_BLOB_URL=s3://...`) or a shared directory."""
     if settings.blob_url is not None:
-        from vfer.jobs.s3 import S3BlobStore
+        from vfer_jobs.s3 import S3BlobStore
 
         return S3BlobStore.from_settings(settings)
     return DirectoryBlobStore(settings.blob_dir, settings.blob_ttl_s)

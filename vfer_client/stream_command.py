@@ -26,8 +26,8 @@ def format_window(window: dict[str, Any]) -> str:
 def _grpc_windows(args: argparse.Namespace, frames: Iterator[tuple[float, bytes]]) -> Iterator[dict[str, Any]]:
     import grpc
 
-    from service.rpc.client import Client, stream_requests
     from service.rpc.convert import window_result_dict
+    from vfer_client.grpc_client import Client, stream_requests
 
     requests = stream_requests(
         frames,
@@ -48,8 +48,8 @@ def _grpc_windows(args: argparse.Namespace, frames: Iterator[tuple[float, bytes]
 def _ws_windows(args: argparse.Namespace, frames: Iterator[tuple[float, bytes]]) -> Iterator[dict[str, Any]]:
     from websockets.exceptions import InvalidHandshake, InvalidURI
 
-    from service.rpc.client import paced
-    from service.ws_client import ws_windows
+    from vfer_client.grpc_client import paced
+    from vfer_client.ws_client import ws_windows
 
     try:
         yield from ws_windows(
@@ -67,7 +67,7 @@ def _ws_windows(args: argparse.Namespace, frames: Iterator[tuple[float, bytes]])
 
 
 def _run(args: argparse.Namespace) -> int:
-    from service.rpc.client import encoded_frames
+    from vfer_client.grpc_client import encoded_frames
 
     frames = _Remembering(encoded_frames(Path(args.video), args.format))
     windows = []
