@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from vfer.models.catalogue import Kind
+from vfer.result import Result
 
 
 class ErrorDetail(BaseModel):
@@ -23,7 +24,7 @@ class JobBody(BaseModel):
     job_id: str
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     status_url: str
-    result: dict[str, Any] | None = Field(None, description="the prediction, once done")
+    result: Result | None = Field(None, description="the prediction, once done")
     error: ErrorDetail | None = Field(None, description="why it failed")
     progress: dict[str, float] | None = Field(
         None, description='a running job\'s progress: {"done_s", "duration_s"} of the video'

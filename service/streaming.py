@@ -29,6 +29,7 @@ from service.gateway_settings import Settings
 from service.jobs import JobClient, JobStatus, cancel_in_background, submit_with_blob, wait_for
 from service.metrics import Metrics
 from vfer.labels import LABELS
+from vfer.result import StreamFace, StreamWindow
 from vfer.video.sampling import LiveGrid
 from vfer_jobs.contract import PREDICT_WINDOW_TASK
 from vfer_jobs.framepack import PackedFrame, pack
@@ -141,17 +142,17 @@ class FrameSampler:
 
 
 def stream_window(window: WindowFrames, faces: list[dict[str, Any]]) -> dict[str, Any]:
-    """The result schema's `streamWindow`: what `vfer stream --json` prints and `/stream` sends."""
-    return {
-        "index": window.index,
-        "start_s": round(window.start_s, 3),
-        "end_s": round(window.end_s, 3),
-        "labels": list(LABELS),
-        "faces": [
-            {"track_id": f["track_id"], "box": f["box"], "distribution": f["distribution"], "label": f["label"]}
+    """The result's `StreamWindow`: what `vfer stream --json` prints and `/stream` sends."""
+    return StreamWindow(
+        index=window.index,
+        start_s=round(window.start_s, 3),
+        end_s=round(window.end_s, 3),
+        labels=list(LABELS),  # type: ignore[arg-type]
+        faces=[
+            StreamFace(track_id=f["track_id"], box=f["box"], distribution=f["distribution"], label=f["label"])
             for f in faces
         ],
-    }
+    ).model_dump(mode="json")
 
 
 class Streamer:

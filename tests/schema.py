@@ -1,4 +1,5 @@
-"""Validation against the one documented result schema (vfer/result.schema.json)."""
+"""Validation against the one documented result schema (vfer/result.schema.json, generated from
+`vfer.result.Result`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,6 @@ def assert_result(result: dict[str, Any]) -> None:
 
 
 def assert_stream_window(window: dict[str, Any]) -> None:
-    Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/streamWindow"}).validate(window)
+    Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/StreamWindow"}).validate(window)
     for face in window["faces"]:
         assert list(face["distribution"]) == window["labels"]

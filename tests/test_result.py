@@ -63,3 +63,13 @@ def test_the_plots_caption_marks_a_close_call_as_the_command_line_does() -> None
         face_caption({"track_id": 0, "windows": [], "distribution": close}) == "face 0: sad 29% or disgust 28% (close)"
     )
     assert face_caption({"track_id": 1, "windows": [], "distribution": sure}) == "face 1: sad 50%"
+
+
+def test_the_result_schema_file_is_the_one_the_result_type_generates() -> None:
+    """The schema was written by hand beside the code that made results; now it is generated from
+    the one result type (`python -m vfer.result` rewrites it)."""
+    import json
+
+    from vfer.result import SCHEMA_PATH, json_schema
+
+    assert json.loads(SCHEMA_PATH.read_text()) == json_schema(), "run `python -m vfer.result`"

@@ -154,7 +154,11 @@ def queue_window(
 def window_result(faces: list[FacePrediction], tracks: dict[str, Any]) -> dict[str, Any]:
     """A live-stream window's result: each face's window, and the tracker state for the next."""
     return {
-        "faces": [{"track_id": face.track_id, **window.to_dict()} for face in faces for window in face.windows[:1]],
+        "faces": [
+            {"track_id": face.track_id, **window.to_model().model_dump(mode="json")}
+            for face in faces
+            for window in face.windows[:1]
+        ],
         "tracks": tracks,
     }
 

@@ -15,6 +15,7 @@ from service.errors import BrokerUnavailableError, error_body, http_status
 from service.jobs import JobStatus, wait_for
 from service.schemas import AUTH, BROKER, JobBody, errors
 from service.uploads import declared_filename, receive_upload
+from vfer.result import Result
 from vfer_jobs.contract import PREDICT_TASK
 from vfer_jobs.options import JobOptions, VideoJob
 
@@ -71,7 +72,7 @@ def job_response(status: JobStatus, metrics: MetricsDep) -> JSONResponse:
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the prediction (the CLI's --json object), within `wait` seconds"},
+    200: {"model": Result, "description": "the prediction (the CLI's --json object), within `wait` seconds"},
     202: {"model": JobBody, "description": "not finished within `wait`: poll `status_url`"},
     **errors(
         {

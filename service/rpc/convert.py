@@ -1,77 +1,89 @@
-"""Result dictionaries (the CLI/HTTP schema, vfer/result.schema.json) to `vfer.v1` messages and
-back: one field for each field, so a gRPC client and an HTTP client read the same result."""
+"""The result type (`vfer.result.Result`, `StreamWindow`) to `vfer.v1` messages and back, through
+protobuf's JSON mapping: the messages carry the result's fields under the same names, so the one
+difference to bridge is the shape of a few (a box is a message, not a list; a JSON null is a zero
+value; a protobuf map has no order and holds float32)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
 from service.schemas import ModelsBody
+from vfer.result import Result, StreamWindow
 from vfer_rpc.v1 import expression_pb2 as pb
 
-
-def box(values: list[int]) -> pb.Box:
-    x, y, width, height = values
-    return pb.Box(x=x, y=y, width=width, height=height)
+_BOX = ("x", "y", "width", "height")
+NO_FACE_TRACK = -1  # main_track_id's zero value: no face (JSON null)
 
 
-def window(data: dict[str, Any]) -> pb.Window:
-    return pb.Window(
-        start_s=data["start_s"],
-        end_s=data["end_s"],
-        box=box(data["box"]),
-        distribution=data["distribution"],
-        label=data["label"],
+def _to_messages(data: Any) -> Any:
+    """JSON of the result type as protobuf's JSON mapping expects it: boxes as messages."""
+    if isinstance(data, dict):
+        return {k: dict(zip(_BOX, v, strict=True)) if k == "box" else _to_messages(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_to_messages(item) for item in data]
+    return data
+
+
+def _from_messages(data: Any, labels: list[str]) -> Any:
+    """protobuf's JSON mapping back to the result type's shapes: boxes as lists, distributions
+    in label order at 6 decimals, times to the millisecond."""
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "box":
+                out[key] = [int(value.get(name, 0)) for name in _BOX]
+            elif key == "distribution":
+                out[key] = {label: round(float(value.get(label, 0.0)), 6) for label in labels} if value else None
+            elif key in ("start_s", "end_s", "duration_s", "fps"):
+                out[key] = round(float(value), 3)
+            elif key == "margin":
+                out[key] = round(float(value), 6)
+            else:
+                out[key] = _from_messages(value, labels)
+        return out
+    if isinstance(data, list):
+        return [_from_messages(item, labels) for item in data]
+    return data
+
+
+def _message(data: dict[str, Any], message: Message) -> Any:
+    return json_format.ParseDict(_to_messages(data), message)
+
+
+def _data(message: Message) -> dict[str, Any]:
+    data = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
+    return dict(_from_messages(data, list(data.get("labels", []))))
 
 
-def window_result(data: dict[str, Any]) -> pb.WindowResult:
-    """A stream window (the schema's `streamWindow`) as its message."""
-    return pb.WindowResult(
-        index=data["index"],
-        start_s=data["start_s"],
-        end_s=data["end_s"],
-        labels=data["labels"],
-        faces=[
-            pb.FaceWindow(track_id=f["track_id"], box=box(f["box"]), distribution=f["distribution"], label=f["label"])
-            for f in data["faces"]
-        ],
-    )
+def predict_response(result: Result, job_id: str) -> pb.PredictResponse:
+    data = result.model_dump(mode="json", exclude_none=True)
+    data["main_track_id"] = NO_FACE_TRACK if result.main_track_id is None else result.main_track_id
+    return _message(data | {"job_id": job_id}, pb.PredictResponse())
 
 
-def predict_response(result: dict[str, Any], job_id: str) -> pb.PredictResponse:
-    faces = [
-        pb.Face(
-            track_id=f["track_id"],
-            start_s=f["start_s"],
-            end_s=f["end_s"],
-            box=box(f["box"]),
-            samples=f["samples"],
-            distribution=f["distribution"],
-            label=f["label"],
-            margin=f["margin"],
-            uncertain=f["uncertain"],
-            windows=[window(w) for w in f["windows"]],
-        )
-        for f in result["faces"]
-    ]
-    main = result["main_track_id"]
-    return pb.PredictResponse(
-        source=result["source"],
-        labels=result["labels"],
-        label=result["label"] or "",
-        distribution=result["distribution"] or {},
-        main_track_id=-1 if main is None else main,
-        margin=result["margin"] or 0.0,
-        uncertain=result["uncertain"],
-        no_face=result["no_face"],
-        partial=result["partial"],
-        faces=faces,
-        model=pb.ModelInfo(**result["model"]),
-        video=pb.VideoInfo(**result["video"]),
-        timings_ms=result["timings_ms"],
-        job_id=job_id,
-        options=pb.AppliedOptions(**result["options"]),
-    )
+def window_result(window: StreamWindow) -> pb.WindowResult:
+    """A stream window as its message."""
+    return _message(window.model_dump(mode="json"), pb.WindowResult())
+
+
+def result_dict(message: pb.PredictResponse) -> dict[str, Any]:
+    """A unary response back as the result type's JSON, as HTTP returns it (for Python clients)."""
+    data = _data(message)
+    data.pop("job_id")
+    if data["main_track_id"] == NO_FACE_TRACK:
+        data |= {"main_track_id": None, "margin": None, "label": None, "distribution": None}
+    data["timings_ms"] = {k: float(v) for k, v in data["timings_ms"].items()}
+    return Result.model_validate(data).model_dump(mode="json")
+
+
+def window_result_dict(message: pb.WindowResult) -> dict[str, Any]:
+    """A stream window back as the result type's JSON (`vfer stream --json`)."""
+    return StreamWindow.model_validate(_data(message)).model_dump(mode="json")
 
 
 def list_models_response(body: ModelsBody) -> pb.ListModelsResponse:
@@ -92,92 +104,3 @@ def list_models_response(body: ModelsBody) -> pb.ListModelsResponse:
         model_dir=body.model_dir,
         card=body.card,
     )
-
-
-def _box_list(message: pb.Box) -> list[int]:
-    return [message.x, message.y, message.width, message.height]
-
-
-def _distribution(values: Any, labels: list[str]) -> dict[str, float]:
-    """A protobuf map (no order, float32) as the schema's: label order, 6 decimals."""
-    return {label: round(values[label], 6) for label in labels}
-
-
-def _seconds(value: float) -> float:
-    return round(value, 3)
-
-
-def result_dict(message: pb.PredictResponse) -> dict[str, Any]:
-    """A unary response back in the result schema, as HTTP returns it (for Python clients)."""
-    labels = list(message.labels)
-    faces = [
-        {
-            "track_id": f.track_id,
-            "start_s": _seconds(f.start_s),
-            "end_s": _seconds(f.end_s),
-            "box": _box_list(f.box),
-            "samples": f.samples,
-            "distribution": _distribution(f.distribution, labels),
-            "label": f.label,
-            "margin": round(f.margin, 6),
-            "uncertain": f.uncertain,
-            "windows": [
-                {
-                    "start_s": _seconds(w.start_s),
-                    "end_s": _seconds(w.end_s),
-                    "box": _box_list(w.box),
-                    "distribution": _distribution(w.distribution, labels),
-                    "label": w.label,
-                }
-                for w in f.windows
-            ],
-        }
-        for f in message.faces
-    ]
-    return {
-        "source": message.source,
-        "labels": labels,
-        "label": message.label or None,
-        "distribution": _distribution(message.distribution, labels) if message.distribution else None,
-        "main_track_id": None if message.main_track_id < 0 else message.main_track_id,
-        "margin": None if message.main_track_id < 0 else round(message.margin, 6),
-        "uncertain": message.uncertain,
-        "no_face": message.no_face,
-        "partial": message.partial,
-        "faces": faces,
-        "model": {k: getattr(message.model, k) for k in ("name", "version", "backend", "device", "kind")},
-        "video": {
-            "duration_s": _seconds(message.video.duration_s),
-            "fps": round(message.video.fps, 3),
-            "frames": message.video.frames,
-            "width": message.video.width,
-            "height": message.video.height,
-        },
-        "options": {
-            "mode": message.options.mode,
-            "window_s": message.options.window_s,
-            "stride_s": message.options.stride_s,
-        },
-        "timings_ms": dict(message.timings_ms),
-    }
-
-
-def window_result_dict(message: pb.WindowResult) -> dict[str, Any]:
-    """A stream window back in the result schema of HTTP and the CLI: labels in their order,
-    boxes as [x, y, width, height], times to the millisecond (`vfer stream --json`)."""
-    labels = list(message.labels)
-    return {
-        "index": message.index,
-        "start_s": _seconds(message.start_s),
-        "end_s": _seconds(message.end_s),
-        "labels": labels,
-        "faces": [
-            {
-                "track_id": face.track_id,
-                "box": _box_list(face.box),
-                "distribution": _distribution(face.distribution, labels),
-                "label": face.label,
-            }
-            for face in message.faces
-        ],
-    }

@@ -37,6 +37,7 @@ from service.rpc.status import grpc_status
 from service.rpc.stream import given, stream_messages
 from service.streaming import Streamer
 from vfer.errors import EmptyInputError, NotAVideoError, VferError
+from vfer.result import Result, StreamWindow
 from vfer.sniff import refusal
 from vfer_jobs.contract import PREDICT_TASK
 from vfer_jobs.options import JobOptions, VideoJob, parse
@@ -99,7 +100,7 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             if not status.finished:
                 await asyncio.to_thread(self.jobs.cancel, job_id)  # nobody will read its result
                 raise DeadlineExceededError(f"job {job_id} did not finish before the deadline; it was cancelled")
-            return predict_response(status.outcome(), status.job_id)
+            return predict_response(Result.model_validate(status.outcome()), status.job_id)
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
             raise  # unreachable: abort raises
@@ -111,7 +112,7 @@ class ExpressionServicer(pb_grpc.ExpressionServiceServicer):
             owner = self._authorize(context)
             async with contextlib.aclosing(self.streamer.windows(stream_messages(request_iterator), owner)) as windows:
                 async for window in windows:
-                    yield window_result(window)
+                    yield window_result(StreamWindow.model_validate(window))
         except VferError as exc:
             await context.abort(grpc_status(exc.code), str(exc))
 

@@ -29,6 +29,7 @@ from tests.service.helpers import GrpcServer, RedisServer, Worker, wait_until
 from vfer.labels import LABELS
 from vfer.models import DEFAULT_MODEL
 from vfer.plots import COLORS
+from vfer.predict import Predictor
 from vfer_client.grpc_client import Client, encoded_frames, stream_requests
 from vfer_jobs.blobs import DirectoryBlobStore
 from vfer_rpc.v1 import expression_pb2 as pb
@@ -431,3 +432,13 @@ def test_the_docs_stream_example_is_what_vfer_stream_prints(grpc_target: str) ->
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == shown.strip().splitlines()
+
+
+@pytest.mark.parametrize("clip", ["single_face.mp4", "no_face.mp4"])
+def test_a_result_goes_through_its_message_and_back_unchanged(predictor: Predictor, clip: str) -> None:
+    """Through the one result type and protobuf's JSON mapping, a face's result and a no-face one
+    (JSON nulls as the messages' zero values) come back equal."""
+    from service.rpc.convert import predict_response
+
+    result = predictor.predict(VIDEO / clip).to_model()
+    assert result_dict(predict_response(result, "job")) == result.model_dump(mode="json")
