@@ -33,7 +33,8 @@ from service.reaper import Ledger, Reaper
 from service.routes import docs, health, jobs, models, page, predict, stream
 from vfer import __version__
 from vfer.errors import VferError
-from vfer_jobs.blobs import BlobStore, open_blob_store
+from vfer_jobs.blobs import BlobStore
+from vfer_jobs.stores import open_blob_store
 from vfer_jobs.tracing import flush_traces, trace_jobs
 
 log = logging.getLogger("vfer.service")

@@ -10,11 +10,12 @@ import pytest
 
 from vfer.config import PipelineConfig
 from vfer.errors import InvalidOptionError, ModelNotFoundError
-from vfer_jobs.blobs import BlobNotFoundError, DirectoryBlobStore, open_blob_store
+from vfer_jobs.blobs import BlobNotFoundError, DirectoryBlobStore
 from vfer_jobs.celery_config import celery_config
 from vfer_jobs.imagesize import encoded_size
 from vfer_jobs.options import JobOptions, StreamOptions, VideoJob, WindowJob, parse
 from vfer_jobs.settings import JobSettings, load_settings
+from vfer_jobs.stores import open_blob_store
 
 
 def test_job_options_default_to_the_pipelines_defaults() -> None:

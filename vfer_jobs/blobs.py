@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from vfer_jobs.settings import JobSettings
-
 log = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[0-9a-f]{32}(-preview)?$")  # a job's id: its upload; then its preview
@@ -193,12 +191,3 @@ class DirectoryBlobStore(BlobStore):
 
     def stale(self, older_than_s: float) -> list[str]:
         return [key for _, key, age in self._ages() if key is not None and age > older_than_s]
-
-
-def open_blob_store(settings: JobSettings) -> BlobStore:
-    """The store the settings name: an S3 bucket (`VFER_BLOB_URL=s3://...`) or a shared directory."""
-    if settings.blob_url is not None:
-        from vfer_jobs.s3 import S3BlobStore
-
-        return S3BlobStore.from_settings(settings)
-    return DirectoryBlobStore(settings.blob_dir, settings.blob_ttl_s)

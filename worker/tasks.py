@@ -21,9 +21,10 @@ from vfer.config import DecodeLimits, PipelineConfig
 from vfer.deadline import Deadline
 from vfer.errors import VferError
 from vfer.models.resolver import resolve_model
-from vfer_jobs.blobs import BlobNotFoundError, BlobStore, open_blob_store, preview_key
+from vfer_jobs.blobs import BlobNotFoundError, BlobStore, preview_key
 from vfer_jobs.contract import PREDICT_TASK, PREDICT_WINDOW_TASK, PROGRESS, Outcome, cancel_flag, failed, succeeded
 from vfer_jobs.options import VideoJob, WindowJob, parse
+from vfer_jobs.stores import open_blob_store
 from vfer_jobs.tracing import JOB_ID, record_steps, span, tag_job
 from worker.batch_inference import register_inference
 from worker.deliveries import BROKER_BLIPS, MAX_DELIVERIES, WorkerCrashedError, count_delivery, running_lease

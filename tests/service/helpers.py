@@ -400,7 +400,7 @@ async def _boot(settings: Any) -> tuple[Any, int, Any]:
     from service.jobs import JobClient
     from service.notify import create_notifier
     from service.rpc.server import start_grpc_server
-    from vfer_jobs.blobs import open_blob_store
+    from vfer_jobs.stores import open_blob_store
 
     blobs = open_blob_store(settings)
     celery = create_celery(settings)

@@ -22,7 +22,7 @@ TEACHER_MODEL = "mini_xception_fer2013"
 
 _LAZY = {
     "CheckpointMeta": "vfer.models.checkpoint",
-    "load_checkpoint": "vfer.models.checkpoint",
+    "load_checkpoint": "vfer.models.registry",
     "save_checkpoint": "vfer.models.checkpoint",
     "create_model": "vfer.models.registry",
     "list_models": "vfer.models.registry",
@@ -37,8 +37,8 @@ _BUILDERS = (
 
 if TYPE_CHECKING:
     REGISTERED_MODELS: tuple[str, ...]  # the shipped models and ensembles, by name (vfer.models.resolver)
-    from vfer.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
-    from vfer.models.registry import create_model, list_models, model_entry
+    from vfer.models.checkpoint import CheckpointMeta, save_checkpoint
+    from vfer.models.registry import create_model, list_models, load_checkpoint, model_entry
 
 
 def __getattr__(name: str) -> Any:

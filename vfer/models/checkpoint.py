@@ -18,7 +18,6 @@ from vfer import __version__
 from vfer.errors import ModelNotFoundError
 from vfer.labels import LABELS
 from vfer.models.catalogue import WEIGHTS_DIR
-from vfer.models.registry import model_entry
 
 FORMAT_VERSION = 1
 
@@ -47,14 +46,14 @@ class CheckpointMeta:
         return cls(**known)
 
 
-def _paths(path: Path) -> tuple[Path, Path]:
+def checkpoint_files(path: Path) -> tuple[Path, Path]:
     stem = path.with_suffix("") if path.suffix in (".pt", ".json") else path
     return stem.with_suffix(".pt"), stem.with_suffix(".json")
 
 
 def save_checkpoint(model: nn.Module, path: Path, meta: CheckpointMeta) -> Path:
     """Write `<path>.pt` and `<path>.json`; returns the `.pt` path."""
-    weights, meta_file = _paths(Path(path))
+    weights, meta_file = checkpoint_files(Path(path))
     weights.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), weights)
     meta_file.write_text(json.dumps(asdict(meta), indent=2) + "\n")
@@ -62,7 +61,7 @@ def save_checkpoint(model: nn.Module, path: Path, meta: CheckpointMeta) -> Path:
 
 
 def read_meta(path: Path) -> CheckpointMeta:
-    _, meta_file = _paths(Path(path))
+    _, meta_file = checkpoint_files(Path(path))
     if not meta_file.is_file():
         raise ModelNotFoundError(f"checkpoint metadata {meta_file} is missing")
     return CheckpointMeta.from_dict(json.loads(meta_file.read_text()))
@@ -72,20 +71,6 @@ def require_vfer_labels(meta: CheckpointMeta, source: Path) -> None:
     """A model whose outputs are not vfer's labels in vfer's order cannot be served."""
     if tuple(meta.labels) != LABELS:
         raise ModelNotFoundError(f"{source}: labels {meta.labels} differ from {list(LABELS)}")
-
-
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointMeta]:
-    """Rebuild the registered model named in the metadata and load its weights (eval mode)."""
-    weights, _ = _paths(Path(path))
-    meta = read_meta(path)
-    if not weights.is_file():
-        raise ModelNotFoundError(f"checkpoint weights {weights} are missing")
-    require_vfer_labels(meta, weights)
-    entry = model_entry(meta.model)
-    kwargs = meta.model_kwargs | dict.fromkeys(entry.init_weights, False)  # the state dict has them all
-    model = entry.builder(**kwargs)
-    model.load_state_dict(torch.load(weights, map_location=map_location, weights_only=True))
-    return model.eval(), meta
 
 
 def pretrained_path(stem: str) -> Path:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
+import torch
 from torch import nn
 
 from vfer.errors import ModelNotFoundError
+from vfer.models.checkpoint import CheckpointMeta, checkpoint_files, pretrained_path, read_meta, require_vfer_labels
 
 Builder = Callable[..., nn.Module]
 B = TypeVar("B", bound=Builder)
@@ -63,7 +66,19 @@ def create_model(name: str, *, pretrained: bool = False, **kwargs: Any) -> nn.Mo
         return entry.builder(**kwargs)
     if entry.pretrained is None:
         raise ModelNotFoundError(f"model {name!r} ships no pretrained weights")
-    from vfer.models.checkpoint import load_checkpoint, pretrained_path
-
     model, _ = load_checkpoint(pretrained_path(entry.pretrained))
     return model
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointMeta]:
+    """Rebuild the registered model named in the metadata and load its weights (eval mode)."""
+    weights, _ = checkpoint_files(Path(path))
+    meta = read_meta(path)
+    if not weights.is_file():
+        raise ModelNotFoundError(f"checkpoint weights {weights} are missing")
+    require_vfer_labels(meta, weights)
+    entry = model_entry(meta.model)
+    kwargs = meta.model_kwargs | dict.fromkeys(entry.init_weights, False)  # the state dict has them all
+    model = entry.builder(**kwargs)
+    model.load_state_dict(torch.load(weights, map_location=map_location, weights_only=True))
+    return model.eval(), meta

@@ -16,10 +16,10 @@ from torch import Tensor, nn
 
 from vfer.labels import NUM_CLASSES
 from vfer.models.c3d_convlstm import C3DConvLSTM
-from vfer.models.checkpoint import load_checkpoint, pretrained_path
+from vfer.models.checkpoint import pretrained_path
 from vfer.models.convlstm import ConvLSTM
 from vfer.models.mini_xception import MiniXception
-from vfer.models.registry import register_model
+from vfer.models.registry import load_checkpoint, register_model
 
 FER_BLOCKS = 3  # of the mini-Xception's four: its maps at 8x8 (64 channels), the video branch's size
 

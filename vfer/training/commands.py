@@ -115,8 +115,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from vfer.models.checkpoint import load_checkpoint
     from vfer.models.export import export_onnx, export_torchscript
+    from vfer.models.registry import load_checkpoint
     from vfer.models.resolver import resolve_model
 
     record = resolve_model(args.model, paths=True)
