@@ -1,11 +1,11 @@
 """The paper's video models fitted on a pack of clips with real labels and soft targets.
 
 Torch and numpy only: the pack is built where the faces were found (`scripts/train_default.py`)
-and the fit runs there on the CPU or, copied over, on a GPU machine that has nothing of the
-service installed (`scripts/train_students.py`). A pack holds:
+and the fit runs there, on the GPU when there is one. A pack holds:
 
-- stills (N, S, S) and their targets (N, 7): photos and FER2013 crops, real labels one-hot; each
-  becomes an 8-frame still clip moved by `move_clips` every time it is drawn;
+- stills (N, S, S) and their targets (N, 7): photos (real labels, one-hot) and FER+ faces (their
+  annotators' majority labels or vote distributions); each becomes an 8-frame still clip moved by
+  `move_clips` every time it is drawn;
 - windows (M, T, S, S) and their targets (M, 7): GRID talking-face windows with the teacher's
   distributions, so that speech and head motion are not read as expressions;
 - weights (N + M,): how often each clip is drawn (classes balanced within each source);
@@ -34,7 +34,7 @@ Float32 = npt.NDArray[np.float32]
 
 @dataclass
 class StudentPack:
-    stills: Uint8  # (N, S, S): photos and FER2013 crops
+    stills: Uint8  # (N, S, S): photos and FER+ faces
     still_targets: Float32  # (N, 7)
     windows: Uint8  # (M, T, S, S): GRID windows
     window_targets: Float32  # (M, 7)
