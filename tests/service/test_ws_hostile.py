@@ -4,9 +4,11 @@ person's stream."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -18,6 +20,7 @@ import httpx
 import numpy as np
 import pytest
 import redis
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.media import VIDEO
@@ -153,3 +156,41 @@ def test_a_client_that_leaves_cancels_its_window_at_once(broker_url: str, tmp_pa
         left = time.monotonic()
         wait_until(lambda: bool(db.keys("vfer-cancel-*")), 10, "the window's job to be cancelled")
         assert time.monotonic() - left < 5
+
+
+def test_clients_mistakes_get_their_codes_and_leave_no_traceback_in_the_log(tmp_path: Path) -> None:
+    """The issue's hostile streams against a real `vfer serve` with a key: a time jump to 1e308,
+    a key that is a list, a page whose Host header names it, a client gone mid-stream. Each gets
+    its JSON error and close code (or the handshake's 403); the gateway's log has no traceback."""
+    env = service_env(None, tmp_path / "blobs", VFER_API_KEYS="k")
+    log = tmp_path / "serve.log"
+    image = next(iter(encoded_frames(GRID)))[1]
+    with vfer_serve(env, log) as http:
+        url = http.replace("http://", "ws://") + "/stream"
+
+        def closing(first: str, *frames: bytes) -> tuple[list[Any], int | None]:
+            with connect(url, max_size=None) as ws:
+                ws.send(first)
+                for frame in frames:
+                    ws.send(frame)
+                messages = []
+                with contextlib.suppress(ConnectionClosed):
+                    messages.extend(json.loads(m) for m in ws)
+                return messages, ws.close_code
+
+        jump = closing(
+            json.dumps({"api_key": "k", "format": "jpeg"}), frame_message(0.0, image), frame_message(1e308, image)
+        )
+        assert jump[0][-1]["error"]["code"] == "invalid_input" and jump[1] == 1008
+        listed = closing(json.dumps({"api_key": ["k"]}))
+        assert listed[0][-1]["error"]["code"] == "unauthorized" and listed[1] == 1008
+        port = http.rsplit(":", 1)[1]
+        rebinding = socket.create_connection(("127.0.0.1", int(port)))  # evil.example resolving to this machine
+        with pytest.raises(InvalidStatus, match="403"):
+            connect(f"ws://evil.example:{port}/stream", sock=rebinding, origin=f"http://evil.example:{port}")  # type: ignore[arg-type]
+        with connect(url, max_size=None) as gone:  # leaves without a word
+            gone.send(json.dumps({"api_key": "k", "format": "jpeg"}))
+            gone.send(frame_message(0.0, image))
+        time.sleep(1.0)
+        assert httpx.get(f"{http}/healthz", timeout=10).status_code == 200
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
