@@ -66,6 +66,7 @@ from vfer.models.checkpoint import pretrained_path, read_meta
 from vfer.models.device import select_device
 from vfer.models.ensemble import EnsembleSpec, Member, save_ensemble
 from vfer.models.export import export_onnx
+from vfer.models.two_branch import FER_BLOCKS, FER_MAPS
 from vfer.pipeline import extract_faces
 from vfer.training.calibrate import (
     TEMPERATURES,
@@ -441,7 +442,7 @@ def fit_video(name: str, pack: StudentPack, recipe: StudentRecipe, release: str,
     kwargs = {"pretrained_fer": False} if name == "c3d_convlstm_fer" else {}
     meta = CheckpointMeta(
         model=name,
-        model_kwargs=kwargs,
+        model_kwargs=kwargs | recipe.model_kwargs,
         version=release,
         provenance={
             "method": f"from scratch: the train people's photos and FER+ train faces ({targets}) as still clips, "
@@ -489,6 +490,13 @@ def main() -> None:
     parser.add_argument("--stage", choices=("all", "data", "frames", "pack", "videos", "select"), default="all")
     parser.add_argument("--video", choices=VIDEO_MODELS, action="append", help="only this video model (repeatable)")
     parser.add_argument("--budget-min", type=float, default=150, help="video models: no epoch starts after this")
+    parser.add_argument(
+        "--fer-blocks",
+        type=int,
+        choices=FER_MAPS,
+        default=FER_BLOCKS,
+        help="c3d_convlstm_fer: the mini-Xception blocks its FER branch takes (4: the maps its classifier reads)",
+    )
     parser.add_argument("--release", default=UNRELEASED, help="version stamped on every checkpoint this run ships")
     parser.add_argument("--workers", type=int, default=2, help="processes finding faces")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -508,9 +516,11 @@ def main() -> None:
             epochs=VIDEO_MAX_EPOCHS, lr=VIDEO_LR, epoch_size=VIDEO_EPOCH_SIZE, min_class_support=MIN_SUPPORT,
             seed=args.seed, max_seconds=args.budget_min * 60,
         )  # fmt: skip
+        deeper = {"fer_blocks": args.fer_blocks} if args.fer_blocks != FER_BLOCKS else {}
         for name in args.video or VIDEO_MODELS:
-            report = fit_video(name, pack, recipe, args.release, targets)
-            (BUILD / f"{name}.json").write_text(json.dumps(report | {"recipe": asdict(recipe)}, indent=2) + "\n")
+            fit = replace(recipe, model_kwargs=deeper if name == "c3d_convlstm_fer" else {})
+            report = fit_video(name, pack, fit, args.release, targets)
+            (BUILD / f"{name}.json").write_text(json.dumps(report | {"recipe": asdict(fit)}, indent=2) + "\n")
     if args.stage in ("all", "select"):
         select(args.workers)
 

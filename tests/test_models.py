@@ -218,6 +218,35 @@ def test_a_two_branch_checkpoint_loads_without_reading_the_teacher(
         assert torch.equal(loaded.state_dict()[name], tensor), name
 
 
+def test_a_branch_on_the_fer_nets_4x4_maps_round_trips_through_checkpoint_and_onnx(tmp_path: Path) -> None:
+    """`fer_blocks=4`: the mini-Xception's last block joins the branch, starting from the shipped
+    weights, and the builder's argument travels with the checkpoint to ONNX."""
+    import onnxruntime as ort
+
+    model = create_model("c3d_convlstm_fer", fer_blocks=4).eval()
+    shipped, _ = load_checkpoint(pretrained_path("mini_xception_fer2013"))
+    last_block = {k: v for k, v in shipped.state_dict().items() if k.startswith("frame_model.blocks.3.")}
+    assert last_block, "the shipped mini-Xception has no fourth block"
+    for name, tensor in last_block.items():
+        assert torch.equal(model.state_dict()[name.replace("frame_model.blocks", "fer_blocks")], tensor), name
+    meta = CheckpointMeta(model="c3d_convlstm_fer", model_kwargs={"pretrained_fer": False, "fer_blocks": 4})
+    path = save_checkpoint(model, tmp_path / "deeper", meta)
+    loaded, loaded_meta = load_checkpoint(path)
+    assert len(loaded.fer_blocks) == 4 and loaded_meta.model_kwargs["fer_blocks"] == 4
+    x = torch.rand(2, *CLIP)
+    with torch.no_grad():
+        expected = model(x)
+        torch.testing.assert_close(loaded(x), expected)
+    graph = export_onnx(loaded, tmp_path / "deeper.onnx", loaded_meta)
+    (out,) = ort.InferenceSession(str(graph)).run(None, {"clips": x.numpy()})
+    np.testing.assert_allclose(out, expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_a_branch_takes_only_the_fer_net_blocks_it_can_sum() -> None:
+    with pytest.raises(AssertionError, match="fer_blocks must be one of"):
+        create_model("c3d_convlstm_fer", fer_blocks=2, pretrained_fer=False)
+
+
 def test_the_names_a_request_may_give_are_read_from_the_shipped_files() -> None:
     """Derived, not a hand-kept copy: every registered model (each ships weights) and ensemble."""
     from vfer.models import REGISTERED_MODELS, list_models

@@ -7,6 +7,10 @@
 
 The FER2013 branch starts from the shipped mini-Xception weights (`pretrained_fer`, a fresh
 model's initialisation only: a checkpoint holds every weight); `freeze_fer` keeps them fixed.
+`fer_blocks=4` takes the mini-Xception's last block too (128 channels at 4x4, the maps its own
+classifier reads, so the branch hands on what the frame model learnt about expressions rather than
+mid-level parts); its ConvLSTM runs at 4x4 and each cell is repeated over the 2x2 cells of the
+video branch's 8x8 that see the same part of the face, so the sum stays aligned.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from vfer.models.convlstm import ConvLSTM
 from vfer.models.mini_xception import MiniXception
 from vfer.models.registry import load_checkpoint, register_model
 
-FER_BLOCKS = 3  # of the mini-Xception's four: its maps at 8x8 (64 channels), the video branch's size
+# Blocks of the mini-Xception a branch may take -> the maps they give a 64x64 face: (channels, side).
+FER_MAPS = {3: (64, 8), 4: (128, 4)}
+FER_BLOCKS = 3  # the paper's depth: the maps at 8x8, the video branch's size
 
 
 class TwoBranch(nn.Module):
@@ -32,8 +38,10 @@ class TwoBranch(nn.Module):
         freeze_fer: bool = True,
         pretrained_fer: bool = True,
         dropout: float = 0.5,
+        fer_blocks: int = FER_BLOCKS,
     ) -> None:
         super().__init__()
+        assert fer_blocks in FER_MAPS, f"fer_blocks must be one of {tuple(FER_MAPS)}, got {fer_blocks}"
         self.video = C3DConvLSTM(num_classes=0)  # the branch's features only: the head is below
         self.register_load_state_dict_pre_hook(_drop_the_old_video_head)
         fer = MiniXception()
@@ -42,12 +50,14 @@ class TwoBranch(nn.Module):
             prefix = "frame_model."
             weights = {k[len(prefix) :]: v for k, v in frame_averaged.state_dict().items() if k.startswith(prefix)}
             fer.load_state_dict(weights)
-        self.fer_stem, self.fer_blocks = fer.stem, fer.blocks[:FER_BLOCKS]
+        self.fer_stem, self.fer_blocks = fer.stem, fer.blocks[:fer_blocks]
         if freeze_fer:
             for p in [*self.fer_stem.parameters(), *self.fer_blocks.parameters()]:
                 p.requires_grad_(False)
         self.freeze_fer = freeze_fer
-        self.fer_lstm = ConvLSTM(64, 16, kernel_size=3, size=(8, 8))
+        channels, side = FER_MAPS[fer_blocks]
+        self.fer_lstm = ConvLSTM(channels, 16, kernel_size=3, size=(side, side))
+        self.fer_upsample = nn.Upsample(scale_factor=8 // side) if side < 8 else nn.Identity()
         self.num_features = self.video.num_features
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(self.num_features, num_classes)
@@ -63,9 +73,9 @@ class TwoBranch(nn.Module):
         # x: (B, 1, T, H, W) in [0, 1]
         batch, _, steps, height, width = x.shape
         frames = x.permute(0, 2, 1, 3, 4).reshape(batch * steps, 1, height, width)  # (B*T, 1, H, W)
-        maps = self.fer_blocks(self.fer_stem((frames - 0.5) * 2.0))  # (B*T, 64, 8, 8)
-        maps = maps.reshape(batch, steps, *maps.shape[1:]).permute(0, 2, 1, 3, 4)  # (B, 64, T, 8, 8)
-        fer = torch.flatten(self.fer_lstm(maps), 1)  # (B, 16, 8, 8) -> (B, 1024)
+        maps = self.fer_blocks(self.fer_stem((frames - 0.5) * 2.0))  # (B*T, C, S, S): 64x8x8 or 128x4x4
+        maps = maps.reshape(batch, steps, *maps.shape[1:]).permute(0, 2, 1, 3, 4)  # (B, C, T, S, S)
+        fer = torch.flatten(self.fer_upsample(self.fer_lstm(maps)), 1)  # (B, 16, 8, 8) -> (B, 1024)
         return self.video.forward_features(x) + fer  # the paper sums the branches
 
     def forward_head(self, features: Tensor) -> Tensor:

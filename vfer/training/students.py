@@ -14,7 +14,7 @@ and the fit runs there, on the GPU when there is one. A pack holds:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ class StudentRecipe:
     min_class_support: int = 10  # tune clips a class needs to count in the macro recall
     seed: int = 0
     max_seconds: float | None = None
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # the builder's, e.g. {"fer_blocks": 4}
 
 
 def fit_student(
@@ -96,7 +97,7 @@ def fit_student(
     Also returns every epoch's distributions of the tune stills, (E, K, 7), for a calibration
     that does not trust the people who kept the epoch."""
     torch.manual_seed(recipe.seed)  # the first weights: the recipe's, whatever drew on torch's generator before
-    model = create_model(name)
+    model = create_model(name, **recipe.model_kwargs)
     if start is not None:
         kept = {k: v for k, v in start.items() if not k.endswith(("fc.weight", "fc.bias"))}
         model.load_state_dict(kept, strict=False)
