@@ -32,7 +32,7 @@ def test_windows_and_layout_round_trip_to_the_same_result(predictor: Predictor, 
     probs = classify_windows(predictor.classifier, windows)
     direct = assemble_faces(extraction.faces, {id(w): probs[n] for n, w in enumerate(windows)})
     handed_over = assemble_faces(rebuilt.faces, {key: probs[n] for key, n in rebuilt_numbers.items()})
-    assert [f.to_dict() for f in handed_over] == [f.to_dict() for f in direct] and direct
+    assert [f.to_model() for f in handed_over] == [f.to_model() for f in direct] and direct
     assert rebuilt.info == extraction.info and rebuilt.timings_ms == extraction.timings_ms
 
 

@@ -28,12 +28,6 @@ _LAZY = {
     "list_models": "vfer.models.registry",
     "model_entry": "vfer.models.registry",
 }
-_BUILDERS = (
-    "vfer.models.c3d_convlstm",
-    "vfer.models.faceapi_expression",
-    "vfer.models.mini_xception",
-    "vfer.models.two_branch",
-)
 
 if TYPE_CHECKING:
     REGISTERED_MODELS: tuple[str, ...]  # the shipped models and ensembles, by name (vfer.models.resolver)
@@ -48,8 +42,6 @@ def __getattr__(name: str) -> Any:
         return shipped_names()
     if name not in _LAZY:
         raise AttributeError(f"module 'vfer.models' has no attribute {name!r}")
-    for builder in _BUILDERS:  # registering the builders is what fills the registry
-        importlib.import_module(builder)
     return getattr(importlib.import_module(_LAZY[name]), name)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,20 @@ class ModelEntry:
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
+_BUILDERS = (
+    "vfer.models.c3d_convlstm",
+    "vfer.models.faceapi_expression",
+    "vfer.models.mini_xception",
+    "vfer.models.two_branch",
+)
+
+
+def _registry() -> dict[str, ModelEntry]:
+    """Every builder, whichever module was imported first: importing a builder's module is what
+    registers it, and a caller of `load_checkpoint` need not know which modules those are."""
+    for module in _BUILDERS:
+        importlib.import_module(module)
+    return _REGISTRY
 
 
 def register_model(
@@ -48,15 +63,17 @@ def register_model(
 
 
 def model_entry(name: str) -> ModelEntry:
+    registry = _registry()
     try:
-        return _REGISTRY[name]
+        return registry[name]
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
+        known = ", ".join(sorted(registry))
         raise ModelNotFoundError(f"unknown model {name!r}; known models: {known}") from None
 
 
 def list_models() -> list[ModelEntry]:
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+    registry = _registry()
+    return [registry[name] for name in sorted(registry)]
 
 
 def create_model(name: str, *, pretrained: bool = False, **kwargs: Any) -> nn.Module:
