@@ -375,7 +375,7 @@ def fit_frames(src: Sources, seed: int, release: str) -> dict[str, Any]:
             name="fer_ensemble",
             members=tuple(Member(name, shared) for name in models),
             version=release,
-            summary="mini-Xception + face-api.js net, fine-tuned on FER+ votes and real labels, calibrated, averaged",
+            summary=f"mini-Xception + face-api.js net, trained on FER+ ({chosen}) and real-labelled photos, calibrated, averaged",
             provenance={
                 "calibration": f"each member's temperature folded in, then a shared {shared} for the average "
                 f"(NLL of the {len(tune_y)} tune examples)",

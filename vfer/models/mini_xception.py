@@ -123,7 +123,7 @@ class FrameAveraged(nn.Module):
 
 
 @register_model(
-    summary="FER2013 mini-Xception per frame, mean over the 8 frames (ported, MIT; fine-tuned on FER2013 + photos)",
+    summary="FER2013 mini-Xception per frame, mean over the 8 frames (ported, MIT; fine-tuned on FER+ + photos)",
     pretrained="mini_xception_fer2013",
 )
 def mini_xception_fer2013(**kwargs: object) -> FrameAveraged:
