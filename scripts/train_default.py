@@ -18,7 +18,9 @@ Stages, each cached in `build/train_default/` so a rerun resumes; each ships int
    each calibrated by a temperature on the tune set; the ensemble's shared temperature likewise.
 3. pack: what the video models train on (`vfer.training.students.StudentPack`): the train
    people's photos and FER+ train faces as still clips moved anew each draw, and GRID windows
-   with the new ensemble's distributions as targets (speech is not an expression).
+   with the new ensemble's distributions as targets (speech is not an expression). In a fresh
+   checkout it takes the shipped frame models and the targets their metadata records, so
+   `--stage videos` needs stage 1 only (a few minutes) before the fits.
 4. videos (the budget, one thread each; `--video NAME` runs one, so both can run side by side):
    `c3d_convlstm_fer` (its FER branch the mini-Xception of stage 2, frozen) and `c3d_convlstm`,
    from scratch, Adam 5e-4, batch 32, epochs of 8,192 clips until the budget; the epoch kept by
@@ -37,7 +39,7 @@ import argparse
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -396,6 +398,16 @@ def ship(model: torch.nn.Module, name: str, meta: CheckpointMeta) -> None:
     print(f"wrote {path} and its .json, .onnx")
 
 
+def frame_targets() -> Targets:
+    """What the frame models learnt from (stage 2's choice): this build's record, or in a fresh
+    checkout the shipped mini-Xception's metadata, so the video stages need not refit the frame
+    models first (the video fits' 150 minutes are most of a session)."""
+    record = BUILD / "frames.json"
+    if record.is_file():
+        return cast(Targets, json.loads(record.read_text())["targets"])
+    return cast(Targets, read_meta(pretrained_path("mini_xception_fer2013")).provenance["fit"]["targets"])
+
+
 def video_pack(src: Sources, targets: Targets) -> StudentPack:
     """Stage 3: what both video models train on (VIDEO_SHARES): the train people's photos (each
     person of a class alike), FER+ train faces (the frame models' targets), GRID train windows
@@ -508,7 +520,7 @@ def main() -> None:
     if args.stage in ("all", "frames"):
         (BUILD / "frames.json").write_text(json.dumps(fit_frames(src, args.seed, args.release), indent=2) + "\n")
     if args.stage in ("all", "pack", "videos"):
-        targets: Targets = json.loads((BUILD / "frames.json").read_text())["targets"]
+        targets = frame_targets()
         pack = video_pack(src, targets)
         print(f"video pack: {len(pack.stills)} stills, {len(pack.windows)} windows, {len(pack.tune_stills)} tune")
     if args.stage in ("all", "videos"):

@@ -4,6 +4,7 @@ and what a fit ships is stamped with the release the run names."""
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,3 +92,13 @@ def test_a_video_fit_ships_calibrated_as_the_release_the_run_names(
     assert meta.version == release and meta.provenance["train"] == report
     assert report["ferplus_targets"] == "votes" and report["temperature"] > 0
     assert np.load(train_default.BUILD / "c3d_convlstm-tune.npy").shape == (2, 8, 7)  # every epoch's tune stills
+
+
+def test_the_video_stages_read_the_frame_models_targets_without_their_build(train_default: ModuleType) -> None:
+    """A fresh checkout has no build/train_default/frames.json: the video stages take the targets
+    the shipped mini-Xception records (they stopped there before, asking for the frame stage's
+    21 minutes again); a build's own record wins where there is one."""
+    shipped = json.loads((ROOT / "vfer" / "models" / "weights" / "mini_xception_fer2013.json").read_text())
+    assert train_default.frame_targets() == shipped["provenance"]["fit"]["targets"]
+    (train_default.BUILD / "frames.json").write_text(json.dumps({"targets": "votes"}))
+    assert train_default.frame_targets() == "votes"
