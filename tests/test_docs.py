@@ -4,6 +4,7 @@ front door, and its command-line example is what the command prints."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import pytest
 
 from service.errors import HTTP_STATUS
 from service.gateway_settings import Settings
+from vfer.models import DEFAULT_MODEL
+from vfer.models.catalogue import SELECTION
 from worker.worker_settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,3 +116,20 @@ def test_the_readmes_example_is_what_vfer_predict_prints(data: Path) -> None:
 def test_no_placeholder_is_left(page: Path) -> None:
     text = page.read_text()
     assert "«" not in text and "<!--" not in text, f"{page.name} has a placeholder left"
+
+
+def test_the_readmes_model_table_is_what_selection_json_records() -> None:
+    """The README quotes each shipped model's pooled macro recall and FER+ valid accuracy: equal to
+    the figures the rule read (weights/selection.json), a row for every candidate, the default marked."""
+    candidates = json.loads(SELECTION.read_text())["candidates"]
+    rows = {
+        row[0].split()[0].strip("`"): row
+        for row in table_rows(README.read_text())
+        if len(row) == 5 and row[0].startswith("`") and row[0].split()[0].strip("`") in candidates
+    }
+    assert set(rows) == set(candidates), "README's model table lists every shipped model"
+    for name, row in rows.items():
+        figures = candidates[name]
+        assert float(row[2].strip("*")) == pytest.approx(figures["pooled"]["macro_recall"], abs=0.0005), name
+        assert float(row[3].strip("*")) == pytest.approx(figures["ferplus"]["accuracy"], abs=0.0005), name
+        assert ("(default)" in row[0]) == (name == DEFAULT_MODEL), name
