@@ -2,7 +2,7 @@
 the default by the model card's rule (`vfer.training.rule`, written before any fit).
 
     python scripts/train_default.py [--stage all|data|frames|pack|videos|select] [--release 13]
-        [--video NAME] [--budget-min 150] [--threads 2]
+        [--video NAME] [--budget-min 95] [--threads 2]
 
 Stages, each cached in `build/train_default/` so a rerun resumes; each ships into
 `vfer/models/weights/` what it fitted (checkpoint, ONNX graph, selection.json):
@@ -401,7 +401,7 @@ def ship(model: torch.nn.Module, name: str, meta: CheckpointMeta) -> None:
 def frame_targets() -> Targets:
     """What the frame models learnt from (stage 2's choice): this build's record, or in a fresh
     checkout the shipped mini-Xception's metadata, so the video stages need not refit the frame
-    models first (the video fits' 150 minutes are most of a session)."""
+    models first (the video fits' 95 minutes and more are most of a session)."""
     record = BUILD / "frames.json"
     if record.is_file():
         return cast(Targets, json.loads(record.read_text())["targets"])
@@ -501,7 +501,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", choices=("all", "data", "frames", "pack", "videos", "select"), default="all")
     parser.add_argument("--video", choices=VIDEO_MODELS, action="append", help="only this video model (repeatable)")
-    parser.add_argument("--budget-min", type=float, default=150, help="video models: no epoch starts after this")
+    parser.add_argument("--budget-min", type=float, default=95, help="video models: no epoch starts after this")
     parser.add_argument(
         "--fer-blocks",
         type=int,
