@@ -72,7 +72,7 @@ class C3DConvLSTM(nn.Module):
 
 
 @register_model(
-    summary="paper model: 3 Conv3d + ConvLSTM(16); trained on FER2013 and real-labelled photos",
+    summary="paper model: 3 Conv3d + ConvLSTM(16); trained on FER+ (majority) and real-labelled photos",
     pretrained="c3d_convlstm",
 )
 def c3d_convlstm(**kwargs: object) -> C3DConvLSTM:

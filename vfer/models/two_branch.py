@@ -92,7 +92,7 @@ def _drop_the_old_video_head(module: nn.Module, state_dict: dict[str, Tensor], p
 
 
 @register_model(
-    summary="paper's in-the-wild model: C3D+ConvLSTM + FER2013 mini-Xception branch; trained on FER2013 and real-labelled photos",
+    summary="paper's in-the-wild model: C3D+ConvLSTM + mini-Xception branch; trained on FER+ (majority) and real-labelled photos",
     pretrained="c3d_convlstm_fer",
     init_weights=("pretrained_fer",),
 )
