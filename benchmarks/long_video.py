@@ -10,6 +10,10 @@ CPU) and, for the first clip, on eager PyTorch. Decoding alone and the default b
 `--repeats` times, alternating, and report their medians (a shared machine's speed drifts by
 10 % from one run to the next). Reported: wall time, the pipeline's own timings, peak RSS, the
 ratio to decoding alone, and how cost grows from the shortest clip to the longest.
+
+`--against DIR` measures another checkout of the project beside this one (e.g. the commit before
+a change, from `git worktree add`): its default-backend runs alternate with this tree's, each in
+a fresh process on the same clip, and both rows are reported with their CPU time.
 """
 
 from __future__ import annotations
@@ -48,21 +52,24 @@ print(json.dumps({"wall_s": time.perf_counter() - started, "timings_ms": result.
 """
 
 
-def measure(code: str, *args: str) -> tuple[str, float]:
-    """The script's last output line, and the peak RSS (GB) of that process alone (wait4)."""
+def measure(code: str, *args: str, tree: Path | None = None) -> tuple[str, float, float]:
+    """The script's last output line, and the peak RSS (GB) and CPU seconds of that process alone
+    (wait4); `tree`: the checkout whose `vfer` it imports (this one by default)."""
+    env = os.environ | ({"PYTHONPATH": str(tree)} if tree is not None else {})
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out)
+        process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             raise SystemExit(f"the measured run failed with status {process.returncode}")
         out.seek(0)
-        return out.read().strip().splitlines()[-1], usage.ru_maxrss / 1024 / 1024
+        cpu_s = usage.ru_utime + usage.ru_stime
+        return out.read().strip().splitlines()[-1], usage.ru_maxrss / 1024 / 1024, cpu_s
 
 
-def _predict(clip: str, backend: str) -> tuple[dict[str, Any], float]:
-    line, peak_gb = measure(_PREDICT, clip, backend)
-    return json.loads(line), peak_gb
+def _predict(clip: str, backend: str, tree: Path | None = None) -> tuple[dict[str, Any], float]:
+    line, peak_gb, cpu_s = measure(_PREDICT, clip, backend, tree=tree)
+    return json.loads(line) | {"cpu_s": cpu_s}, peak_gb
 
 
 def _row(
@@ -76,6 +83,7 @@ def _row(
         "backend": backend,
         "runs": len(runs),
         "wall_s": round(run["wall_s"], 1),
+        "cpu_s": round(run["cpu_s"], 1),
         "decode_only_s": round(decode_s, 1),
         "x_decode": round(run["wall_s"] / decode_s, 2),
         "decode_and_faces_s": round(run["timings_ms"]["decode_and_faces"] / 1e3, 1),
@@ -98,6 +106,7 @@ def main() -> None:
     parser.add_argument("--variant-lengths", type=float, nargs="+", default=[60.0, 300.0])
     parser.add_argument("--clips", nargs="+", choices=list(CLIPS), default=list(CLIPS))
     parser.add_argument("--repeats", type=int, default=3, help="runs of decoding alone and of the default backend")
+    parser.add_argument("--against", type=Path, help="another checkout, measured beside this one")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -106,19 +115,24 @@ def main() -> None:
             main_clip = name == "640x360 H.264"
             for seconds in sorted(args.lengths if main_clip else args.variant_lengths):
                 clip = str(make(seconds, Path(folder) / f"{len(rows)}.mp4"))
-                decodes, runs = [], []
-                for _ in range(args.repeats):  # alternating, so a drift in the machine's speed hits both
+                decodes, runs, others = [], [], []
+                for _ in range(args.repeats):  # alternating, so a drift in the machine's speed hits all
                     decodes.append(float(measure(_DECODE, clip)[0]))
                     runs.append(_predict(clip, "auto"))
+                    if args.against is not None:
+                        others.append(_predict(clip, "auto", args.against))
                 decode_s = statistics.median(decodes)
                 rows.append(_row(name, seconds, "auto", decode_s, runs))
+                if others:
+                    rows.append(_row(name, seconds, "auto", decode_s, others) | {"tree": str(args.against)})
                 if main_clip:
                     rows.append(_row(name, seconds, "torch", decode_s, [_predict(clip, "torch")]))
                 Path(clip).unlink()
     growth = {}
     for name, backend in {(r["clip"], r["backend"]) for r in rows}:
         by_length = sorted(
-            (r for r in rows if r["clip"] == name and r["backend"] == backend), key=lambda r: r["clip_s"]
+            (r for r in rows if r["clip"] == name and r["backend"] == backend and "tree" not in r),
+            key=lambda r: r["clip_s"],
         )
         key = f"{name}, {backend}: {by_length[-1]['clip_s']:.0f} s over {by_length[0]['clip_s']:.0f} s"
         growth[key] = round(by_length[-1]["wall_s"] / by_length[0]["wall_s"], 2)
