@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vfer.config import MODES
 from vfer.errors import VferError
@@ -28,6 +28,11 @@ from vfer.models import DEFAULT_MODEL
 from vfer.result import runner_up
 from vfer.training.commands import CORE_INSTALL_HINT
 from vfer_jobs.options import JobOptions, parse
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from vfer.models.registry import ModelEntry
 
 EXIT_INPUT = 2
 EXIT_MISSING = 3
@@ -185,12 +190,23 @@ def _plot(result: dict[str, Any], path: Path) -> None:
     print(f"vfer: timeline written to {path}", file=sys.stderr)
 
 
+def _shipped_shape(entry: ModelEntry) -> nn.Module:
+    """The model as its shipped weights build it (their metadata may set builder options), so the
+    count is that of what runs; a model without weights, as its builder's defaults make it."""
+    if entry.pretrained is None:
+        return entry.builder()
+    from vfer.models.checkpoint import pretrained_path, read_meta
+
+    meta = read_meta(pretrained_path(entry.pretrained))
+    return entry.builder(**(meta.model_kwargs | dict.fromkeys(entry.init_weights, False)))
+
+
 def _models(args: argparse.Namespace) -> int:
     from vfer.models import list_models
     from vfer.models.catalogue import shipped_models
     from vfer.models.ensemble import list_ensembles
 
-    parameters = {entry.name: sum(p.numel() for p in entry.builder().parameters()) for entry in list_models()}
+    parameters = {entry.name: sum(p.numel() for p in _shipped_shape(entry).parameters()) for entry in list_models()}
     rows: list[dict[str, Any]] = [
         {
             "name": entry.name,
