@@ -196,9 +196,9 @@ def _shipped_shape(entry: ModelEntry) -> nn.Module:
     if entry.pretrained is None:
         return entry.builder()
     from vfer.models.checkpoint import pretrained_path, read_meta
+    from vfer.models.registry import build_from_meta
 
-    meta = read_meta(pretrained_path(entry.pretrained))
-    return entry.builder(**(meta.model_kwargs | dict.fromkeys(entry.init_weights, False)))
+    return build_from_meta(read_meta(pretrained_path(entry.pretrained)))
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -94,8 +94,14 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tup
     if not weights.is_file():
         raise ModelNotFoundError(f"checkpoint weights {weights} are missing")
     require_vfer_labels(meta, weights)
-    entry = model_entry(meta.model)
-    kwargs = meta.model_kwargs | dict.fromkeys(entry.init_weights, False)  # the state dict has them all
-    model = entry.builder(**kwargs)
+    model = build_from_meta(meta)
     model.load_state_dict(torch.load(weights, map_location=map_location, weights_only=True))
     return model.eval(), meta
+
+
+def build_from_meta(meta: CheckpointMeta) -> nn.Module:
+    """The model a checkpoint's metadata describes (its builder options), without its weights."""
+    entry = model_entry(meta.model)
+    return entry.builder(
+        **(meta.model_kwargs | dict.fromkeys(entry.init_weights, False))
+    )  # the state dict has them all
