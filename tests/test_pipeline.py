@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -219,3 +220,49 @@ def test_frames_waiting_for_the_tracker_are_bounded_in_bytes() -> None:
     assert prefetch_depth(1920, 1080, color=True) == 8
     assert prefetch_depth(3840, 2160, color=True) == 2
     assert prefetch_depth(3840, 2160, color=False) == 8
+
+
+def test_nearest_position_is_the_brute_force_choice() -> None:
+    """The bisection picks what the plain scan picks: the nearest, the earlier of two as near."""
+    from vfer.pipeline import nearest
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        positions = sorted(rng.choice(60, size=int(rng.integers(1, 20)), replace=False).tolist())
+        for wanted in range(-3, 64):
+            assert nearest(positions, wanted) == min(positions, key=lambda p: (abs(p - wanted), p))
+
+
+class _CountedPositions(list[int]):
+    """A track's positions that count how many of them are read."""
+
+    reads = 0
+
+    def __getitem__(self, index: Any) -> Any:
+        item = super().__getitem__(index)
+        _CountedPositions.reads += len(item) if isinstance(index, slice) else 1
+        return item
+
+    def __iter__(self) -> Any:
+        for item in super().__iter__():
+            _CountedPositions.reads += 1
+            yield item
+
+
+def test_cutting_a_window_reads_a_few_positions_not_the_whole_track(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 600-s video's track has 2,400 positions and 600 windows: reading every position for each
+    of a window's 8 frames made its windows cost 60 times the 60-s video's (0.54 s against 0.009 s
+    of the face thread, measured); a window now reads about 8 log2(n) of them."""
+    from vfer.face.geometry import Box
+    from vfer.face.tracking import Observation, Track
+    from vfer.pipeline import _cut
+
+    track = Track(key=0)
+    for position in range(2400):
+        crop = np.zeros((64, 64), np.uint8)
+        track.observations[position] = Observation(position, position / 4, Box(0, 0, 10, 10), {ALIGNED_GRAY: crop})
+    monkeypatch.setattr(Track, "positions", property(lambda t: _CountedPositions(sorted(t.observations))))
+    _CountedPositions.reads = 0
+    window = _cut(track, list(range(1200, 1208)), max_gap=2)
+    assert window is not None and window.start_s == 300.0
+    assert _CountedPositions.reads <= 8 * (2 * 12 + 2), f"{_CountedPositions.reads} positions read for one window"
