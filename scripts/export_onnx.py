@@ -14,6 +14,7 @@ import argparse
 from vfer.models import create_model, list_models
 from vfer.models.checkpoint import pretrained_path, read_meta
 from vfer.models.export import export_onnx
+from vfer.models.two_branch import TwoBranch
 
 
 def main() -> None:
@@ -29,7 +30,8 @@ def main() -> None:
             continue
         checkpoint = pretrained_path(stem)
         target = checkpoint.with_suffix(".onnx")
-        export_onnx(create_model(name, pretrained=True).eval(), target, read_meta(checkpoint))
+        model = create_model(name, pretrained=True).eval()
+        export_onnx(model, target, read_meta(checkpoint), distinct_frames=isinstance(model, TwoBranch))
         print(f"wrote {target} ({target.stat().st_size:,} bytes)")
 
 

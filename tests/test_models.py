@@ -161,6 +161,32 @@ def test_a_frame_model_runs_each_distinct_frame_once(name: str, backend: str) ->
     np.testing.assert_allclose(probs, expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_the_two_branch_model_passes_each_shared_frame_through_its_fer_branch_once(backend: str) -> None:
+    """A video's windows overlap by half: the per-frame FER branch sees each distinct frame once
+    (12 of 24 here), and each window still gets the clip model's logits."""
+    from vfer.models.two_branch import TwoBranch
+
+    frames = declared_clips("c3d_convlstm_fer", 2, 3).reshape(-1, 64, 64)[:12]  # 12 distinct random frames
+    windows = np.stack([frames[0:8], frames[4:12], frames[0:8]])  # (3, 8, 64, 64): 24 frames, 12 distinct
+    classifier = load_classifier("c3d_convlstm_fer", backend=backend)
+    seen: list[int] = []
+    if isinstance(classifier, OnnxClassifier):
+        session = classifier._session
+        run = session.run
+        session.run = lambda names, feed: seen.append(len(feed["frames"])) or run(names, feed)  # type: ignore[method-assign,func-returns-value]
+    else:
+        assert isinstance(classifier, TorchClassifier) and isinstance(classifier.model, TwoBranch)
+        maps = classifier.model.fer_maps
+        classifier.model.fer_maps = lambda x: seen.append(len(x)) or maps(x)  # type: ignore[method-assign,func-returns-value]
+    probs = classifier.predict_proba(windows)
+    assert seen == [12]
+    model = create_model("c3d_convlstm_fer", pretrained=True).eval()
+    with torch.no_grad():
+        expected = torch.softmax(model(torch.from_numpy(_as_input(windows))), dim=1).numpy()
+    np.testing.assert_allclose(probs, expected, atol=1e-5)
+
+
 def test_a_clip_model_is_not_taken_for_a_frame_model() -> None:
     """The paper's model looks at the frames together: its graph keeps 8 frames and no mark."""
     assert not load_classifier("c3d_convlstm", backend="onnx").frame_mean  # type: ignore[attr-defined]

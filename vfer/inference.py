@@ -30,9 +30,10 @@ from vfer.models.catalogue import WEIGHTS_DIR
 from vfer.models.checkpoint import CheckpointMeta, read_meta, require_vfer_labels
 from vfer.models.device import select_device
 from vfer.models.ensemble import EnsembleSpec, ensemble_spec
-from vfer.models.export import FRAME_MEAN_KEY
+from vfer.models.export import DISTINCT_FRAMES_KEY, FRAME_MEAN_KEY
 from vfer.models.mini_xception import FrameAveraged
 from vfer.models.resolver import resolve_model
+from vfer.models.two_branch import TwoBranch
 from vfer.pipeline import FaceWindow
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ def _as_input(clips: Clips) -> npt.NDArray[np.float32]:
     # (N, T, S, S) uint8 -> (N, 1, T, S, S), or (N, T, S, S, 3) -> (N, 3, T, S, S); float in [0, 1]
     scaled = clips.astype(np.float32) / 255.0
     return scaled[:, None] if clips.ndim == 4 else np.ascontiguousarray(scaled.transpose(0, 4, 1, 2, 3))
+
+
+def _as_frames(frames: Clips) -> npt.NDArray[np.float32]:
+    # (U, 1, S, S) uint8 one-frame clips, as distinct_frames gives them -> (U, 1, S, S) float in [0, 1]
+    return frames.astype(np.float32) / 255.0
 
 
 def distinct_frames(clips: Clips) -> tuple[Clips, npt.NDArray[np.intp]]:
@@ -149,14 +155,21 @@ class TorchClassifier(_OneCrop):
         self.device = device or select_device()
         self.model = model.to(self.device).eval()
         self.frame_mean = isinstance(model, FrameAveraged)
+        self._per_frame = self.model if isinstance(self.model, TwoBranch) else None  # shares frames
         self.info = ModelInfo(meta.model, meta.version, "torch", self.device.type, _kind(self.frame_mean))
         self.crop = CropSpec.from_preprocessing(meta.preprocessing)
         self.windows_per_call = clips_per_call(self.crop, batch_size, self.device.type)
 
     @torch.inference_mode()
     def _probabilities(self, clips: Clips) -> Probabilities:
-        batch = torch.from_numpy(_as_input(clips)).to(self.device)
-        return torch.softmax(self.model(batch), dim=1).float().cpu().numpy()
+        if self._per_frame is not None:
+            frames, where = distinct_frames(clips)
+            logits = self._per_frame.forward_distinct(
+                torch.from_numpy(_as_frames(frames)).to(self.device), torch.from_numpy(where).to(self.device)
+            )
+        else:
+            logits = self.model(torch.from_numpy(_as_input(clips)).to(self.device))
+        return torch.softmax(logits, dim=1).float().cpu().numpy()
 
 
 class OnnxClassifier(_OneCrop):
@@ -172,13 +185,19 @@ class OnnxClassifier(_OneCrop):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
-        self.frame_mean = self._session.get_modelmeta().custom_metadata_map.get(FRAME_MEAN_KEY) == "1"
+        marks = self._session.get_modelmeta().custom_metadata_map
+        self.frame_mean = marks.get(FRAME_MEAN_KEY) == "1"
+        self._shares_frames = marks.get(DISTINCT_FRAMES_KEY) == "1"  # inputs `frames` and `where`
         self.info = ModelInfo(meta.model, meta.version, "onnx", "cpu", _kind(self.frame_mean))
         self.crop = CropSpec.from_preprocessing(meta.preprocessing)
         self.windows_per_call = clips_per_call(self.crop)
 
     def _probabilities(self, clips: Clips) -> Probabilities:
-        logits = self._session.run(None, {self._input: _as_input(clips)})[0]
+        if self._shares_frames:
+            frames, where = distinct_frames(clips)
+            logits = self._session.run(None, {"frames": _as_frames(frames), "where": where.astype(np.int64)})[0]
+        else:
+            logits = self._session.run(None, {self._input: _as_input(clips)})[0]
         logits = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
@@ -279,7 +298,7 @@ def load_classifier(
         log.warning("exporting %s to ONNX once (about half a minute); cached in %s", checkpoint, onnx_path.parent)
         started = time.perf_counter()
         tmp = onnx_path.with_suffix(f".{os.getpid()}.tmp")
-        export_onnx(module, tmp, meta)
+        export_onnx(module, tmp, meta, distinct_frames=isinstance(module, TwoBranch))
         tmp.replace(onnx_path)
         log.warning("exported in %.0f s", time.perf_counter() - started)
     return OnnxClassifier(onnx_path, meta, threads=threads)
