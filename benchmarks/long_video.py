@@ -54,10 +54,12 @@ print(json.dumps({"wall_s": time.perf_counter() - started, "timings_ms": result.
 
 def measure(code: str, *args: str, tree: Path | None = None) -> tuple[str, float, float]:
     """The script's last output line, and the peak RSS (GB) and CPU seconds of that process alone
-    (wait4); `tree`: the checkout whose `vfer` it imports (this one by default)."""
+    (wait4); `tree`: the checkout whose `vfer` it imports (this one by default). The process runs
+    in that checkout: `python -c` puts its working directory ahead of PYTHONPATH, so from here
+    it would import this checkout's `vfer` whatever PYTHONPATH says."""
     env = os.environ | ({"PYTHONPATH": str(tree)} if tree is not None else {})
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, env=env)
+        process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, env=env, cwd=tree)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
