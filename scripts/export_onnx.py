@@ -13,8 +13,7 @@ import argparse
 
 from vfer.models import create_model, list_models
 from vfer.models.checkpoint import pretrained_path, read_meta
-from vfer.models.export import export_onnx
-from vfer.models.two_branch import TwoBranch
+from vfer.models.export import export_runtime_onnx
 
 
 def main() -> None:
@@ -30,8 +29,7 @@ def main() -> None:
             continue
         checkpoint = pretrained_path(stem)
         target = checkpoint.with_suffix(".onnx")
-        model = create_model(name, pretrained=True).eval()
-        export_onnx(model, target, read_meta(checkpoint), distinct_frames=isinstance(model, TwoBranch))
+        export_runtime_onnx(create_model(name, pretrained=True).eval(), target, read_meta(checkpoint))
         print(f"wrote {target} ({target.stat().st_size:,} bytes)")
 
 

@@ -293,12 +293,12 @@ def load_classifier(
         return TorchClassifier(module, meta, device=device, batch_size=batch)
     onnx_path = shipped_onnx(checkpoint) or _onnx_cache(checkpoint)
     if not onnx_path.is_file():  # a trained checkpoint of the user's: exported once, then cached
-        from vfer.models.export import export_onnx
+        from vfer.models.export import export_runtime_onnx
 
         log.warning("exporting %s to ONNX once (about half a minute); cached in %s", checkpoint, onnx_path.parent)
         started = time.perf_counter()
         tmp = onnx_path.with_suffix(f".{os.getpid()}.tmp")
-        export_onnx(module, tmp, meta, distinct_frames=isinstance(module, TwoBranch))
+        export_runtime_onnx(module, tmp, meta)
         tmp.replace(onnx_path)
         log.warning("exported in %.0f s", time.perf_counter() - started)
     return OnnxClassifier(onnx_path, meta, threads=threads)

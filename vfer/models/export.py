@@ -84,6 +84,12 @@ def export_onnx(model: nn.Module, path: Path, meta: CheckpointMeta, *, distinct_
     return path
 
 
+def export_runtime_onnx(model: nn.Module, path: Path, meta: CheckpointMeta) -> Path:
+    """The graph vfer's own runtime reads (shipped beside the weights, or cached for a checkpoint):
+    a two-branch model's takes distinct frames, every other model's its clips."""
+    return export_onnx(model, path, meta, distinct_frames=isinstance(model, TwoBranch))
+
+
 def _write_meta(path: Path, meta: CheckpointMeta, *, frame_mean: bool, distinct_frames: bool) -> None:
     import onnx
 

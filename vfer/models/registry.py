@@ -102,6 +102,5 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> tup
 def build_from_meta(meta: CheckpointMeta) -> nn.Module:
     """The model a checkpoint's metadata describes (its builder options), without its weights."""
     entry = model_entry(meta.model)
-    return entry.builder(
-        **(meta.model_kwargs | dict.fromkeys(entry.init_weights, False))
-    )  # the state dict has them all
+    kwargs = meta.model_kwargs | dict.fromkeys(entry.init_weights, False)  # the state dict has them all
+    return entry.builder(**kwargs)
